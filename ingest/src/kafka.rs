@@ -1,0 +1,125 @@
+//! Kafka plumbing shared by every publisher.
+
+use std::time::Duration;
+
+use pmoc_schemas::config::KafkaSettings;
+use rdkafka::{
+    ClientConfig,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    error::{KafkaError, RDKafkaErrorCode},
+    producer::{FutureProducer, FutureRecord},
+    util::Timeout,
+};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    #[error("kafka client")]
+    Client(#[source] KafkaError),
+    #[error("creating topic {topic}: {code}")]
+    CreateTopic {
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
+    #[error("delivering to {topic}")]
+    Delivery {
+        topic: String,
+        #[source]
+        source: KafkaError,
+    },
+    #[error("encoding event")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Every topic PMOC uses, from the settings.
+pub fn topics(settings: &KafkaSettings) -> Vec<String> {
+    vec![settings.water_level_topic.clone()]
+}
+
+/// Creates the topics that do not exist yet; existing ones are left alone, so
+/// this is safe to run at every start (the broker does not auto-create).
+pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), IngestError> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &settings.brokers)
+        .create()
+        .map_err(IngestError::Client)?;
+    let names = topics(settings);
+    let new: Vec<NewTopic<'_>> = names
+        .iter()
+        .map(|t| {
+            NewTopic::new(
+                t,
+                settings.partitions,
+                TopicReplication::Fixed(settings.replication_factor),
+            )
+        })
+        .collect();
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin
+        .create_topics(new.iter(), &opts)
+        .await
+        .map_err(IngestError::Client)?;
+    for result in results {
+        match result {
+            Ok(topic) => tracing::info!(%topic, "created topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => return Err(IngestError::CreateTopic { topic, code }),
+        }
+    }
+    Ok(())
+}
+
+/// An idempotent producer: retries never duplicate or reorder a partition.
+///
+/// A full local queue is waited out (backpressure) rather than reported as a
+/// failure, so a slow broker slows the publisher down instead of losing data.
+#[derive(Clone)]
+pub struct Publisher {
+    producer: FutureProducer,
+}
+
+impl Publisher {
+    pub fn new(brokers: &str) -> Result<Self, IngestError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "20")
+            .set("compression.type", "none")
+            .set("message.timeout.ms", "300000")
+            .create()
+            .map_err(IngestError::Client)?;
+        Ok(Self { producer })
+    }
+
+    /// Publishes one message and waits for the broker's acknowledgement.
+    pub async fn send(&self, topic: &str, key: &str, payload: &[u8]) -> Result<(), IngestError> {
+        let record = FutureRecord::to(topic).key(key).payload(payload);
+        self.producer
+            .send(record, Timeout::Never)
+            .await
+            .map(|_| ())
+            .map_err(|(source, _)| IngestError::Delivery {
+                topic: topic.to_owned(),
+                source,
+            })
+    }
+
+    /// Publishes many messages with up to `in_flight` awaiting acknowledgement.
+    pub async fn send_all<I>(&self, topic: &str, messages: I) -> Result<u64, IngestError>
+    where
+        I: IntoIterator<Item = (String, Vec<u8>)>,
+    {
+        use futures::{StreamExt, stream};
+        let mut sent = 0u64;
+        let mut results = stream::iter(messages)
+            .map(|(key, payload)| async move { self.send(topic, &key, &payload).await })
+            .buffered(1024);
+        while let Some(r) = results.next().await {
+            r?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+}

@@ -1,0 +1,3 @@
+//! Reproducible simulated feeds, for the local stack and for tests.
+
+pub mod water;

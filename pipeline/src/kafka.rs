@@ -1,0 +1,137 @@
+//! The consuming side of Kafka for one timely worker.
+//!
+//! Partitions are assigned by hand (`partition % peers == worker`), not by a
+//! consumer-group rebalance: ownership is deterministic, so a restarted
+//! pipeline rebuilds exactly the state it had. The group id is used only to
+//! store resume points, which are committed together with the partition's
+//! watermark in the commit metadata.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::{
+    ClientConfig, Offset, TopicPartitionList,
+    consumer::{BaseConsumer, CommitMode, Consumer},
+    error::KafkaError,
+};
+
+use crate::{
+    PipelineError,
+    partition::{CommitPoint, PartitionState},
+};
+
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A worker's consumer and the state of the partitions it owns.
+pub struct KafkaReader {
+    pub topic: String,
+    pub consumer: BaseConsumer,
+    pub partitions: Vec<PartitionState>,
+}
+
+impl KafkaReader {
+    /// Connects, finds this worker's partitions and positions each at its
+    /// committed resume point (or the beginning, for a new group).
+    pub fn open(
+        brokers: &str,
+        group_id: &str,
+        topic: &str,
+        worker: usize,
+        peers: usize,
+    ) -> Result<Self, PipelineError> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", group_id)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "true")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .map_err(PipelineError::Kafka)?;
+        let metadata = consumer
+            .fetch_metadata(Some(topic), METADATA_TIMEOUT)
+            .map_err(PipelineError::Kafka)?;
+        let count = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none())
+            .map(|t| t.partitions().len())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| PipelineError::MissingTopic(topic.to_owned()))?;
+        let owned: Vec<i32> = (0..count)
+            .filter(|p| p % peers == worker)
+            .map(|p| p as i32)
+            .collect();
+
+        let mut query = TopicPartitionList::new();
+        for &p in &owned {
+            query.add_partition(topic, p);
+        }
+        let committed = if owned.is_empty() {
+            TopicPartitionList::new()
+        } else {
+            consumer
+                .committed_offsets(query, METADATA_TIMEOUT)
+                .map_err(PipelineError::Kafka)?
+        };
+
+        let now = Instant::now();
+        let mut assignment = TopicPartitionList::new();
+        let mut partitions = Vec::with_capacity(owned.len());
+        for &p in &owned {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, p, METADATA_TIMEOUT)
+                .map_err(PipelineError::Kafka)?;
+            let resume = committed
+                .find_partition(topic, p)
+                .and_then(|e| match e.offset() {
+                    Offset::Offset(o) => Some(CommitPoint {
+                        offset: o.max(low),
+                        max_seen_ms: e.metadata().parse().ok(),
+                    }),
+                    _ => None,
+                })
+                .unwrap_or(CommitPoint {
+                    offset: low,
+                    max_seen_ms: None,
+                });
+            tracing::info!(
+                topic,
+                partition = p,
+                worker,
+                resume = resume.offset,
+                high,
+                "assigned partition"
+            );
+            assignment
+                .add_partition_offset(topic, p, Offset::Offset(resume.offset))
+                .map_err(PipelineError::Kafka)?;
+            partitions.push(PartitionState::new(p, resume, resume.offset < high, now));
+        }
+        if !owned.is_empty() {
+            consumer.assign(&assignment).map_err(PipelineError::Kafka)?;
+        }
+        Ok(Self {
+            topic: topic.to_owned(),
+            consumer,
+            partitions,
+        })
+    }
+
+    /// Commits each partition's resume point given the stored frontier. The
+    /// commit is asynchronous: a lost commit only means a longer replay.
+    pub fn commit(&mut self, stored_frontier: Option<i64>) -> Result<(), KafkaError> {
+        if self.partitions.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for p in &mut self.partitions {
+            let point = p.commit_point(stored_frontier);
+            let mut elem = tpl.add_partition(&self.topic, p.partition);
+            elem.set_offset(Offset::Offset(point.offset))?;
+            if let Some(max_seen) = point.max_seen_ms {
+                elem.set_metadata(max_seen.to_string());
+            }
+        }
+        self.consumer.commit(&tpl, CommitMode::Async)
+    }
+}

@@ -1,0 +1,28 @@
+//! PMOC's streaming core: a timely dataflow that windows the committees'
+//! Kafka streams by event time and writes exact, replay-safe aggregates to
+//! ClickHouse.
+
+pub mod dataflow;
+pub mod kafka;
+pub mod partition;
+pub mod run;
+pub mod source;
+pub mod store;
+pub mod telemetry;
+pub mod window;
+
+/// Why the pipeline could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    #[error("kafka")]
+    Kafka(#[source] rdkafka::error::KafkaError),
+    #[error("topic {0} does not exist or has no partitions (run `pmoc-ingest topics`)")]
+    MissingTopic(String),
+    #[error("clickhouse")]
+    Store(#[from] store::StoreError),
+    #[error("timely: {0}")]
+    Timely(String),
+    #[error("a worker failed; see the log")]
+    WorkerFailed,
+}

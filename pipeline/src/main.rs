@@ -1,0 +1,98 @@
+//! `pmoc-pipeline`: run the streaming core.
+//!
+//! Timely's own options go after `--`: `pmoc-pipeline -- -w 2` for two worker
+//! threads, `pmoc-pipeline -- -w 1 -n 2 -p 0 -h hosts.txt` for process 0 of a
+//! two-process cluster.
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use anyhow::Context;
+use clap::Parser;
+use pmoc_schemas::config::Settings;
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Window PMOC's streams by event time into ClickHouse")]
+struct Cli {
+    /// Settings file (TOML); embedded defaults and PMOC_* variables apply without it.
+    #[arg(long, env = "PMOC_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address for Prometheus `/metrics`; empty to disable.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    metrics_listen: String,
+    /// Only create the ClickHouse database and tables, then exit.
+    #[arg(long)]
+    migrate_only: bool,
+    /// Timely options: -w workers, -n processes, -p this process, -h hostfile.
+    #[arg(last = true)]
+    timely: Vec<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PMOC_LOG")
+                .unwrap_or_else(|_| "info,rdkafka=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref())?;
+
+    if cli.migrate_only {
+        let rt = tokio::runtime::Runtime::new()?;
+        let applied = rt
+            .block_on(pmoc_pipeline::store::migrate(&settings.clickhouse))
+            .context("migrating clickhouse")?;
+        tracing::info!(?applied, "clickhouse schema up to date");
+        return Ok(());
+    }
+
+    if !cli.metrics_listen.is_empty() {
+        let addr: std::net::SocketAddr = cli.metrics_listen.parse().context("--metrics-listen")?;
+        let rt = tokio::runtime::Runtime::new()?;
+        let _guard = rt.enter();
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .context("starting the metrics endpoint")?;
+        // The exporter runs on this runtime for the life of the process.
+        std::mem::forget(rt);
+    }
+
+    let timely_config = timely::Config::from_args(cli.timely.into_iter())
+        .map_err(|e| anyhow::anyhow!("timely options: {e}"))?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let flag = shutdown.clone();
+    ctrlc_handler(move || flag.store(true, Ordering::SeqCst))?;
+    pmoc_pipeline::run::run(&settings, timely_config, shutdown)?;
+    tracing::info!("pipeline stopped");
+    Ok(())
+}
+
+/// Sets `on_signal` to run on SIGINT or SIGTERM, from a small signal thread.
+fn ctrlc_handler(on_signal: impl Fn() + Send + 'static) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            rt.block_on(async {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                }
+                tracing::info!("stopping");
+                on_signal();
+            })
+        })?;
+    Ok(())
+}

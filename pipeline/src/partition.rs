@@ -1,0 +1,230 @@
+//! What a worker knows about each Kafka partition it owns: the event-time
+//! watermark, whether the partition may hold windows open, and which offset is
+//! safe to commit given what the sink has stored.
+//!
+//! Lateness is decided per partition, in offset order, from the greatest event
+//! time read before the record. That makes it a function of the topic's
+//! contents alone, so a replay after a crash classifies every record the same
+//! way, provided the watermark is restored with the offset (see
+//! [`CommitPoint`]).
+
+use std::{collections::BTreeMap, time::Instant};
+
+/// How a record was classified on arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// Within the allowed lateness: it counts in its window.
+    OnTime,
+    /// Older than the partition's watermark: it is recorded as late.
+    Late { watermark_ms: i64 },
+}
+
+/// Where to resume a partition: the first offset whose output is not yet
+/// stored, and the partition's greatest event time before that offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitPoint {
+    pub offset: i64,
+    pub max_seen_ms: Option<i64>,
+}
+
+#[derive(Debug)]
+pub struct PartitionState {
+    pub partition: i32,
+    max_seen_ms: Option<i64>,
+    next_offset: i64,
+    /// The partition had unread messages when the worker started.
+    backlog_at_start: bool,
+    at_eof: bool,
+    last_message: Instant,
+    /// Time from which a record's output is stored (its window end, or the
+    /// late record's emit time + 1) -> (least offset, max seen before it).
+    pending: BTreeMap<i64, (i64, Option<i64>)>,
+}
+
+impl PartitionState {
+    pub fn new(partition: i32, resume: CommitPoint, backlog_at_start: bool, now: Instant) -> Self {
+        Self {
+            partition,
+            max_seen_ms: resume.max_seen_ms,
+            next_offset: resume.offset,
+            backlog_at_start,
+            at_eof: false,
+            last_message: now,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// The event time before which records of this partition are late.
+    pub fn watermark(&self, lateness_ms: i64) -> Option<i64> {
+        self.max_seen_ms.map(|m| m - lateness_ms)
+    }
+
+    /// Classifies the record at `offset` and remembers what it waits for.
+    ///
+    /// `stored_from` is the time from which the record's output will be
+    /// durable: its window's end if on time, or the late emit time + 1.
+    pub fn arrive(
+        &mut self,
+        offset: i64,
+        event_ms: i64,
+        lateness_ms: i64,
+        now: Instant,
+    ) -> Arrival {
+        let watermark = self.watermark(lateness_ms);
+        self.last_message = now;
+        self.at_eof = false;
+        self.next_offset = offset + 1;
+        match watermark {
+            Some(w) if event_ms < w => Arrival::Late { watermark_ms: w },
+            _ => Arrival::OnTime,
+        }
+    }
+
+    /// Moves past a record that produced no output (it was rejected).
+    pub fn skip(&mut self, offset: i64) {
+        self.next_offset = offset + 1;
+    }
+
+    /// Records that the output of the record at `offset` (read when the
+    /// partition's max seen was `max_seen_before`) is stored from `stored_from`.
+    pub fn track(&mut self, offset: i64, max_seen_before: Option<i64>, stored_from: i64) {
+        self.pending
+            .entry(stored_from)
+            .or_insert((offset, max_seen_before));
+    }
+
+    /// Raises the max seen event time after a record has been tracked.
+    pub fn advance(&mut self, event_ms: i64) {
+        self.max_seen_ms = Some(self.max_seen_ms.map_or(event_ms, |m| m.max(event_ms)));
+    }
+
+    pub fn max_seen_ms(&self) -> Option<i64> {
+        self.max_seen_ms
+    }
+
+    pub fn reached_eof(&mut self) {
+        self.at_eof = true;
+    }
+
+    /// Whether this partition may hold the worker's event-time frontier back.
+    ///
+    /// A partition with unread backlog holds until its first record says where
+    /// it is; one that has delivered data holds until it has been caught up
+    /// and silent for `idle`, so one quiet station network cannot stall the
+    /// whole country's windows.
+    pub fn holds(&self, now: Instant, idle: std::time::Duration) -> bool {
+        if self.max_seen_ms.is_none() {
+            return self.backlog_at_start;
+        }
+        !(self.at_eof && now.duration_since(self.last_message) > idle)
+    }
+
+    /// The resume point once everything before `stored_frontier` is stored
+    /// (`None`: everything is stored). Forgets what no longer matters.
+    pub fn commit_point(&mut self, stored_frontier: Option<i64>) -> CommitPoint {
+        match stored_frontier {
+            Some(f) => self.pending = self.pending.split_off(&(f + 1)),
+            None => self.pending.clear(),
+        }
+        self.pending
+            .values()
+            .min_by_key(|(offset, _)| *offset)
+            .map(|&(offset, max_seen_ms)| CommitPoint {
+                offset,
+                max_seen_ms,
+            })
+            .unwrap_or(CommitPoint {
+                offset: self.next_offset,
+                max_seen_ms: self.max_seen_ms,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LATE: i64 = 30_000;
+
+    fn feed(p: &mut PartitionState, offset: i64, event_ms: i64) -> Arrival {
+        let before = p.max_seen_ms();
+        let a = p.arrive(offset, event_ms, LATE, Instant::now());
+        let stored_from = match a {
+            Arrival::OnTime => crate::window::window_of(event_ms, 60_000).1,
+            Arrival::Late { .. } => 1_000_000,
+        };
+        p.track(offset, before, stored_from);
+        p.advance(event_ms);
+        a
+    }
+
+    #[test]
+    fn lateness_is_decided_by_the_partition_order() {
+        let start = CommitPoint {
+            offset: 0,
+            max_seen_ms: None,
+        };
+        let mut p = PartitionState::new(0, start, true, Instant::now());
+        assert_eq!(feed(&mut p, 0, 100_000), Arrival::OnTime);
+        assert_eq!(
+            feed(&mut p, 1, 75_000),
+            Arrival::OnTime,
+            "25 s late is allowed"
+        );
+        assert_eq!(
+            feed(&mut p, 2, 60_000),
+            Arrival::Late {
+                watermark_ms: 70_000
+            }
+        );
+        assert_eq!(feed(&mut p, 3, 130_000), Arrival::OnTime);
+    }
+
+    #[test]
+    fn commit_point_waits_for_the_oldest_unstored_window() {
+        let start = CommitPoint {
+            offset: 10,
+            max_seen_ms: Some(50_000),
+        };
+        let mut p = PartitionState::new(0, start, true, Instant::now());
+        feed(&mut p, 10, 65_000); // window [60 s, 120 s)
+        feed(&mut p, 11, 125_000); // window [120 s, 180 s)
+        assert_eq!(p.commit_point(Some(100_000)), start);
+        // Window ending at 120 s stored: resume at offset 11 with max 65 s.
+        let point = p.commit_point(Some(120_000));
+        assert_eq!(
+            point,
+            CommitPoint {
+                offset: 11,
+                max_seen_ms: Some(65_000)
+            }
+        );
+        let all = p.commit_point(None);
+        assert_eq!(
+            all,
+            CommitPoint {
+                offset: 12,
+                max_seen_ms: Some(125_000)
+            }
+        );
+    }
+
+    #[test]
+    fn empty_partitions_do_not_hold_and_idle_ones_stop_holding() {
+        let idle = std::time::Duration::from_millis(0);
+        let t0 = Instant::now();
+        let start = CommitPoint {
+            offset: 0,
+            max_seen_ms: None,
+        };
+        let empty = PartitionState::new(0, start, false, t0);
+        assert!(!empty.holds(t0, idle));
+        let mut backlog = PartitionState::new(1, start, true, t0);
+        assert!(backlog.holds(t0, idle));
+        feed(&mut backlog, 0, 1_000);
+        assert!(backlog.holds(Instant::now(), idle));
+        backlog.reached_eof();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(!backlog.holds(Instant::now(), idle));
+    }
+}

@@ -1,0 +1,103 @@
+//! Running the pipeline in this process: one ClickHouse writer per process,
+//! timely workers per `-w`, and processes joined by timely's own cluster mode
+//! (`-n/-p/-h`), so scaling out never needs a home-made coordinator.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use pmoc_schemas::config::Settings;
+
+use crate::{
+    PipelineError,
+    dataflow::{self, DataflowConfig},
+    source::SourceConfig,
+    store,
+};
+
+/// How often workers commit the offsets made safe by stored results.
+const COMMIT_EVERY: Duration = Duration::from_millis(500);
+
+impl DataflowConfig {
+    pub fn from_settings(settings: &Settings) -> Self {
+        let p = &settings.pipeline;
+        Self {
+            source: SourceConfig {
+                brokers: settings.kafka.brokers.clone(),
+                group_id: p.group_id.clone(),
+                topic: settings.kafka.water_level_topic.clone(),
+                window_ms: i64::from(p.window_seconds) * 1000,
+                lateness_ms: i64::from(p.allowed_lateness_seconds) * 1000,
+                idle: Duration::from_secs(u64::from(p.idle_partition_seconds)),
+                commit_every: COMMIT_EVERY,
+            },
+        }
+    }
+}
+
+/// Runs until `shutdown` is set or a worker fails.
+///
+/// Stopping does not close open windows: they are rebuilt from Kafka on the
+/// next start, because their offsets were never committed.
+pub fn run(
+    settings: &Settings,
+    timely_config: timely::Config,
+    shutdown: Arc<AtomicBool>,
+) -> Result<(), PipelineError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name("clickhouse-writer")
+        .build()
+        .map_err(|e| PipelineError::Timely(e.to_string()))?;
+    runtime.block_on(store::migrate(&settings.clickhouse))?;
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let writer = runtime.spawn(store::run_writer(
+        store::client(&settings.clickhouse),
+        rx,
+        Duration::from_millis(settings.pipeline.flush_interval_ms),
+        settings.pipeline.max_batch_rows,
+    ));
+
+    let config = DataflowConfig::from_settings(settings);
+    let failed = Arc::new(AtomicBool::new(false));
+    let worker_failed = failed.clone();
+    let guards = timely::execute(timely_config, move |worker| {
+        let config = config.clone();
+        let tx = tx.clone();
+        let failed = worker_failed.clone();
+        worker.dataflow::<u64, _, _>(|scope| {
+            dataflow::build(scope, config, tx, failed.clone());
+        });
+        tracing::info!(
+            worker = worker.index(),
+            peers = worker.peers(),
+            "worker running"
+        );
+        while !shutdown.load(Ordering::SeqCst) && !failed.load(Ordering::SeqCst) {
+            worker.step_or_park(Some(Duration::from_millis(100)));
+        }
+        // Wake the other workers so they see the flag too.
+        shutdown.store(true, Ordering::SeqCst);
+    })
+    .map_err(PipelineError::Timely)?;
+    let results = guards.join();
+    // All senders are gone with the workers; the writer finishes what it has.
+    runtime.block_on(async {
+        if let Err(e) = writer.await {
+            tracing::error!(error = %e, "clickhouse writer panicked");
+        }
+    });
+    for r in results {
+        r.map_err(PipelineError::Timely)?;
+    }
+    if failed.load(Ordering::SeqCst) {
+        return Err(PipelineError::WorkerFailed);
+    }
+    Ok(())
+}

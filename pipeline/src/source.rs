@@ -1,0 +1,214 @@
+//! The Kafka source operator: reads a worker's partitions, classifies each
+//! record as on time or late, and advances the event-time frontier.
+//!
+//! Every record of one poll is emitted at the worker's current capability
+//! time, which is never later than any on-time record's event time, so a
+//! window cannot close while one of its records is in flight. Then the
+//! capability moves to the least watermark of the partitions that may hold.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use pmoc_schemas::water::WaterLevelReading;
+use rdkafka::{error::KafkaError, message::Message};
+use timely::dataflow::{
+    ProbeHandle, Scope, Stream, operators::generic::operator::source as timely_source,
+};
+
+use crate::{
+    dataflow::{LateEvent, Record},
+    kafka::KafkaReader,
+    partition::{Arrival, PartitionState},
+    telemetry,
+    window::{Area, Metric, Observation, window_of},
+};
+
+/// What the source needs to know, cloned into every worker.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub brokers: String,
+    pub group_id: String,
+    pub topic: String,
+    pub window_ms: i64,
+    pub lateness_ms: i64,
+    pub idle: Duration,
+    pub commit_every: Duration,
+}
+
+/// Most messages handled in one activation, so other operators get to run.
+const MAX_POLL_BATCH: usize = 10_000;
+/// Longest one activation keeps polling.
+const MAX_POLL_TIME: Duration = Duration::from_millis(20);
+/// How long to wait before polling again when nothing arrived.
+const IDLE_BACKOFF: Duration = Duration::from_millis(25);
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Builds the source for this worker. `stored` probes the sink: its frontier
+/// is the event time up to which everything is durably in ClickHouse, which
+/// decides the offsets that are safe to commit.
+pub fn kafka_source<'s>(
+    scope: Scope<'s, u64>,
+    config: SourceConfig,
+    stored: ProbeHandle<u64>,
+    failed: Arc<AtomicBool>,
+) -> Stream<'s, u64, Vec<Record>> {
+    let (worker, peers) = (scope.index(), scope.peers());
+    timely_source(scope, "KafkaSource", move |capability, info| {
+        let activator = scope.activator_for(info.address);
+        let mut reader = match KafkaReader::open(
+            &config.brokers,
+            &config.group_id,
+            &config.topic,
+            worker,
+            peers,
+        ) {
+            Ok(reader) => Some(reader),
+            Err(error) => {
+                tracing::error!(%error, worker, "kafka source could not start");
+                failed.store(true, Ordering::SeqCst);
+                None
+            }
+        };
+        // A worker that owns no partition must not hold the frontier back.
+        let mut cap = reader
+            .as_ref()
+            .filter(|r| !r.partitions.is_empty())
+            .map(|_| capability);
+        let mut last_commit = Instant::now();
+        let mut batch = Vec::new();
+
+        move |output| {
+            let (Some(reader), Some(cap)) = (reader.as_mut(), cap.as_mut()) else {
+                return;
+            };
+            let started = Instant::now();
+            let cap_ms = *cap.time() as i64;
+            while batch.len() < MAX_POLL_BATCH && started.elapsed() < MAX_POLL_TIME {
+                match reader.consumer.poll(Duration::ZERO) {
+                    None => break,
+                    Some(Err(KafkaError::PartitionEOF(p))) => {
+                        if let Some(state) = partition(&mut reader.partitions, p) {
+                            state.reached_eof();
+                        }
+                    }
+                    Some(Err(error)) => telemetry::consume_error(&error),
+                    Some(Ok(message)) => {
+                        let (p, offset) = (message.partition(), message.offset());
+                        let payload = message.payload().unwrap_or_default();
+                        let Some(state) = partition(&mut reader.partitions, p) else {
+                            continue;
+                        };
+                        let reading = match WaterLevelReading::decode(payload, now_ms()) {
+                            Ok(r) => r,
+                            Err(reason) => {
+                                state.skip(offset);
+                                telemetry::rejected(&reason);
+                                continue;
+                            }
+                        };
+                        let event_ms = reading.event_time_ms();
+                        let before = state.max_seen_ms();
+                        let arrival =
+                            match state.arrive(offset, event_ms, config.lateness_ms, started) {
+                                // A record behind the worker's frontier cannot join its
+                                // window any more, whatever its own partition says.
+                                Arrival::OnTime if event_ms < cap_ms => Arrival::Late {
+                                    watermark_ms: cap_ms,
+                                },
+                                a => a,
+                            };
+                        let stored_from = match arrival {
+                            Arrival::OnTime => {
+                                batch.push(Record::Observation(Observation {
+                                    metric: Metric::WaterLevel,
+                                    area: Area::province(&reading.province_code),
+                                    event_ms,
+                                    value: reading.level_m_msl,
+                                    offset,
+                                }));
+                                window_of(event_ms, config.window_ms).1
+                            }
+                            Arrival::Late { watermark_ms } => {
+                                telemetry::late(Metric::WaterLevel);
+                                batch.push(Record::Late(LateEvent::new(
+                                    Metric::WaterLevel,
+                                    &reading,
+                                    watermark_ms,
+                                )));
+                                cap_ms + 1
+                            }
+                        };
+                        state.track(offset, before, stored_from);
+                        state.advance(event_ms);
+                    }
+                }
+            }
+            let got = !batch.is_empty();
+            if got {
+                telemetry::consumed(batch.len());
+                output.session(&*cap).give_iterator(batch.drain(..));
+            }
+
+            if let Some(next) = next_frontier(reader, &config, cap_ms, started)
+                && next > cap_ms
+            {
+                cap.downgrade(&(next as u64));
+            }
+
+            if last_commit.elapsed() >= config.commit_every {
+                last_commit = Instant::now();
+                let frontier = stored.with_frontier(|f| f.first().map(|&t| t as i64));
+                if let Err(error) = reader.commit(frontier) {
+                    telemetry::commit_error(&error);
+                }
+            }
+            if got {
+                activator.activate();
+            } else {
+                activator.activate_after(IDLE_BACKOFF);
+            }
+        }
+    })
+}
+
+fn partition(partitions: &mut [PartitionState], p: i32) -> Option<&mut PartitionState> {
+    partitions.iter_mut().find(|s| s.partition == p)
+}
+
+/// The worker's new event-time frontier: the least watermark of the
+/// partitions that hold, or, when none does, the wall clock less the
+/// lateness and idle allowances (so an idle worker lets the others' windows
+/// close). `None` while a partition holds without having said where it is.
+fn next_frontier(
+    reader: &KafkaReader,
+    config: &SourceConfig,
+    cap_ms: i64,
+    now: Instant,
+) -> Option<i64> {
+    let mut least: Option<i64> = None;
+    let mut any_holds = false;
+    for p in &reader.partitions {
+        if p.holds(now, config.idle) {
+            any_holds = true;
+            let w = p.watermark(config.lateness_ms)?;
+            least = Some(least.map_or(w, |l| l.min(w)));
+        }
+    }
+    if any_holds {
+        least
+    } else {
+        let idle_ms = config.idle.as_millis() as i64;
+        Some((now_ms() - config.lateness_ms - idle_ms).max(cap_ms))
+    }
+}

@@ -1,0 +1,226 @@
+//! ClickHouse: connection, migrations, and the writer that turns sink batches
+//! into inserts and acknowledges them only once ClickHouse has them.
+
+use std::time::Duration;
+
+use clickhouse::{Client, Compression, Row};
+use pmoc_schemas::{
+    config::ClickHouseSettings,
+    tables::{MIGRATIONS, MIGRATIONS_TABLE, render},
+};
+use serde::Serialize;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::{
+    dataflow::{Output, SinkAck, SinkBatch},
+    source::now_ms,
+    telemetry,
+};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("clickhouse")]
+    ClickHouse(#[from] clickhouse::error::Error),
+}
+
+/// A client for the configured database.
+///
+/// Compression is off and row validation is off because Debian's ClickHouse
+/// 18.16 supports neither the compressed protocol nor the schema query the
+/// crate uses to validate; both work unchanged against current releases.
+pub fn client(settings: &ClickHouseSettings) -> Client {
+    server_client(settings).with_database(&settings.database)
+}
+
+fn server_client(settings: &ClickHouseSettings) -> Client {
+    Client::default()
+        .with_url(&settings.url)
+        .with_user(&settings.user)
+        .with_password(&settings.password)
+        .with_compression(Compression::None)
+        .with_validation(false)
+}
+
+/// Creates the database and applies the migrations not yet applied.
+/// Safe to run at every start and from several processes.
+pub async fn migrate(settings: &ClickHouseSettings) -> Result<Vec<u32>, StoreError> {
+    let db = &settings.database;
+    let server = server_client(settings);
+    server
+        .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
+        .execute()
+        .await?;
+    server
+        .query(&render(MIGRATIONS_TABLE, db))
+        .execute()
+        .await?;
+    let done: Vec<u32> = server
+        .query(&format!("SELECT version FROM {db}.schema_migrations"))
+        .fetch_all()
+        .await?;
+    let mut applied = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
+        server.query(&render(m.sql, db)).execute().await?;
+        let mut insert = server
+            .insert::<MigrationRow>(&format!("{db}.schema_migrations"))
+            .await?;
+        insert
+            .write(&MigrationRow {
+                version: m.version,
+                name: m.name.to_owned(),
+                applied_at: (now_ms() / 1000) as u32,
+            })
+            .await?;
+        insert.end().await?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        applied.push(m.version);
+    }
+    Ok(applied)
+}
+
+#[derive(Debug, Row, Serialize)]
+struct MigrationRow {
+    version: u32,
+    name: String,
+    applied_at: u32,
+}
+
+/// A row of `aggregates` (see `pmoc_schemas::tables`).
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
+pub struct AggregateRow {
+    pub metric: String,
+    pub source: String,
+    pub area_level: String,
+    pub area_code: String,
+    pub window_seconds: u32,
+    pub window_start: u32,
+    pub window_end: u32,
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub last: f64,
+    pub last_event_time_ms: i64,
+    pub computed_at_ms: i64,
+}
+
+/// A row of `late_events`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
+pub struct LateRow {
+    pub metric: String,
+    pub event_id: String,
+    pub area_code: String,
+    pub event_time_ms: i64,
+    pub watermark_ms: i64,
+    pub value: f64,
+    pub received_at_ms: i64,
+}
+
+fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> (Vec<AggregateRow>, Vec<LateRow>) {
+    let mut aggregates = Vec::new();
+    let mut late = Vec::new();
+    for row in rows {
+        match row {
+            Output::Aggregate {
+                aggregate: a,
+                source,
+            } => aggregates.push(AggregateRow {
+                metric: a.metric,
+                source,
+                area_level: a.area_level.as_str().to_owned(),
+                area_code: a.area_code,
+                window_seconds: ((a.window_end_ms - a.window_start_ms) / 1000) as u32,
+                window_start: (a.window_start_ms / 1000) as u32,
+                window_end: (a.window_end_ms / 1000) as u32,
+                count: a.count,
+                sum: a.sum,
+                min: a.min,
+                max: a.max,
+                last: a.last,
+                last_event_time_ms: a.last_event_time_ms,
+                computed_at_ms,
+            }),
+            Output::Late(l) => late.push(LateRow {
+                metric: l.metric.name().to_owned(),
+                event_id: l.event_id,
+                area_code: l.area.code_string(),
+                event_time_ms: l.event_ms,
+                watermark_ms: l.watermark_ms,
+                value: l.value,
+                received_at_ms: l.received_at_ms,
+            }),
+        }
+    }
+    (aggregates, late)
+}
+
+async fn insert_all<T: clickhouse::RowOwned + clickhouse::RowWrite>(
+    client: &Client,
+    table: &'static str,
+    rows: &[T],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut insert = client.insert::<T>(table).await?;
+    for row in rows {
+        insert.write(row).await?;
+    }
+    insert.end().await?;
+    telemetry::rows_written(table, rows.len());
+    Ok(())
+}
+
+/// Batches what the sink operators send, inserts it, and acknowledges each
+/// batch only after ClickHouse accepted it. A failing insert is retried with
+/// backoff for as long as it takes: held acknowledgements hold the frontier
+/// and the Kafka offsets, so an outage delays results and never loses them.
+pub async fn run_writer(
+    client: Client,
+    mut batches: UnboundedReceiver<SinkBatch>,
+    flush_interval: Duration,
+    max_rows: usize,
+) {
+    let mut rows: Vec<Output> = Vec::new();
+    let mut acks: Vec<SinkAck> = Vec::new();
+    loop {
+        // Wait for the first batch, then gather more until the deadline.
+        match batches.recv().await {
+            Some(b) => {
+                rows.extend(b.rows);
+                acks.push(b.ack);
+            }
+            None => return,
+        }
+        let deadline = tokio::time::Instant::now() + flush_interval;
+        while rows.len() < max_rows {
+            match tokio::time::timeout_at(deadline, batches.recv()).await {
+                Ok(Some(b)) => {
+                    rows.extend(b.rows);
+                    acks.push(b.ack);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let (aggregates, late) = split_rows(std::mem::take(&mut rows), now_ms());
+        let mut attempt = 0u32;
+        loop {
+            let result = async {
+                insert_all(&client, "aggregates", &aggregates).await?;
+                insert_all(&client, "late_events", &late).await
+            }
+            .await;
+            match result {
+                Ok(()) => break,
+                Err(error) => {
+                    attempt += 1;
+                    telemetry::write_failed(&error, attempt);
+                    let backoff = Duration::from_millis(100 * 2u64.pow(attempt.min(6)));
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+        acks.drain(..).for_each(SinkAck::done);
+    }
+}

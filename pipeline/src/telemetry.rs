@@ -1,0 +1,42 @@
+//! The pipeline's telemetry, in one place: each event logs and counts.
+//!
+//! Metric names follow `pmoc_<noun>_<unit>_total`; they are exported on
+//! `/metrics` by the Prometheus exporter installed in `main`.
+
+use pmoc_schemas::RejectReason;
+use rdkafka::error::KafkaError;
+
+use crate::window::Metric;
+
+pub fn consumed(n: usize) {
+    metrics::counter!("pmoc_pipeline_events_consumed_total").increment(n as u64);
+}
+
+pub fn rejected(reason: &RejectReason) {
+    tracing::debug!(kind = %reason.kind, detail = %reason.detail, "rejected record");
+    metrics::counter!("pmoc_pipeline_events_rejected_total", "reason" => reason.kind.clone())
+        .increment(1);
+}
+
+pub fn late(metric: Metric) {
+    metrics::counter!("pmoc_pipeline_events_late_total", "metric" => metric.name()).increment(1);
+}
+
+pub fn consume_error(error: &KafkaError) {
+    tracing::warn!(%error, "kafka consume error");
+    metrics::counter!("pmoc_pipeline_kafka_errors_total", "op" => "consume").increment(1);
+}
+
+pub fn commit_error(error: &KafkaError) {
+    tracing::warn!(%error, "kafka commit failed; a restart will replay further back");
+    metrics::counter!("pmoc_pipeline_kafka_errors_total", "op" => "commit").increment(1);
+}
+
+pub fn rows_written(table: &'static str, rows: usize) {
+    metrics::counter!("pmoc_pipeline_rows_written_total", "table" => table).increment(rows as u64);
+}
+
+pub fn write_failed(error: &crate::store::StoreError, attempt: u32) {
+    tracing::warn!(%error, attempt, "clickhouse insert failed; retrying");
+    metrics::counter!("pmoc_pipeline_clickhouse_errors_total").increment(1);
+}

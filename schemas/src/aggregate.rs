@@ -1,0 +1,59 @@
+//! Windowed aggregates: what the pipeline writes and the dashboard reads.
+
+use serde::{Deserialize, Serialize};
+
+/// The level of the administrative hierarchy an aggregate is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AreaLevel {
+    District,
+    Province,
+    Region4,
+    Region6,
+    Nation,
+}
+
+impl AreaLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::District => "district",
+            Self::Province => "province",
+            Self::Region4 => "region4",
+            Self::Region6 => "region6",
+            Self::Nation => "nation",
+        }
+    }
+}
+
+/// Metric name of water-level aggregates, in metres above mean sea level.
+pub const METRIC_WATER_LEVEL: &str = "water_level_m_msl";
+/// Where water-level figures come from, shown next to every number.
+pub const SOURCE_HII_TELEMETRY: &str = "HII telemetry";
+
+/// The aggregate of one metric over one area and one event-time window
+/// `[window_start_ms, window_end_ms)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowAggregate {
+    pub metric: String,
+    pub area_level: AreaLevel,
+    pub area_code: String,
+    pub window_start_ms: i64,
+    pub window_end_ms: i64,
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Value of the event with the greatest event time (ties: greatest event id).
+    pub last: f64,
+    pub last_event_time_ms: i64,
+}
+
+impl WindowAggregate {
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.sum / self.count as f64
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The one settings file every PMOC program reads.
+//!
+//! Defaults are embedded, so the local stack runs with no file at all; a TOML
+//! file and then `PMOC_SECTION__KEY` environment variables override them.
+//! Unknown keys are errors: a typo must fail loudly, not be ignored.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub kafka: KafkaSettings,
+    pub clickhouse: ClickHouseSettings,
+    pub pipeline: PipelineSettings,
+    pub dashboard: DashboardSettings,
+    pub simulator: SimulatorSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSettings {
+    /// Bootstrap servers, `host:port[,host:port]`.
+    pub brokers: String,
+    /// Topic of HII water-level telemetry.
+    pub water_level_topic: String,
+    /// Partitions created for each topic; more partitions, more parallelism.
+    pub partitions: i32,
+    pub replication_factor: i32,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:19092".to_owned(),
+            water_level_topic: "hii.water-level.v1".to_owned(),
+            partitions: 4,
+            replication_factor: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClickHouseSettings {
+    /// HTTP interface URL.
+    pub url: String,
+    pub database: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl Default for ClickHouseSettings {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:18123".to_owned(),
+            database: "pmoc".to_owned(),
+            user: "default".to_owned(),
+            password: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSettings {
+    /// Kafka consumer group whose committed offsets mark what is safely stored.
+    pub group_id: String,
+    /// Length of the tumbling event-time windows.
+    pub window_seconds: u32,
+    /// How far behind the newest event of a partition an event may be and
+    /// still count in its window; later events go to `late_events`.
+    pub allowed_lateness_seconds: u32,
+    /// A partition with no new message for this long stops holding windows open.
+    pub idle_partition_seconds: u32,
+    /// Longest time rows wait before a ClickHouse insert.
+    pub flush_interval_ms: u64,
+    /// Most rows in one insert.
+    pub max_batch_rows: usize,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        Self {
+            group_id: "pmoc-pipeline".to_owned(),
+            window_seconds: 60,
+            allowed_lateness_seconds: 30,
+            idle_partition_seconds: 120,
+            flush_interval_ms: 500,
+            max_batch_rows: 50_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardSettings {
+    /// Address the dashboard server listens on.
+    pub listen: String,
+    /// Folder with `index.html` and the built WASM bundle.
+    pub assets_dir: String,
+    /// How often the server reads ClickHouse for changes to push.
+    pub refresh_ms: u64,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            assets_dir: "dist".to_owned(),
+            refresh_ms: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulatorSettings {
+    /// Seed for reproducible feeds.
+    pub seed: u64,
+    /// Number of water-level stations simulated.
+    pub stations: usize,
+    /// Wall-clock time between two readings of one station.
+    pub interval_ms: u64,
+}
+
+impl Default for SimulatorSettings {
+    fn default() -> Self {
+        Self {
+            seed: 2569,
+            stations: 60,
+            interval_ms: 2_000,
+        }
+    }
+}
+
+/// Why settings could not be loaded.
+#[cfg(feature = "load")]
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings: {0}")]
+pub struct SettingsError(#[from] Box<figment::Error>);
+
+#[cfg(feature = "load")]
+impl Settings {
+    /// Embedded defaults, then the TOML file if given, then `PMOC_*` variables
+    /// (`PMOC_KAFKA__BROKERS=host:9092` sets `kafka.brokers`).
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, SettingsError> {
+        use figment::{
+            Figment,
+            providers::{Env, Format, Serialized, Toml},
+        };
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            // `file_exact` so a missing file is an error, not silently defaults.
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment
+            .merge(
+                Env::prefixed("PMOC_")
+                    .split("__")
+                    .ignore(&["log", "config"]),
+            )
+            .extract()
+            .map_err(|e| SettingsError(Box::new(e)))
+    }
+}
+
+#[cfg(all(test, feature = "load"))]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn file_overrides_defaults_and_unknown_keys_fail() {
+        let mut f = tempfile_in_target("ok.toml");
+        writeln!(f.1, "[pipeline]\nwindow_seconds = 300").expect("write");
+        let s = Settings::load(Some(&f.0)).expect("valid");
+        assert_eq!(s.pipeline.window_seconds, 300);
+        assert_eq!(s.kafka, KafkaSettings::default());
+
+        let mut f = tempfile_in_target("typo.toml");
+        writeln!(f.1, "[pipeline]\nwindow_secs = 300").expect("write");
+        let err = Settings::load(Some(&f.0)).unwrap_err().to_string();
+        assert!(err.contains("window_secs"), "{err}");
+
+        let missing = std::path::Path::new("/nonexistent/pmoc.toml");
+        assert!(Settings::load(Some(missing)).is_err());
+    }
+
+    fn tempfile_in_target(name: &str) -> (std::path::PathBuf, std::fs::File) {
+        let dir = std::env::temp_dir().join(format!("pmoc-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join(name);
+        let file = std::fs::File::create(&path).expect("create");
+        (path, file)
+    }
+}

@@ -1,0 +1,19 @@
+//! PMOC's shared vocabulary.
+//!
+//! Everything that crosses a process boundary is defined here once: the events
+//! the agencies publish, the aggregates the pipeline writes, the payloads the
+//! dashboard server sends to the browser, the ClickHouse table definitions and
+//! the settings file. The crate has no tokio, rdkafka or clickhouse dependency
+//! so the WASM front end can share it.
+
+pub mod aggregate;
+pub mod api;
+pub mod area;
+pub mod calendar;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod tables;
+pub mod water;
+
+pub use error::RejectReason;

@@ -1,0 +1,79 @@
+//! ClickHouse table schemas, applied in order by the pipeline's migrator.
+//!
+//! The SQL is written for both Debian's ClickHouse 18.16 and current releases:
+//! no `DateTime64`, no `LowCardinality`, no `toStartOfInterval`. `{db}` is
+//! replaced by the configured database name.
+
+/// One schema change. Versions only grow; a released migration never changes.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Bookkeeping table the migrator reads to skip what is already applied.
+pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
+    version UInt32,
+    name String,
+    applied_at DateTime
+) ENGINE = MergeTree() ORDER BY version";
+
+/// All migrations, oldest first.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "aggregates",
+        // ReplacingMergeTree keyed by the window: a replay after a crash writes
+        // the same key again and the newest version wins, so nothing doubles.
+        sql: "CREATE TABLE IF NOT EXISTS {db}.aggregates (
+    metric String,
+    source String,
+    area_level String,
+    area_code String,
+    window_seconds UInt32,
+    window_start DateTime,
+    window_end DateTime,
+    count UInt64,
+    sum Float64,
+    min Float64,
+    max Float64,
+    last Float64,
+    last_event_time_ms Int64,
+    computed_at_ms Int64
+) ENGINE = ReplacingMergeTree(computed_at_ms)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
+    },
+    Migration {
+        version: 2,
+        name: "late_events",
+        // Events later than the allowed lateness are kept here, never dropped.
+        sql: "CREATE TABLE IF NOT EXISTS {db}.late_events (
+    metric String,
+    event_id String,
+    area_code String,
+    event_time_ms Int64,
+    watermark_ms Int64,
+    value Float64,
+    received_at_ms Int64
+) ENGINE = ReplacingMergeTree(received_at_ms)
+ORDER BY (metric, event_id)",
+    },
+];
+
+/// Substitutes the database name into a statement.
+pub fn render(sql: &str, database: &str) -> String {
+    sql.replace("{db}", database)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_strictly_increase() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+        assert!(MIGRATIONS.iter().all(|m| m.sql.contains("{db}.")));
+    }
+}
