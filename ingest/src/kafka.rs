@@ -70,6 +70,13 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), IngestError> 
     Ok(())
 }
 
+/// Where the broker stored a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub partition: i32,
+    pub offset: i64,
+}
+
 /// An idempotent producer: retries never duplicate or reorder a partition.
 ///
 /// A full local queue is waited out (backpressure) rather than reported as a
@@ -94,12 +101,20 @@ impl Publisher {
     }
 
     /// Publishes one message and waits for the broker's acknowledgement.
-    pub async fn send(&self, topic: &str, key: &str, payload: &[u8]) -> Result<(), IngestError> {
+    pub async fn send(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+    ) -> Result<Delivered, IngestError> {
         let record = FutureRecord::to(topic).key(key).payload(payload);
         self.producer
             .send(record, Timeout::Never)
             .await
-            .map(|_| ())
+            .map(|d| Delivered {
+                partition: d.partition,
+                offset: d.offset,
+            })
             .map_err(|(source, _)| IngestError::Delivery {
                 topic: topic.to_owned(),
                 source,

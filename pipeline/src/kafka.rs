@@ -20,6 +20,8 @@ use crate::{
 };
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for a high-watermark answer when checking a quiet partition.
+const WATERMARK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A worker's consumer and the state of the partitions it owns.
 pub struct KafkaReader {
@@ -43,7 +45,6 @@ impl KafkaReader {
             .set("group.id", group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "earliest")
             .create()
             .map_err(PipelineError::Kafka)?;
@@ -115,6 +116,30 @@ impl KafkaReader {
             consumer,
             partitions,
         })
+    }
+
+    /// Asks the broker whether partitions that have been quiet for `quiet`
+    /// are caught up. Only a partition known to be at its end may stop
+    /// holding windows open: a broker that does not answer (an outage) keeps
+    /// them holding, so an outage delays windows instead of closing them early.
+    pub fn check_quiet_partitions(&mut self, now: Instant, quiet: Duration) {
+        for p in &mut self.partitions {
+            if !p.due_for_end_check(now, quiet) {
+                continue;
+            }
+            let at_end =
+                match self
+                    .consumer
+                    .fetch_watermarks(&self.topic, p.partition, WATERMARK_TIMEOUT)
+                {
+                    Ok((_, high)) => p.next_offset() >= high,
+                    Err(error) => {
+                        tracing::debug!(%error, partition = p.partition, "watermark check failed");
+                        false
+                    }
+                };
+            p.set_at_end(at_end, now);
+        }
     }
 
     /// Commits each partition's resume point given the stored frontier. The

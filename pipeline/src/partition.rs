@@ -34,8 +34,10 @@ pub struct PartitionState {
     next_offset: i64,
     /// The partition had unread messages when the worker started.
     backlog_at_start: bool,
+    /// The broker said this partition had nothing past `next_offset`.
     at_eof: bool,
     last_message: Instant,
+    last_end_check: Option<Instant>,
     /// Time from which a record's output is stored (its window end, or the
     /// late record's emit time + 1) -> (least offset, max seen before it).
     pending: BTreeMap<i64, (i64, Option<i64>)>,
@@ -50,6 +52,7 @@ impl PartitionState {
             backlog_at_start,
             at_eof: false,
             last_message: now,
+            last_end_check: None,
             pending: BTreeMap::new(),
         }
     }
@@ -102,8 +105,22 @@ impl PartitionState {
         self.max_seen_ms
     }
 
-    pub fn reached_eof(&mut self) {
-        self.at_eof = true;
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    /// Whether to ask the broker if this partition is at its end: it has been
+    /// quiet for `quiet`, and was not asked within the last `quiet / 4`.
+    pub fn due_for_end_check(&self, now: Instant, quiet: std::time::Duration) -> bool {
+        now.duration_since(self.last_message) > quiet
+            && self
+                .last_end_check
+                .is_none_or(|t| now.duration_since(t) > quiet / 4)
+    }
+
+    pub fn set_at_end(&mut self, at_end: bool, now: Instant) {
+        self.at_eof = at_end;
+        self.last_end_check = Some(now);
     }
 
     /// Whether this partition may hold the worker's event-time frontier back.
@@ -223,7 +240,7 @@ mod tests {
         assert!(backlog.holds(t0, idle));
         feed(&mut backlog, 0, 1_000);
         assert!(backlog.holds(Instant::now(), idle));
-        backlog.reached_eof();
+        backlog.set_at_end(true, Instant::now());
         std::thread::sleep(std::time::Duration::from_millis(2));
         assert!(!backlog.holds(Instant::now(), idle));
     }

@@ -82,7 +82,11 @@ pub fn run(
         while !shutdown.load(Ordering::SeqCst) && !failed.load(Ordering::SeqCst) {
             worker.step_or_park(Some(Duration::from_millis(100)));
         }
-        // Wake the other workers so they see the flag too.
+        // Abandon open windows rather than run the dataflow to completion:
+        // their offsets are uncommitted, so the next start rebuilds them.
+        for id in worker.installed_dataflows() {
+            worker.drop_dataflow(id);
+        }
         shutdown.store(true, Ordering::SeqCst);
     })
     .map_err(PipelineError::Timely)?;
@@ -90,7 +94,7 @@ pub fn run(
     // All senders are gone with the workers; the writer finishes what it has.
     runtime.block_on(async {
         if let Err(e) = writer.await {
-            tracing::error!(error = %e, "clickhouse writer panicked");
+            tracing::error!(error = %pmoc_schemas::error::chain(&e), "clickhouse writer panicked");
         }
     });
     for r in results {

@@ -15,7 +15,7 @@ use std::{
 };
 
 use pmoc_schemas::water::WaterLevelReading;
-use rdkafka::{error::KafkaError, message::Message};
+use rdkafka::message::Message;
 use timely::dataflow::{
     ProbeHandle, Scope, Stream, operators::generic::operator::source as timely_source,
 };
@@ -75,7 +75,7 @@ pub fn kafka_source<'s>(
         ) {
             Ok(reader) => Some(reader),
             Err(error) => {
-                tracing::error!(%error, worker, "kafka source could not start");
+                tracing::error!(error = %pmoc_schemas::error::chain(&error), worker, "kafka source could not start");
                 failed.store(true, Ordering::SeqCst);
                 None
             }
@@ -97,11 +97,6 @@ pub fn kafka_source<'s>(
             while batch.len() < MAX_POLL_BATCH && started.elapsed() < MAX_POLL_TIME {
                 match reader.consumer.poll(Duration::ZERO) {
                     None => break,
-                    Some(Err(KafkaError::PartitionEOF(p))) => {
-                        if let Some(state) = partition(&mut reader.partitions, p) {
-                            state.reached_eof();
-                        }
-                    }
                     Some(Err(error)) => telemetry::consume_error(&error),
                     Some(Ok(message)) => {
                         let (p, offset) = (message.partition(), message.offset());
@@ -160,6 +155,9 @@ pub fn kafka_source<'s>(
                 output.session(&*cap).give_iterator(batch.drain(..));
             }
 
+            if !got {
+                reader.check_quiet_partitions(started, config.idle);
+            }
             if let Some(next) = next_frontier(reader, &config, cap_ms, started)
                 && next > cap_ms
             {

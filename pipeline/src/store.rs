@@ -62,8 +62,10 @@ pub async fn migrate(settings: &ClickHouseSettings) -> Result<Vec<u32>, StoreErr
     let mut applied = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
         server.query(&render(m.sql, db)).execute().await?;
-        let mut insert = server
-            .insert::<MigrationRow>(&format!("{db}.schema_migrations"))
+        // The crate quotes the table name whole, so `db.table` would not
+        // resolve: insert through a client scoped to the database.
+        let mut insert = client(settings)
+            .insert::<MigrationRow>("schema_migrations")
             .await?;
         insert
             .write(&MigrationRow {

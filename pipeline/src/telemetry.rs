@@ -37,6 +37,6 @@ pub fn rows_written(table: &'static str, rows: usize) {
 }
 
 pub fn write_failed(error: &crate::store::StoreError, attempt: u32) {
-    tracing::warn!(%error, attempt, "clickhouse insert failed; retrying");
+    tracing::warn!(error = %pmoc_schemas::error::chain(error), attempt, "clickhouse insert failed; retrying");
     metrics::counter!("pmoc_pipeline_clickhouse_errors_total").increment(1);
 }

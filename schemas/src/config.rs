@@ -154,10 +154,12 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment
+            // Only `PMOC_SECTION__KEY` names are settings; other PMOC_* variables
+            // (PMOC_CONFIG, PMOC_LOG, script paths) are not.
             .merge(
                 Env::prefixed("PMOC_")
-                    .split("__")
-                    .ignore(&["log", "config"]),
+                    .filter(|k| k.as_str().contains("__"))
+                    .split("__"),
             )
             .extract()
             .map_err(|e| SettingsError(Box::new(e)))
@@ -181,6 +183,20 @@ mod tests {
         writeln!(f.1, "[pipeline]\nwindow_secs = 300").expect("write");
         let err = Settings::load(Some(&f.0)).unwrap_err().to_string();
         assert!(err.contains("window_secs"), "{err}");
+
+        let example =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/pmoc.example.toml");
+        assert_eq!(
+            Settings::load(Some(&example)).expect("example parses"),
+            Settings::default()
+        );
+
+        let example =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/pmoc.example.toml");
+        assert_eq!(
+            Settings::load(Some(&example)).expect("example parses"),
+            Settings::default()
+        );
 
         let missing = std::path::Path::new("/nonexistent/pmoc.toml");
         assert!(Settings::load(Some(missing)).is_err());

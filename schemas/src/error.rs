@@ -21,3 +21,15 @@ impl RejectReason {
         }
     }
 }
+
+/// An error with its causes, for logs: `Display` shows only the outer message.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}

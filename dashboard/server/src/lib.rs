@@ -1,1 +1,65 @@
+//! The dashboard server: JSON API, live push over Server-Sent Events, the
+//! static WASM front end, and Prometheus metrics.
+//!
+//! `build` prepares the state; `run` serves on a listener the caller bound,
+//! until the shutdown future completes, so tests run it on port 0 in-process.
 
+pub mod live;
+pub mod read;
+pub mod routes;
+
+use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
+
+use pmoc_schemas::{api::WaterSnapshot, config::Settings};
+use tokio::{net::TcpListener, sync::watch};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error("clickhouse")]
+    ClickHouse(#[from] clickhouse::error::Error),
+    #[error("serving http")]
+    Io(#[from] std::io::Error),
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub reader: read::Reader,
+    pub snapshots: watch::Receiver<Arc<WaterSnapshot>>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub assets_dir: PathBuf,
+}
+
+/// Serves until `shutdown` resolves. The live poller stops with it.
+pub async fn run(
+    listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let reader = read::Reader::new(&settings);
+    let (tx, rx) = watch::channel(Arc::new(WaterSnapshot::default()));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let poller = tokio::spawn(live::poll(
+        reader.clone(),
+        tx,
+        Duration::from_millis(settings.dashboard.refresh_ms),
+        stop_rx.clone(),
+    ));
+    let state = AppState {
+        reader,
+        snapshots: rx,
+        metrics: live::metrics_handle(),
+        assets_dir: PathBuf::from(&settings.dashboard.assets_dir),
+    };
+    tracing::info!(addr = %listener.local_addr()?, "dashboard listening");
+    let app = routes::router(state, stop_rx);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
+    poller.abort();
+    Ok(())
+}

@@ -1,1 +1,35 @@
-fn main() {}
+//! `pmoc-dashboard`: serve the dashboard.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use pmoc_schemas::config::Settings;
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Serve the PMOC dashboard")]
+struct Cli {
+    /// Settings file (TOML); embedded defaults and PMOC_* variables apply without it.
+    #[arg(long, env = "PMOC_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PMOC_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref())?;
+    let listener = tokio::net::TcpListener::bind(&settings.dashboard.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.dashboard.listen))?;
+    pmoc_server::run(listener, settings, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

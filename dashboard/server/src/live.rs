@@ -1,0 +1,70 @@
+//! One poller reads ClickHouse and publishes a snapshot when it changes;
+//! every connected browser is fed from that one watch channel, so a hundred
+//! wall screens cost one query per refresh, not a hundred.
+
+use std::{
+    sync::{Arc, OnceLock},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use pmoc_schemas::api::WaterSnapshot;
+use tokio::sync::watch;
+
+use crate::read::Reader;
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Polls until `stop` turns true.
+pub async fn poll(
+    reader: Reader,
+    tx: watch::Sender<Arc<WaterSnapshot>>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match reader.water_snapshot(now_ms()).await {
+            Ok(snapshot) => {
+                tx.send_if_modified(|current| {
+                    let changed = current.provinces != snapshot.provinces;
+                    if changed {
+                        metrics::counter!("pmoc_dashboard_snapshots_published_total").increment(1);
+                        *current = Arc::new(snapshot);
+                    }
+                    changed
+                });
+            }
+            Err(error) => {
+                metrics::counter!("pmoc_dashboard_clickhouse_errors_total").increment(1);
+                tracing::warn!(error = %pmoc_schemas::error::chain(&error), "reading snapshot failed");
+            }
+        }
+    }
+}
+
+/// The process-wide Prometheus recorder, installed on first use so several
+/// servers in one test process share it.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (e.g. by a test
+            // harness); then this handle still renders, just without our counters.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}

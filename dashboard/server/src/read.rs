@@ -1,0 +1,122 @@
+//! The dashboard's read model over ClickHouse.
+
+use clickhouse::{Client, Compression, Row};
+use pmoc_schemas::{
+    aggregate::{METRIC_WATER_LEVEL, SOURCE_HII_TELEMETRY},
+    api::{ProvinceLatest, WaterSnapshot},
+    area::province,
+    config::Settings,
+};
+use serde::Deserialize;
+
+use crate::ServerError;
+
+/// One pooled HTTP client for all requests (never one per request).
+#[derive(Clone)]
+pub struct Reader {
+    client: Client,
+    database: String,
+    window_seconds: u32,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct LatestRow {
+    area_code: String,
+    window_start: u32,
+    window_end: u32,
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+    computed_at_ms: i64,
+}
+
+impl Reader {
+    pub fn new(settings: &Settings) -> Self {
+        let ch = &settings.clickhouse;
+        // See pmoc_pipeline::store::client on compression and validation.
+        let client = Client::default()
+            .with_url(&ch.url)
+            .with_user(&ch.user)
+            .with_password(&ch.password)
+            .with_compression(Compression::None)
+            .with_validation(false);
+        Self {
+            client,
+            database: ch.database.clone(),
+            window_seconds: settings.pipeline.window_seconds,
+        }
+    }
+
+    /// The newest closed window of every province with water-level data.
+    ///
+    /// `FINAL` collapses replayed rows; only the last day of windows is read.
+    /// Aliases differ from column names: 18.16 resolves an alias that shadows
+    /// a column inside other aggregates and rejects the nesting.
+    pub async fn water_snapshot(&self, now_ms: i64) -> Result<WaterSnapshot, ServerError> {
+        let db = &self.database;
+        let sql = format!(
+            "SELECT area_code,
+                toUInt32(max(window_start)) AS latest_start,
+                toUInt32(argMax(window_end, window_start)) AS latest_end,
+                argMax(count, window_start) AS latest_count,
+                argMax(sum, window_start) AS latest_sum,
+                argMax(min, window_start) AS latest_min,
+                argMax(max, window_start) AS latest_max,
+                argMax(last, window_start) AS latest_last,
+                argMax(computed_at_ms, window_start) AS latest_computed_at_ms
+            FROM {db}.aggregates FINAL
+            WHERE metric = ? AND area_level = 'province' AND window_seconds = ?
+              AND window_start >= (
+                SELECT max(window_start) FROM {db}.aggregates
+                WHERE metric = ? AND area_level = 'province' AND window_seconds = ?
+              ) - 86400
+            GROUP BY area_code
+            ORDER BY area_code"
+        );
+        let rows = self
+            .client
+            .query(&sql)
+            .bind(METRIC_WATER_LEVEL)
+            .bind(self.window_seconds)
+            .bind(METRIC_WATER_LEVEL)
+            .bind(self.window_seconds)
+            .fetch_all::<LatestRow>()
+            .await?;
+        let newest = rows.iter().map(|r| i64::from(r.window_end) * 1000).max();
+        let provinces = rows
+            .into_iter()
+            .map(|r| {
+                let (name_th, name_en) = province(&r.area_code)
+                    .map(|p| (p.name_th.clone(), p.name_en.clone()))
+                    .unwrap_or_default();
+                ProvinceLatest {
+                    mean: if r.count == 0 {
+                        0.0
+                    } else {
+                        r.sum / r.count as f64
+                    },
+                    province_code: r.area_code,
+                    name_th,
+                    name_en,
+                    window_start_ms: i64::from(r.window_start) * 1000,
+                    window_end_ms: i64::from(r.window_end) * 1000,
+                    count: r.count,
+                    min: r.min,
+                    max: r.max,
+                    last: r.last,
+                    computed_at_ms: r.computed_at_ms,
+                }
+            })
+            .collect();
+        Ok(WaterSnapshot {
+            metric: METRIC_WATER_LEVEL.to_owned(),
+            source: SOURCE_HII_TELEMETRY.to_owned(),
+            window_seconds: self.window_seconds,
+            provinces,
+            newest_closed_window_end_ms: newest,
+            generated_at_ms: now_ms,
+        })
+    }
+}

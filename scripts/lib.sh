@@ -1,0 +1,24 @@
+# Shared by PMOC's scripts: where caches live and small helpers.
+# Build caches and tools live outside the clone so a fresh clone reuses them.
+
+PMOC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PMOC_CACHE="${PMOC_CACHE:-$HOME/.cache/pmoc}"
+PMOC_TOOLS="$PMOC_CACHE/tools/bin"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PMOC_CACHE/target}"
+export PATH="$PMOC_TOOLS:$HOME/.cargo/bin:$PATH"
+# Where the built front end goes (index.html, style.css, pkg/).
+export PMOC_DIST="${PMOC_DIST:-$CARGO_TARGET_DIR/dist}"
+
+TANSU_VERSION="0.6.0"
+
+step() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# The wasm-bindgen version Cargo.lock resolved; the CLI must match it exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' "$PMOC_ROOT/Cargo.lock"
+}
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}

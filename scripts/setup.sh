@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what PMOC needs and is missing; safe to run again (it then does
+# nothing). Debian packages, the wasm32 target, the tansu broker (built once
+# into the cache) and wasm-bindgen-cli at the exact version Cargo.lock uses.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+packages=(clickhouse-server chromium chromium-driver fonts-thai-tlwg
+          cmake g++ make pkg-config zlib1g-dev curl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  step "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+mkdir -p "$PMOC_TOOLS"
+if ! "$PMOC_TOOLS/tansu" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+  step "building the tansu broker $TANSU_VERSION (once, about 10 minutes; cached in $PMOC_CACHE)"
+  cargo install tansu --version "$TANSU_VERSION" --features dynostore,libsql \
+    --root "$PMOC_CACHE/tools" --target-dir "$PMOC_CACHE/tansu-target"
+fi
+
+wbg="$(wasm_bindgen_version)"
+[[ -n $wbg ]] || die "wasm-bindgen is not in Cargo.lock"
+if ! "$PMOC_TOOLS/wasm-bindgen" --version 2>/dev/null | grep -q " $wbg\$"; then
+  step "building wasm-bindgen-cli $wbg (once, about 5 minutes)"
+  # Not --locked: its lock file names a crate version the registry mirror lacks.
+  cargo install wasm-bindgen-cli --version "$wbg" --root "$PMOC_CACHE/tools" \
+    --target-dir "$PMOC_CACHE/wasm-bindgen-target"
+fi
+step "setup complete"

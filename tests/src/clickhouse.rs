@@ -1,0 +1,61 @@
+//! A private ClickHouse server for one test.
+
+use std::{path::Path, process::Command, time::Duration};
+
+use crate::process::{ChildGuard, free_port, require_binary, wait_for};
+
+const SERVER: &str = "/usr/sbin/clickhouse-server";
+
+#[derive(Debug)]
+pub struct ClickHouse {
+    pub url: String,
+    pub process: ChildGuard,
+}
+
+impl ClickHouse {
+    /// Starts ClickHouse with its data under `dir` and waits for `/ping`.
+    pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        require_binary(
+            Path::new(SERVER),
+            "scripts/setup.sh (apt-get install clickhouse-server)",
+        )?;
+        let (http, tcp) = (free_port()?, free_port()?);
+        let state = dir.join("clickhouse");
+        std::fs::create_dir_all(&state)?;
+        let template =
+            std::fs::read_to_string(crate::repo_root().join("config/clickhouse/config.xml.in"))?;
+        let config = template
+            .replace("@STATE@", &state.to_string_lossy())
+            .replace("@HTTP_PORT@", &http.to_string())
+            .replace("@TCP_PORT@", &tcp.to_string());
+        std::fs::write(state.join("config.xml"), config)?;
+        std::fs::copy(
+            crate::repo_root().join("config/clickhouse/users.xml"),
+            state.join("users.xml"),
+        )?;
+        let mut command = Command::new(SERVER);
+        command.arg(format!(
+            "--config-file={}",
+            state.join("config.xml").display()
+        ));
+        let mut process =
+            ChildGuard::spawn("clickhouse-server", command, &state.join("stdout.log"))?;
+        let url = format!("http://127.0.0.1:{http}");
+        let ping = format!("{url}/ping");
+        let http_client = reqwest::Client::new();
+        wait_for("clickhouse /ping", Duration::from_secs(60), || {
+            let ready = process.check_running();
+            let request = http_client.get(&ping).send();
+            async move {
+                ready?;
+                Ok(request
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(|_| ()))
+            }
+        })
+        .await?;
+        Ok(Self { url, process })
+    }
+}

@@ -1,0 +1,54 @@
+//! A private Kafka-protocol broker (tansu, sqlite storage) for one test.
+
+use std::{path::Path, process::Command, time::Duration};
+
+use crate::process::{ChildGuard, free_port, require_binary, wait_for};
+
+#[derive(Debug)]
+pub struct Broker {
+    pub bootstrap: String,
+    pub process: ChildGuard,
+}
+
+impl Broker {
+    /// Starts tansu with its storage under `dir` and waits for its port.
+    pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        let binary = crate::cache_dir().join("tools/bin/tansu");
+        require_binary(
+            &binary,
+            "scripts/setup.sh (builds tansu into ~/.cache/pmoc/tools)",
+        )?;
+        let port = free_port()?;
+        let state = dir.join("broker");
+        std::fs::create_dir_all(&state)?;
+        let listener = format!("tcp://127.0.0.1:{port}");
+        let mut command = Command::new(&binary);
+        // tansu resolves sqlite:// paths against its working directory.
+        command.current_dir(&state).args([
+            "broker",
+            "--cluster-id",
+            "pmoc-test",
+            "--listener-url",
+            &listener,
+            "--advertised-listener-url",
+            &listener,
+            "--storage-engine",
+            "sqlite://broker.db",
+        ]);
+        let mut process = ChildGuard::spawn("tansu", command, &state.join("broker.log"))?;
+        let addr = format!("127.0.0.1:{port}");
+        wait_for("broker port", Duration::from_secs(60), || {
+            let ready = process.check_running();
+            let connect = tokio::net::TcpStream::connect(addr.clone());
+            async move {
+                ready?;
+                Ok(connect.await.ok().map(|_| ()))
+            }
+        })
+        .await?;
+        Ok(Self {
+            bootstrap: addr,
+            process,
+        })
+    }
+}

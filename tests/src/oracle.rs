@@ -1,0 +1,81 @@
+//! The batch oracle: what the pipeline must produce, recomputed from the raw
+//! events with plain loops, independently of the dataflow's code.
+//!
+//! Rule, per partition in offset order: an event is late when its time is
+//! before (greatest earlier event time in that partition - lateness).
+
+use std::collections::BTreeMap;
+
+use pmoc_schemas::water::WaterLevelReading;
+
+/// One expected window of one province.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedWindow {
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub last: f64,
+    pub last_event_time_ms: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct Expected {
+    /// `(province code, window start ms)` -> window.
+    pub windows: BTreeMap<(String, i64), ExpectedWindow>,
+    /// Ids of the events that must be recorded as late, sorted.
+    pub late_ids: Vec<String>,
+}
+
+/// `delivered`: every event with the partition and offset the broker gave it.
+pub fn water_windows(
+    delivered: &[(i32, i64, WaterLevelReading)],
+    lateness_ms: i64,
+    window_ms: i64,
+) -> Expected {
+    let mut by_partition: BTreeMap<i32, Vec<(i64, &WaterLevelReading)>> = BTreeMap::new();
+    for (p, o, e) in delivered {
+        by_partition.entry(*p).or_default().push((*o, e));
+    }
+    let mut expected = Expected::default();
+    // (event time, offset) of the current "last" per window, to break ties.
+    let mut last_key: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
+    for events in by_partition.values_mut() {
+        events.sort_by_key(|(o, _)| *o);
+        let mut max_seen: Option<i64> = None;
+        for &(offset, e) in events.iter() {
+            let t = e.event_time_ms();
+            if max_seen.is_some_and(|m| t < m - lateness_ms) {
+                expected.late_ids.push(e.event_id.to_string());
+            } else {
+                let start = t - t.rem_euclid(window_ms);
+                let key = (e.province_code.to_string(), start);
+                let v = e.level_m_msl;
+                let w = expected
+                    .windows
+                    .entry(key.clone())
+                    .or_insert(ExpectedWindow {
+                        count: 0,
+                        sum: 0.0,
+                        min: f64::INFINITY,
+                        max: f64::NEG_INFINITY,
+                        last: v,
+                        last_event_time_ms: t,
+                    });
+                w.count += 1;
+                w.sum += v;
+                w.min = w.min.min(v);
+                w.max = w.max.max(v);
+                let lk = last_key.entry(key).or_insert((t, offset));
+                if (t, offset) >= *lk {
+                    *lk = (t, offset);
+                    w.last = v;
+                    w.last_event_time_ms = t;
+                }
+            }
+            max_seen = Some(max_seen.map_or(t, |m| m.max(t)));
+        }
+    }
+    expected.late_ids.sort();
+    expected
+}

@@ -1,0 +1,96 @@
+//! Child processes that die with their guard, free ports, and waiting on
+//! conditions instead of sleeping.
+
+use std::{
+    future::Future,
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+
+/// A free loopback port. The OS may hand it out again, but not in the
+/// moment between this call and the server binding it in practice.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A child process killed (and reaped) on drop.
+#[derive(Debug)]
+pub struct ChildGuard {
+    name: String,
+    child: Child,
+}
+
+impl ChildGuard {
+    /// Spawns `command` with stdout and stderr going to `log`.
+    pub fn spawn(name: &str, mut command: Command, log: &Path) -> anyhow::Result<Self> {
+        let out = std::fs::File::create(log)?;
+        let err = out.try_clone()?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("starting {name} ({:?})", command.get_program()))?;
+        Ok(Self {
+            name: name.to_owned(),
+            child,
+        })
+    }
+
+    /// Fails if the process has already exited.
+    pub fn check_running(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!("{} exited early with {status}", self.name);
+        }
+        Ok(())
+    }
+
+    /// Sends SIGKILL now (to simulate a crash) and reaps the process.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` until it returns `Ok(Some(v))`, failing after `timeout` with
+/// the last error or `what`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut last_error = None;
+    loop {
+        match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last_error = Some(e),
+        }
+        if Instant::now() >= deadline {
+            return Err(match last_error {
+                Some(e) => e.context(format!("waiting for {what}")),
+                None => anyhow::anyhow!("timed out after {timeout:?} waiting for {what}"),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Fails with install advice when a server binary is missing.
+pub fn require_binary(path: &Path, install: &str) -> anyhow::Result<()> {
+    if !path.exists() {
+        bail!("{} not found; install it with: {install}", path.display());
+    }
+    Ok(())
+}

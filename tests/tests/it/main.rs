@@ -1,0 +1,4 @@
+//! End-to-end tests: one binary, each test with its own servers, topics and
+//! database.
+
+mod walking_skeleton;

@@ -1,0 +1,317 @@
+//! The whole chain with real parts: broker -> timely pipeline -> ClickHouse ->
+//! dashboard API -> Leptos page in headless Chromium, including live push.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::Context;
+use fantoccini::Locator;
+use pmoc_ingest::{Publisher, kafka::ensure_topics};
+use pmoc_pipeline::store::{AggregateRow, LateRow};
+use pmoc_schemas::{
+    api::WaterSnapshot, area::ProvinceCode, config::Settings, event::EventId,
+    water::WaterLevelReading,
+};
+use pmoc_tests::{
+    browser::Browser,
+    clickhouse::ClickHouse,
+    dist_dir, init_tracing,
+    kafka::Broker,
+    oracle::{self, Expected},
+    process::wait_for,
+    unique_name,
+};
+use time::{Duration as TimeDelta, OffsetDateTime, macros::datetime};
+
+const LATENESS_MS: i64 = 30_000;
+const WINDOW_MS: i64 = 60_000;
+
+/// 2026-09-22 10:00:00 in Bangkok: a fixed past minute, so windows are known.
+const T0: OffsetDateTime = datetime!(2026-09-22 10:00:00 +07:00);
+
+fn reading(id: &str, province: &str, at: OffsetDateTime, level: f64) -> WaterLevelReading {
+    WaterLevelReading {
+        event_id: EventId::parse(id).expect("id"),
+        event_time: at,
+        station_id: format!("TEST-{province}"),
+        province_code: ProvinceCode::parse(province).expect("province"),
+        level_m_msl: level,
+        bank_level_m_msl: level + 5.0,
+    }
+}
+
+/// Three provinces, each in its own later block of time so the scenario
+/// holds whichever provinces share a partition. Out-of-order events inside
+/// the 30 s lateness count; `34-late` and `50-late` arrive beyond it.
+fn scenario() -> Vec<WaterLevelReading> {
+    let s = |n: i64| TimeDelta::seconds(n);
+    let (t1, t2) = (T0 + s(600), T0 + s(1200));
+    vec![
+        reading("34-a", "34", T0 + s(5), 112.10),
+        reading("34-b", "34", T0 + s(20), 112.30),
+        reading("34-c", "34", T0 + s(50), 112.20),
+        reading("34-d", "34", T0 + s(70), 112.50),
+        reading("34-e", "34", T0 + s(45), 112.40), // 25 s behind: on time
+        reading("34-f", "34", T0 + s(130), 112.60),
+        reading("34-late", "34", T0 + s(55), 112.90), // 75 s behind: late
+        reading("34-g", "34", T0 + s(125), 112.70),   // on time, earlier than 34-f
+        reading("50-a", "50", t1 + s(10), 300.00),
+        reading("50-b", "50", t1 + s(30), 301.00),
+        reading("50-c", "50", t1 + s(65), 302.00),
+        reading("50-late", "50", t1 + s(15), 299.00), // 50 s behind: late
+        reading("50-d", "50", t1 + s(40), 301.50),
+        reading("10-a", "10", t2 + s(90), 1.25),
+    ]
+}
+
+fn settings(broker: &Broker, clickhouse: &ClickHouse) -> anyhow::Result<Settings> {
+    let mut s = Settings::default();
+    s.kafka.brokers = broker.bootstrap.clone();
+    s.kafka.water_level_topic = unique_name("water");
+    s.kafka.partitions = 2;
+    s.clickhouse.url = clickhouse.url.clone();
+    s.clickhouse.database = unique_name("it_walking_skeleton");
+    s.pipeline.group_id = unique_name("pipeline");
+    s.pipeline.allowed_lateness_seconds = (LATENESS_MS / 1000) as u32;
+    s.pipeline.window_seconds = (WINDOW_MS / 1000) as u32;
+    s.pipeline.idle_partition_seconds = 2;
+    s.pipeline.flush_interval_ms = 100;
+    s.dashboard.refresh_ms = 200;
+    s.dashboard.assets_dir = dist_dir()?.to_string_lossy().into_owned();
+    Ok(s)
+}
+
+async fn publish(
+    publisher: &Publisher,
+    topic: &str,
+    events: &[WaterLevelReading],
+    delivered: &mut Vec<(i32, i64, WaterLevelReading)>,
+) -> anyhow::Result<()> {
+    for e in events {
+        let d = publisher
+            .send(topic, e.province_code.as_str(), &serde_json::to_vec(e)?)
+            .await?;
+        delivered.push((d.partition, d.offset, e.clone()));
+    }
+    Ok(())
+}
+
+async fn stored(client: &clickhouse::Client) -> anyhow::Result<(Vec<AggregateRow>, Vec<LateRow>)> {
+    let aggregates = client
+        .query("SELECT ?fields FROM aggregates FINAL ORDER BY area_code, window_start")
+        .fetch_all::<AggregateRow>()
+        .await?;
+    let late = client
+        .query("SELECT ?fields FROM late_events FINAL ORDER BY event_id")
+        .fetch_all::<LateRow>()
+        .await?;
+    Ok((aggregates, late))
+}
+
+fn assert_matches_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Expected) {
+    let got: BTreeMap<(String, i64), &AggregateRow> = rows
+        .iter()
+        .map(|r| ((r.area_code.clone(), i64::from(r.window_start) * 1000), r))
+        .collect();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.windows.keys().collect::<Vec<_>>(),
+        "windows in ClickHouse"
+    );
+    for (key, want) in &expected.windows {
+        let row = got[key];
+        assert_eq!(row.count, want.count, "count of {key:?}");
+        assert_eq!(
+            (row.min, row.max, row.last),
+            (want.min, want.max, want.last),
+            "{key:?}"
+        );
+        assert!((row.sum - want.sum).abs() < 1e-9, "sum of {key:?}");
+        assert_eq!(row.last_event_time_ms, want.last_event_time_ms, "{key:?}");
+        assert_eq!(
+            i64::from(row.window_end - row.window_start) * 1000,
+            WINDOW_MS
+        );
+        assert_eq!(row.source, "HII telemetry");
+    }
+    let late_ids: Vec<&str> = late.iter().map(|l| l.event_id.as_str()).collect();
+    assert_eq!(late_ids, expected.late_ids, "late events");
+}
+
+async fn cell(browser: &Browser, province: &str, field: &str) -> anyhow::Result<String> {
+    let css = format!("tr[data-province='{province}'] td[data-field='{field}']");
+    Ok(browser
+        .client
+        .find(Locator::Css(&css))
+        .await?
+        .text()
+        .await?)
+}
+
+/// Waits until the page shows `want` for each province's newest window.
+async fn wait_for_page(
+    browser: &Browser,
+    want: &BTreeMap<String, (u64, f64)>,
+) -> anyhow::Result<()> {
+    let shown = wait_for(
+        "the page to show the newest windows",
+        Duration::from_secs(30),
+        || async {
+            for (province, (count, last)) in want {
+                let shown = (
+                    cell(browser, province, "count").await,
+                    cell(browser, province, "last").await,
+                );
+                match shown {
+                    (Ok(c), Ok(l)) if c == count.to_string() && l == format!("{last:.2}") => {}
+                    _ => return Ok(None),
+                }
+            }
+            Ok(Some(()))
+        },
+    )
+    .await;
+    if shown.is_err() {
+        // Leave evidence for whoever reads the failure.
+        let shot = browser.screenshot("walking_skeleton_failure").await?;
+        let html = browser.client.source().await.unwrap_or_default();
+        return shown.with_context(|| format!("screenshot {}; page:\n{html}", shot.display()));
+    }
+    shown
+}
+
+/// The newest window of each province: (count, last).
+fn newest_per_province(expected: &Expected) -> BTreeMap<String, (u64, f64)> {
+    let mut newest = BTreeMap::new();
+    for ((province, _), w) in &expected.windows {
+        // BTreeMap order: later windows overwrite earlier ones.
+        newest.insert(province.clone(), (w.count, w.last));
+    }
+    newest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
+    init_tracing();
+    let dir = tempfile::tempdir()?;
+    let clickhouse = ClickHouse::start(dir.path()).await?;
+    let broker = Broker::start(dir.path()).await?;
+    let settings = settings(&broker, &clickhouse)?;
+    let topic = settings.kafka.water_level_topic.clone();
+
+    ensure_topics(&settings.kafka).await?;
+    let publisher = Publisher::new(&settings.kafka.brokers)?;
+    let mut delivered = Vec::new();
+    publish(&publisher, &topic, &scenario(), &mut delivered).await?;
+    let expected = oracle::water_windows(&delivered, LATENESS_MS, WINDOW_MS);
+    // The scenario itself: both kinds of lateness are exercised.
+    assert_eq!(expected.late_ids, ["34-late", "50-late"]);
+    assert_eq!(
+        expected.windows[&("34".to_owned(), T0.unix_timestamp() * 1000)].count,
+        4
+    );
+
+    // The dashboard and a browser first, on an empty database: everything
+    // the page shows later must arrive by push, without a reload.
+    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(pmoc_server::run(listener, settings.clone(), async {
+        let _ = stopped.await;
+    }));
+    let browser = Browser::start(dir.path(), 1920, 1080).await?;
+    browser.client.goto(&format!("http://{addr}/")).await?;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Id("water-table"))
+        .await?;
+    let rows = browser
+        .client
+        .find_all(Locator::Css("#water-table tbody tr"))
+        .await?;
+    assert!(rows.is_empty(), "nothing is computed yet");
+    browser
+        .client
+        .execute("window.pmocMarker = 42; return null;", vec![])
+        .await?;
+
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let pipeline = {
+        let (settings, flag) = (settings.clone(), shutdown.clone());
+        std::thread::spawn(move || {
+            pmoc_pipeline::run::run(&settings, timely::Config::thread(), flag)
+        })
+    };
+
+    // 1. ClickHouse holds exactly the oracle's windows and late events.
+    let client = pmoc_pipeline::store::client(&settings.clickhouse);
+    let (rows, late) = wait_for(
+        "all windows in clickhouse",
+        Duration::from_secs(90),
+        || async {
+            let (rows, late) = stored(&client).await?;
+            let done =
+                rows.len() == expected.windows.len() && late.len() == expected.late_ids.len();
+            Ok(done.then_some((rows, late)))
+        },
+    )
+    .await?;
+    assert_matches_oracle(&rows, &late, &expected);
+
+    // 2. The API returns the newest window of each province.
+    let newest = newest_per_province(&expected);
+    let api: WaterSnapshot = reqwest::get(format!("http://{addr}/api/water"))
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let from_api: BTreeMap<String, (u64, f64)> = api
+        .provinces
+        .iter()
+        .map(|p| (p.province_code.clone(), (p.count, p.last)))
+        .collect();
+    assert_eq!(from_api, newest);
+    let newest_end = expected.windows.keys().map(|(_, s)| s + WINDOW_MS).max();
+    assert_eq!(api.newest_closed_window_end_ms, newest_end);
+    let chiang_mai = api.provinces.iter().find(|p| p.province_code == "50");
+    assert_eq!(chiang_mai.map(|p| p.name_en.as_str()), Some("Chiang Mai"));
+
+    // 3. The open page received them by push, without a reload.
+    wait_for_page(&browser, &newest).await?;
+    let marker = browser
+        .client
+        .execute("return window.pmocMarker;", vec![])
+        .await?;
+    assert_eq!(marker, serde_json::json!(42), "the page was not reloaded");
+    assert_eq!(
+        cell(&browser, "34", "name").await?,
+        "อุบลราชธานี",
+        "Thai by default"
+    );
+    let end_ms = browser
+        .client
+        .find(Locator::Id("newest-window-end"))
+        .await?
+        .attr("data-ms")
+        .await?;
+    assert_eq!(end_ms, newest_end.map(|e| e.to_string()));
+    let shot = browser.screenshot("walking_skeleton_1920x1080").await?;
+    tracing::info!(path = %shot.display(), "screenshot saved");
+    browser.close().await?;
+
+    let _ = stop_server.send(());
+    server.await??;
+    shutdown.store(true, Ordering::SeqCst);
+    pipeline
+        .join()
+        .map_err(|_| anyhow::anyhow!("pipeline thread panicked"))??;
+    Ok(())
+}
