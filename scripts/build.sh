@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the binaries (release) and the WASM front end into $PMOC_DIST.
+# Usage: build.sh [all|frontend]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PMOC_ROOT"
 
-profile="${PMOC_PROFILE:-release}"
-step "building binaries ($profile)"
-cargo build --profile "$profile" -p pmoc-ingest -p pmoc-pipeline -p pmoc-server --bins
+# `build.sh frontend` builds only the front end (the tests run the rest in-process).
+if [[ ${1:-all} != frontend ]]; then
+  step "building binaries (release)"
+  cargo build --release -p pmoc-ingest -p pmoc-pipeline -p pmoc-server --bins
+fi
 
 step "building the front end (wasm32)"
 cargo build --profile wasm-release -p pmoc-frontend --target wasm32-unknown-unknown

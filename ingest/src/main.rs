@@ -73,7 +73,7 @@ async fn simulate_water(settings: &Settings, rounds: Option<u64>) -> anyhow::Res
             .collect::<Result<Vec<_>, serde_json::Error>>()?;
         total += publisher.send_all(topic, messages).await?;
         round += 1;
-        if round % 30 == 0 {
+        if round.is_multiple_of(30) {
             tracing::info!(rounds = round, events = total, "published");
         }
         if rounds.is_some_and(|n| round >= n) {
