@@ -19,6 +19,9 @@ cargo clippy -p pmoc-frontend -p pmoc-app --target wasm32-unknown-unknown -- -D 
 
 bash scripts/build.sh frontend
 
+step "building the binaries the fault tests kill and restart"
+cargo build -p pmoc-pipeline --bins
+
 step "cargo test"
 export PMOC_ARTIFACTS="${PMOC_ARTIFACTS:-$CARGO_TARGET_DIR/test-artifacts}"
 cargo test --workspace --exclude pmoc-frontend --all-features

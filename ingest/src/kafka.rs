@@ -121,20 +121,17 @@ impl Publisher {
             })
     }
 
-    /// Publishes many messages with up to `in_flight` awaiting acknowledgement.
-    pub async fn send_all<I>(&self, topic: &str, messages: I) -> Result<u64, IngestError>
+    /// Publishes many messages, up to 1024 awaiting acknowledgement at once;
+    /// returns where each was stored, in input order.
+    pub async fn send_all<I>(&self, topic: &str, messages: I) -> Result<Vec<Delivered>, IngestError>
     where
         I: IntoIterator<Item = (String, Vec<u8>)>,
     {
-        use futures::{StreamExt, stream};
-        let mut sent = 0u64;
-        let mut results = stream::iter(messages)
+        use futures::{StreamExt, TryStreamExt, stream};
+        stream::iter(messages)
             .map(|(key, payload)| async move { self.send(topic, &key, &payload).await })
-            .buffered(1024);
-        while let Some(r) = results.next().await {
-            r?;
-            sent += 1;
-        }
-        Ok(sent)
+            .buffered(1024)
+            .try_collect()
+            .await
     }
 }

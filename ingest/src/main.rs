@@ -71,7 +71,7 @@ async fn simulate_water(settings: &Settings, rounds: Option<u64>) -> anyhow::Res
             .iter()
             .map(|r| Ok((r.province_code.to_string(), serde_json::to_vec(r)?)))
             .collect::<Result<Vec<_>, serde_json::Error>>()?;
-        total += publisher.send_all(topic, messages).await?;
+        total += publisher.send_all(topic, messages).await?.len() as u64;
         round += 1;
         if round.is_multiple_of(30) {
             tracing::info!(rounds = round, events = total, "published");

@@ -80,6 +80,13 @@ pub enum Output {
     Late(LateEvent),
 }
 
+/// What workers send the process's ClickHouse writer.
+#[derive(Debug)]
+pub enum WriterMessage {
+    Rows(SinkBatch),
+    Checkpoint(Vec<crate::store::CheckpointRow>),
+}
+
 /// Rows handed to the ClickHouse writer, acknowledged once inserted.
 #[derive(Debug)]
 pub struct SinkBatch {
@@ -119,12 +126,12 @@ pub struct DataflowConfig {
 pub fn build(
     scope: Scope<'_, u64>,
     config: DataflowConfig,
-    writer: UnboundedSender<SinkBatch>,
+    writer: UnboundedSender<WriterMessage>,
     failed: Arc<AtomicBool>,
 ) -> ProbeHandle<u64> {
     let stored = ProbeHandle::new();
     let window_ms = config.source.window_ms;
-    let records = kafka_source(scope, config.source, stored.clone(), failed);
+    let records = kafka_source(scope, config.source, stored.clone(), writer.clone(), failed);
     let outputs = windows(records, window_ms);
     sink(scope, outputs, writer).probe_with(&stored);
     stored
@@ -192,7 +199,7 @@ pub fn windows<'s>(
 pub fn sink<'s>(
     scope: Scope<'s, u64>,
     outputs: Stream<'s, u64, Vec<Output>>,
-    writer: UnboundedSender<SinkBatch>,
+    writer: UnboundedSender<WriterMessage>,
 ) -> Stream<'s, u64, Vec<()>> {
     outputs
         .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
@@ -218,7 +225,10 @@ pub fn sink<'s>(
                             tx: ack_tx.clone(),
                             activator: activator.clone(),
                         };
-                        if writer.send(SinkBatch { rows, ack }).is_err() {
+                        if writer
+                            .send(WriterMessage::Rows(SinkBatch { rows, ack }))
+                            .is_err()
+                        {
                             // Never acknowledged: the frontier stays, offsets stay uncommitted.
                             tracing::error!("clickhouse writer is gone; holding the frontier");
                         }

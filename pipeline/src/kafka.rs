@@ -39,6 +39,7 @@ impl KafkaReader {
         topic: &str,
         worker: usize,
         peers: usize,
+        checkpoints: &std::collections::HashMap<i32, CommitPoint>,
     ) -> Result<Self, PipelineError> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
@@ -82,19 +83,17 @@ impl KafkaReader {
             let (low, high) = consumer
                 .fetch_watermarks(topic, p, METADATA_TIMEOUT)
                 .map_err(PipelineError::Kafka)?;
-            let resume = committed
+            // The ClickHouse checkpoint carries the watermark; Kafka's commit
+            // is the fallback (a deployment that predates checkpoints).
+            let from_kafka = committed
                 .find_partition(topic, p)
                 .and_then(|e| match e.offset() {
-                    Offset::Offset(o) => Some(CommitPoint {
-                        offset: o.max(low),
-                        max_seen_ms: e.metadata().parse().ok(),
-                    }),
+                    Offset::Offset(o) => Some(CommitPoint::from_metadata(o.max(low), e.metadata())),
                     _ => None,
                 })
-                .unwrap_or(CommitPoint {
-                    offset: low,
-                    max_seen_ms: None,
-                });
+                .unwrap_or(CommitPoint::from_metadata(low, ""));
+            let mut resume = checkpoints.get(&p).copied().unwrap_or(from_kafka);
+            resume.offset = resume.offset.max(low);
             tracing::info!(
                 topic,
                 partition = p,
@@ -144,19 +143,24 @@ impl KafkaReader {
 
     /// Commits each partition's resume point given the stored frontier. The
     /// commit is asynchronous: a lost commit only means a longer replay.
-    pub fn commit(&mut self, stored_frontier: Option<i64>) -> Result<(), KafkaError> {
-        if self.partitions.is_empty() {
-            return Ok(());
-        }
+    ///
+    /// Returns each partition's resume point, for the ClickHouse checkpoint.
+    pub fn commit(
+        &mut self,
+        stored_frontier: Option<i64>,
+    ) -> Result<Vec<(i32, CommitPoint)>, KafkaError> {
         let mut tpl = TopicPartitionList::new();
+        let mut points = Vec::with_capacity(self.partitions.len());
         for p in &mut self.partitions {
             let point = p.commit_point(stored_frontier);
             let mut elem = tpl.add_partition(&self.topic, p.partition);
             elem.set_offset(Offset::Offset(point.offset))?;
-            if let Some(max_seen) = point.max_seen_ms {
-                elem.set_metadata(max_seen.to_string());
-            }
+            elem.set_metadata(point.metadata());
+            points.push((p.partition, point));
         }
-        self.consumer.commit(&tpl, CommitMode::Async)
+        if !points.is_empty() {
+            self.consumer.commit(&tpl, CommitMode::Async)?;
+        }
+        Ok(points)
     }
 }

@@ -20,17 +20,52 @@ pub enum Arrival {
 }
 
 /// Where to resume a partition: the first offset whose output is not yet
-/// stored, and the partition's greatest event time before that offset.
+/// stored, the partition's greatest event time before that offset, and the
+/// event time below which every window was already stored.
+///
+/// The stored frontier matters on replay: records after the resume offset
+/// can belong to windows that were already written in full (out-of-order
+/// data interleaves windows). Re-aggregating them would overwrite a complete
+/// window with a partial one, so they are recognised and skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommitPoint {
     pub offset: i64,
     pub max_seen_ms: Option<i64>,
+    pub stored_below_ms: Option<i64>,
+}
+
+impl CommitPoint {
+    /// Encodes the watermark part as Kafka commit metadata.
+    pub fn metadata(&self) -> String {
+        let part = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        format!(
+            "pmoc1:{}:{}",
+            part(self.max_seen_ms),
+            part(self.stored_below_ms)
+        )
+    }
+
+    /// Reads what [`CommitPoint::metadata`] wrote; anything else (another
+    /// tool's commit, an older format) restores no watermark.
+    pub fn from_metadata(offset: i64, metadata: &str) -> Self {
+        let mut fields = metadata.strip_prefix("pmoc1:").unwrap_or("").split(':');
+        let mut next = || fields.next().and_then(|f| f.parse().ok());
+        let max_seen_ms = next();
+        let stored_below_ms = next();
+        Self {
+            offset,
+            max_seen_ms,
+            stored_below_ms,
+        }
+    }
 }
 
 #[derive(Debug)]
 pub struct PartitionState {
     pub partition: i32,
     max_seen_ms: Option<i64>,
+    /// Windows ending at or before this were stored before the last restart.
+    stored_below_ms: Option<i64>,
     next_offset: i64,
     /// The partition had unread messages when the worker started.
     backlog_at_start: bool,
@@ -48,6 +83,7 @@ impl PartitionState {
         Self {
             partition,
             max_seen_ms: resume.max_seen_ms,
+            stored_below_ms: resume.stored_below_ms,
             next_offset: resume.offset,
             backlog_at_start,
             at_eof: false,
@@ -83,7 +119,14 @@ impl PartitionState {
         }
     }
 
-    /// Moves past a record that produced no output (it was rejected).
+    /// Whether the window ending at `window_end_ms` was stored before the
+    /// restart, so an on-time record of it is already counted.
+    pub fn already_stored(&self, window_end_ms: i64) -> bool {
+        self.stored_below_ms.is_some_and(|f| window_end_ms <= f)
+    }
+
+    /// Moves past a record that produced no output (rejected, or replayed
+    /// into a window that is already stored).
     pub fn skip(&mut self, offset: i64) {
         self.next_offset = offset + 1;
     }
@@ -140,20 +183,23 @@ impl PartitionState {
     /// (`None`: everything is stored). Forgets what no longer matters.
     pub fn commit_point(&mut self, stored_frontier: Option<i64>) -> CommitPoint {
         match stored_frontier {
-            Some(f) => self.pending = self.pending.split_off(&(f + 1)),
+            Some(f) => {
+                self.pending = self.pending.split_off(&(f + 1));
+                self.stored_below_ms = Some(self.stored_below_ms.map_or(f, |s| s.max(f)));
+            }
             None => self.pending.clear(),
         }
-        self.pending
+        let (offset, max_seen_ms) = self
+            .pending
             .values()
             .min_by_key(|(offset, _)| *offset)
-            .map(|&(offset, max_seen_ms)| CommitPoint {
-                offset,
-                max_seen_ms,
-            })
-            .unwrap_or(CommitPoint {
-                offset: self.next_offset,
-                max_seen_ms: self.max_seen_ms,
-            })
+            .copied()
+            .unwrap_or((self.next_offset, self.max_seen_ms));
+        CommitPoint {
+            offset,
+            max_seen_ms,
+            stored_below_ms: self.stored_below_ms,
+        }
     }
 }
 
@@ -180,6 +226,7 @@ mod tests {
         let start = CommitPoint {
             offset: 0,
             max_seen_ms: None,
+            stored_below_ms: None,
         };
         let mut p = PartitionState::new(0, start, true, Instant::now());
         assert_eq!(feed(&mut p, 0, 100_000), Arrival::OnTime);
@@ -202,18 +249,26 @@ mod tests {
         let start = CommitPoint {
             offset: 10,
             max_seen_ms: Some(50_000),
+            stored_below_ms: None,
         };
         let mut p = PartitionState::new(0, start, true, Instant::now());
         feed(&mut p, 10, 65_000); // window [60 s, 120 s)
         feed(&mut p, 11, 125_000); // window [120 s, 180 s)
-        assert_eq!(p.commit_point(Some(100_000)), start);
+        assert_eq!(
+            p.commit_point(Some(100_000)),
+            CommitPoint {
+                stored_below_ms: Some(100_000),
+                ..start
+            }
+        );
         // Window ending at 120 s stored: resume at offset 11 with max 65 s.
         let point = p.commit_point(Some(120_000));
         assert_eq!(
             point,
             CommitPoint {
                 offset: 11,
-                max_seen_ms: Some(65_000)
+                max_seen_ms: Some(65_000),
+                stored_below_ms: Some(120_000),
             }
         );
         let all = p.commit_point(None);
@@ -221,7 +276,8 @@ mod tests {
             all,
             CommitPoint {
                 offset: 12,
-                max_seen_ms: Some(125_000)
+                max_seen_ms: Some(125_000),
+                stored_below_ms: Some(120_000),
             }
         );
     }
@@ -233,6 +289,7 @@ mod tests {
         let start = CommitPoint {
             offset: 0,
             max_seen_ms: None,
+            stored_below_ms: None,
         };
         let empty = PartitionState::new(0, start, false, t0);
         assert!(!empty.holds(t0, idle));
@@ -243,5 +300,35 @@ mod tests {
         backlog.set_at_end(true, Instant::now());
         std::thread::sleep(std::time::Duration::from_millis(2));
         assert!(!backlog.holds(Instant::now(), idle));
+    }
+
+    #[test]
+    fn metadata_round_trips_and_foreign_metadata_restores_nothing() {
+        let point = CommitPoint {
+            offset: 7,
+            max_seen_ms: Some(1_790_000_000_000),
+            stored_below_ms: Some(1_789_999_940_000),
+        };
+        assert_eq!(CommitPoint::from_metadata(7, &point.metadata()), point);
+        let none = CommitPoint::from_metadata(7, "written by another tool");
+        assert_eq!((none.max_seen_ms, none.stored_below_ms), (None, None));
+        let empty = CommitPoint {
+            offset: 1,
+            max_seen_ms: None,
+            stored_below_ms: None,
+        };
+        assert_eq!(CommitPoint::from_metadata(1, &empty.metadata()), empty);
+    }
+
+    #[test]
+    fn replayed_records_of_stored_windows_are_recognised() {
+        let resume = CommitPoint {
+            offset: 11,
+            max_seen_ms: Some(59_000),
+            stored_below_ms: Some(60_000),
+        };
+        let p = PartitionState::new(0, resume, true, Instant::now());
+        assert!(p.already_stored(60_000), "window [0, 60 s) was written");
+        assert!(!p.already_stored(120_000));
     }
 }

@@ -3,6 +3,7 @@
 //! (`-n/-p/-h`), so scaling out never needs a home-made coordinator.
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -23,7 +24,10 @@ use crate::{
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
 
 impl DataflowConfig {
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub fn from_settings(
+        settings: &Settings,
+        checkpoints: HashMap<i32, crate::partition::CommitPoint>,
+    ) -> Self {
         let p = &settings.pipeline;
         Self {
             source: SourceConfig {
@@ -34,6 +38,7 @@ impl DataflowConfig {
                 lateness_ms: i64::from(p.allowed_lateness_seconds) * 1000,
                 idle: Duration::from_secs(u64::from(p.idle_partition_seconds)),
                 commit_every: COMMIT_EVERY,
+                checkpoints: Arc::new(checkpoints),
             },
         }
     }
@@ -55,6 +60,11 @@ pub fn run(
         .build()
         .map_err(|e| PipelineError::Timely(e.to_string()))?;
     runtime.block_on(store::migrate(&settings.clickhouse))?;
+    let checkpoints = runtime.block_on(store::load_checkpoints(
+        &store::client(&settings.clickhouse),
+        &settings.pipeline.group_id,
+        &settings.kafka.water_level_topic,
+    ))?;
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let writer = runtime.spawn(store::run_writer(
@@ -64,7 +74,7 @@ pub fn run(
         settings.pipeline.max_batch_rows,
     ));
 
-    let config = DataflowConfig::from_settings(settings);
+    let config = DataflowConfig::from_settings(settings, checkpoints);
     let failed = Arc::new(AtomicBool::new(false));
     let worker_failed = failed.clone();
     let guards = timely::execute(timely_config, move |worker| {

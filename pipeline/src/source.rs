@@ -7,6 +7,7 @@
 //! capability moves to the least watermark of the partitions that may hold.
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -21,9 +22,10 @@ use timely::dataflow::{
 };
 
 use crate::{
-    dataflow::{LateEvent, Record},
+    dataflow::{LateEvent, Record, WriterMessage},
     kafka::KafkaReader,
-    partition::{Arrival, PartitionState},
+    partition::{Arrival, CommitPoint, PartitionState},
+    store::CheckpointRow,
     telemetry,
     window::{Area, Metric, Observation, window_of},
 };
@@ -38,6 +40,8 @@ pub struct SourceConfig {
     pub lateness_ms: i64,
     pub idle: Duration,
     pub commit_every: Duration,
+    /// Resume points read from ClickHouse at start, by partition.
+    pub checkpoints: Arc<HashMap<i32, CommitPoint>>,
 }
 
 /// Most messages handled in one activation, so other operators get to run.
@@ -61,6 +65,7 @@ pub fn kafka_source<'s>(
     scope: Scope<'s, u64>,
     config: SourceConfig,
     stored: ProbeHandle<u64>,
+    writer: tokio::sync::mpsc::UnboundedSender<WriterMessage>,
     failed: Arc<AtomicBool>,
 ) -> Stream<'s, u64, Vec<Record>> {
     let (worker, peers) = (scope.index(), scope.peers());
@@ -72,6 +77,7 @@ pub fn kafka_source<'s>(
             &config.topic,
             worker,
             peers,
+            &config.checkpoints,
         ) {
             Ok(reader) => Some(reader),
             Err(error) => {
@@ -123,6 +129,13 @@ pub fn kafka_source<'s>(
                                 },
                                 a => a,
                             };
+                        let window_end = window_of(event_ms, config.window_ms).1;
+                        if arrival == Arrival::OnTime && state.already_stored(window_end) {
+                            // Replayed after a restart: already in a stored window.
+                            state.skip(offset);
+                            state.advance(event_ms);
+                            continue;
+                        }
                         let stored_from = match arrival {
                             Arrival::OnTime => {
                                 batch.push(Record::Observation(Observation {
@@ -132,7 +145,7 @@ pub fn kafka_source<'s>(
                                     value: reading.level_m_msl,
                                     offset,
                                 }));
-                                window_of(event_ms, config.window_ms).1
+                                window_end
                             }
                             Arrival::Late { watermark_ms } => {
                                 telemetry::late(Metric::WaterLevel);
@@ -167,8 +180,25 @@ pub fn kafka_source<'s>(
             if last_commit.elapsed() >= config.commit_every {
                 last_commit = Instant::now();
                 let frontier = stored.with_frontier(|f| f.first().map(|&t| t as i64));
-                if let Err(error) = reader.commit(frontier) {
-                    telemetry::commit_error(&error);
+                match reader.commit(frontier) {
+                    Ok(points) if !points.is_empty() => {
+                        let written_at_ms = now_ms();
+                        let rows = points
+                            .into_iter()
+                            .map(|(partition, p)| CheckpointRow {
+                                group_id: config.group_id.clone(),
+                                topic: config.topic.clone(),
+                                partition,
+                                offset: p.offset,
+                                max_seen_ms: p.max_seen_ms,
+                                stored_below_ms: p.stored_below_ms,
+                                written_at_ms,
+                            })
+                            .collect();
+                        let _ = writer.send(WriterMessage::Checkpoint(rows));
+                    }
+                    Ok(_) => {}
+                    Err(error) => telemetry::commit_error(&error),
                 }
             }
             if got {

@@ -12,7 +12,8 @@ use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{
-    dataflow::{Output, SinkAck, SinkBatch},
+    dataflow::{Output, SinkAck, SinkBatch, WriterMessage},
+    partition::CommitPoint,
     source::now_ms,
     telemetry,
 };
@@ -107,6 +108,43 @@ pub struct AggregateRow {
     pub computed_at_ms: i64,
 }
 
+/// A row of `pipeline_checkpoints`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
+pub struct CheckpointRow {
+    pub group_id: String,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub max_seen_ms: Option<i64>,
+    pub stored_below_ms: Option<i64>,
+    pub written_at_ms: i64,
+}
+
+/// The newest resume point of each partition of `topic` for `group_id`.
+pub async fn load_checkpoints(
+    client: &Client,
+    group_id: &str,
+    topic: &str,
+) -> Result<std::collections::HashMap<i32, CommitPoint>, StoreError> {
+    let rows: Vec<CheckpointRow> = client
+        .query("SELECT ?fields FROM pipeline_checkpoints FINAL WHERE group_id = ? AND topic = ?")
+        .bind(group_id)
+        .bind(topic)
+        .fetch_all()
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let point = CommitPoint {
+                offset: r.offset,
+                max_seen_ms: r.max_seen_ms,
+                stored_below_ms: r.stored_below_ms,
+            };
+            (r.partition, point)
+        })
+        .collect())
+}
+
 /// A row of `late_events`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct LateRow {
@@ -174,43 +212,60 @@ async fn insert_all<T: clickhouse::RowOwned + clickhouse::RowWrite>(
     Ok(())
 }
 
+/// What the writer has gathered for its next inserts.
+#[derive(Default)]
+struct Pending {
+    rows: Vec<Output>,
+    acks: Vec<SinkAck>,
+    checkpoints: Vec<CheckpointRow>,
+}
+
+impl Pending {
+    fn take(&mut self, message: WriterMessage) {
+        match message {
+            WriterMessage::Rows(SinkBatch { rows, ack }) => {
+                self.rows.extend(rows);
+                self.acks.push(ack);
+            }
+            // Checkpoints are computed from what is already acknowledged, so
+            // writing them with any later batch never claims unstored rows.
+            WriterMessage::Checkpoint(c) => self.checkpoints.extend(c),
+        }
+    }
+}
+
 /// Batches what the sink operators send, inserts it, and acknowledges each
 /// batch only after ClickHouse accepted it. A failing insert is retried with
 /// backoff for as long as it takes: held acknowledgements hold the frontier
 /// and the Kafka offsets, so an outage delays results and never loses them.
 pub async fn run_writer(
     client: Client,
-    mut batches: UnboundedReceiver<SinkBatch>,
+    mut messages: UnboundedReceiver<WriterMessage>,
     flush_interval: Duration,
     max_rows: usize,
 ) {
-    let mut rows: Vec<Output> = Vec::new();
-    let mut acks: Vec<SinkAck> = Vec::new();
+    let mut pending = Pending::default();
     loop {
-        // Wait for the first batch, then gather more until the deadline.
-        match batches.recv().await {
-            Some(b) => {
-                rows.extend(b.rows);
-                acks.push(b.ack);
-            }
+        // Wait for the first message, then gather more until the deadline.
+        match messages.recv().await {
+            Some(m) => pending.take(m),
             None => return,
         }
         let deadline = tokio::time::Instant::now() + flush_interval;
-        while rows.len() < max_rows {
-            match tokio::time::timeout_at(deadline, batches.recv()).await {
-                Ok(Some(b)) => {
-                    rows.extend(b.rows);
-                    acks.push(b.ack);
-                }
+        while pending.rows.len() < max_rows {
+            match tokio::time::timeout_at(deadline, messages.recv()).await {
+                Ok(Some(m)) => pending.take(m),
                 Ok(None) | Err(_) => break,
             }
         }
-        let (aggregates, late) = split_rows(std::mem::take(&mut rows), now_ms());
+        let (aggregates, late) = split_rows(std::mem::take(&mut pending.rows), now_ms());
+        let marks = std::mem::take(&mut pending.checkpoints);
         let mut attempt = 0u32;
         loop {
             let result = async {
                 insert_all(&client, "aggregates", &aggregates).await?;
-                insert_all(&client, "late_events", &late).await
+                insert_all(&client, "late_events", &late).await?;
+                insert_all(&client, "pipeline_checkpoints", &marks).await
             }
             .await;
             match result {
@@ -223,6 +278,6 @@ pub async fn run_writer(
                 }
             }
         }
-        acks.drain(..).for_each(SinkAck::done);
+        pending.acks.drain(..).for_each(SinkAck::done);
     }
 }

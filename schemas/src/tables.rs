@@ -60,6 +60,24 @@ ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
 ) ENGINE = ReplacingMergeTree(received_at_ms)
 ORDER BY (metric, event_id)",
     },
+    Migration {
+        version: 3,
+        name: "pipeline_checkpoints",
+        // Where each partition resumes, with its watermark and the event time
+        // below which every window is stored. Kept here rather than in Kafka
+        // commit metadata, which not every broker preserves; written after
+        // the rows it covers, so it never claims more than is stored.
+        sql: "CREATE TABLE IF NOT EXISTS {db}.pipeline_checkpoints (
+    group_id String,
+    topic String,
+    partition Int32,
+    offset Int64,
+    max_seen_ms Nullable(Int64),
+    stored_below_ms Nullable(Int64),
+    written_at_ms Int64
+) ENGINE = ReplacingMergeTree(written_at_ms)
+ORDER BY (group_id, topic, partition)",
+    },
 ];
 
 /// Substitutes the database name into a statement.

@@ -50,6 +50,20 @@ pub fn dist_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// A binary of this workspace built by `cargo build` (scripts/test.sh builds
+/// them before the tests), for tests that must kill a real process.
+pub fn workspace_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("target"));
+    let path = target.join("debug").join(name);
+    process::require_binary(
+        &path,
+        &format!("cargo build --bin {name} (scripts/test.sh does)"),
+    )?;
+    Ok(path)
+}
+
 /// A name unique to this test run, usable as a topic, group or database name.
 pub fn unique_name(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
