@@ -2,4 +2,6 @@
 //! database.
 
 mod crash_recovery;
+mod scale_out;
+mod support;
 mod walking_skeleton;
