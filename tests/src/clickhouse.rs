@@ -10,6 +10,7 @@ const SERVER: &str = "/usr/sbin/clickhouse-server";
 pub struct ClickHouse {
     pub url: String,
     pub process: ChildGuard,
+    state: std::path::PathBuf,
 }
 
 impl ClickHouse {
@@ -33,29 +34,48 @@ impl ClickHouse {
             crate::repo_root().join("config/clickhouse/users.xml"),
             state.join("users.xml"),
         )?;
-        let mut command = Command::new(SERVER);
-        command.arg(format!(
-            "--config-file={}",
-            state.join("config.xml").display()
-        ));
-        let mut process =
-            ChildGuard::spawn("clickhouse-server", command, &state.join("stdout.log"))?;
         let url = format!("http://127.0.0.1:{http}");
-        let ping = format!("{url}/ping");
-        let http_client = reqwest::Client::new();
-        wait_for("clickhouse /ping", Duration::from_secs(60), || {
-            let ready = process.check_running();
-            let request = http_client.get(&ping).send();
-            async move {
-                ready?;
-                Ok(request
-                    .await
-                    .ok()
-                    .filter(|r| r.status().is_success())
-                    .map(|_| ()))
-            }
+        let process = spawn_and_wait(&state, &url).await?;
+        Ok(Self {
+            url,
+            process,
+            state,
         })
-        .await?;
-        Ok(Self { url, process })
     }
+
+    /// Kills the server, for outage tests; its data stays.
+    pub fn stop(&mut self) {
+        self.process.kill();
+    }
+
+    /// Starts the server again on the same ports and data.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.process = spawn_and_wait(&self.state, &self.url).await?;
+        Ok(())
+    }
+}
+
+async fn spawn_and_wait(state: &Path, url: &str) -> anyhow::Result<ChildGuard> {
+    let mut command = Command::new(SERVER);
+    command.arg(format!(
+        "--config-file={}",
+        state.join("config.xml").display()
+    ));
+    let mut process = ChildGuard::spawn("clickhouse-server", command, &state.join("stdout.log"))?;
+    let ping = format!("{url}/ping");
+    let http_client = reqwest::Client::new();
+    wait_for("clickhouse /ping", Duration::from_secs(60), || {
+        let ready = process.check_running();
+        let request = http_client.get(&ping).send();
+        async move {
+            ready?;
+            Ok(request
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| ()))
+        }
+    })
+    .await?;
+    Ok(process)
 }

@@ -8,6 +8,8 @@ use crate::process::{ChildGuard, free_port, require_binary, wait_for};
 pub struct Broker {
     pub bootstrap: String,
     pub process: ChildGuard,
+    state: std::path::PathBuf,
+    port: u16,
 }
 
 impl Broker {
@@ -21,34 +23,49 @@ impl Broker {
         let port = free_port()?;
         let state = dir.join("broker");
         std::fs::create_dir_all(&state)?;
-        let listener = format!("tcp://127.0.0.1:{port}");
-        let mut command = Command::new(&binary);
-        // tansu resolves sqlite:// paths against its working directory.
-        command.current_dir(&state).args([
-            "broker",
-            "--cluster-id",
-            "pmoc-test",
-            "--listener-url",
-            &listener,
-            "--advertised-listener-url",
-            &listener,
-            "--storage-engine",
-            "sqlite://broker.db",
-        ]);
-        let mut process = ChildGuard::spawn("tansu", command, &state.join("broker.log"))?;
-        let addr = format!("127.0.0.1:{port}");
-        wait_for("broker port", Duration::from_secs(60), || {
-            let ready = process.check_running();
-            let connect = tokio::net::TcpStream::connect(addr.clone());
-            async move {
-                ready?;
-                Ok(connect.await.ok().map(|_| ()))
-            }
-        })
-        .await?;
+        let process = spawn_and_wait(&binary, &state, port).await?;
         Ok(Self {
-            bootstrap: addr,
+            bootstrap: format!("127.0.0.1:{port}"),
             process,
+            state,
+            port,
         })
     }
+
+    /// Kills the broker and starts it again on the same port and storage.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.process.kill();
+        let binary = crate::cache_dir().join("tools/bin/tansu");
+        self.process = spawn_and_wait(&binary, &self.state, self.port).await?;
+        Ok(())
+    }
+}
+
+async fn spawn_and_wait(binary: &Path, state: &Path, port: u16) -> anyhow::Result<ChildGuard> {
+    let listener = format!("tcp://127.0.0.1:{port}");
+    let mut command = Command::new(binary);
+    // tansu resolves sqlite:// paths against its working directory.
+    command.current_dir(state).args([
+        "broker",
+        "--cluster-id",
+        "pmoc-test",
+        "--listener-url",
+        &listener,
+        "--advertised-listener-url",
+        &listener,
+        "--storage-engine",
+        "sqlite://broker.db",
+    ]);
+    let mut process = ChildGuard::spawn("tansu", command, &state.join("broker.log"))?;
+    let addr = format!("127.0.0.1:{port}");
+    wait_for("broker port", Duration::from_secs(60), || {
+        let ready = process.check_running();
+        let connect = tokio::net::TcpStream::connect(addr.clone());
+        async move {
+            ready?;
+            Ok(connect.await.ok().map(|_| ()))
+        }
+    })
+    .await?;
+    Ok(process)
 }

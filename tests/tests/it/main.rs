@@ -2,6 +2,7 @@
 //! database.
 
 mod crash_recovery;
+mod outages;
 mod scale_out;
 mod support;
 mod walking_skeleton;
