@@ -72,7 +72,7 @@ pub fn validate_event_time(t: OffsetDateTime, now_ms: i64) -> Result<(), RejectR
             format!("event_time {t} is before 2000-01-01"),
         ));
     }
-    if ms > now_ms + MAX_FUTURE_SKEW_MS {
+    if ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
         return Err(RejectReason::new(
             "event_time_in_future",
             format!("event_time {t} is more than 5 minutes ahead of the receiver's clock"),
