@@ -31,7 +31,9 @@ use timely::{
 const WINDOW_MS: i64 = 60_000;
 const LATENESS_MS: i64 = 30_000;
 const T0_MS: i64 = 1_790_000_000_000;
-const PROVINCES: &[u16] = &[10, 12, 14, 18, 30, 31, 34, 40, 44, 50, 53, 57, 60, 65, 80, 84, 90];
+const PROVINCES: &[u16] = &[
+    10, 12, 14, 18, 30, 31, 34, 40, 44, 50, 53, 57, 60, 65, 80, 84, 90,
+];
 
 /// In event-time order, 1 ms apart, spread over the provinces.
 fn observations(n: usize) -> Vec<Observation> {
@@ -154,8 +156,7 @@ fn dataflow(workers: usize, input: Arc<Source>) -> Digest {
         }
     })
     .expect("timely");
-    let d = *digest.lock().expect("digest");
-    d
+    *digest.lock().expect("digest")
 }
 
 /// Pre-decoded observations or raw JSON, decoded inside the workers.
@@ -195,11 +196,20 @@ fn main() {
     eprintln!("generating {events} events...");
     let obs = observations(events);
     let raw = json(&obs);
-    println!("events: {events}; cores: {}", std::thread::available_parallelism().map_or(1, |n| n.get()));
-    println!("{:<34} {:>8} {:>14} {:>12}", "implementation", "workers", "events/s", "vs baseline");
+    println!(
+        "events: {events}; cores: {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "{:<34} {:>8} {:>14} {:>12}",
+        "implementation", "workers", "events/s", "vs baseline"
+    );
     let (base, want) = measure(events, || baseline(obs.iter().copied()));
     let row = |name: &str, workers: usize, rate: f64, base: f64| {
-        println!("{name:<34} {workers:>8} {rate:>14.0} {:>11.2}x", rate / base);
+        println!(
+            "{name:<34} {workers:>8} {rate:>14.0} {:>11.2}x",
+            rate / base
+        );
     };
     row("baseline: hash-map fold (decoded)", 1, base, base);
     let decoded = Arc::new(Source::Decoded(obs));
