@@ -10,9 +10,13 @@ pub mod aggregate;
 pub mod api;
 pub mod area;
 pub mod calendar;
+pub mod committee;
 pub mod config;
+pub mod district;
+pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod json_schema;
 pub mod tables;
 pub mod water;
 

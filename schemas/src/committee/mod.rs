@@ -1,0 +1,288 @@
+//! The four integrated data committees and the payloads each one publishes.
+//!
+//! One module per committee, mirroring how the agencies are organised, so an
+//! agency's integrator finds every message they send in one file. This module
+//! holds what they share: the committee names, the schema registry and the
+//! small checks every payload's `validate()` is made of.
+
+pub mod population;
+pub mod resources;
+pub mod security;
+pub mod water;
+
+use std::{fmt, ops::RangeInclusive};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::RejectReason;
+
+/// The committee a stream belongs to; each has its own topics and dashboards.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Committee {
+    /// Population & public services (Ministry of Interior, DOPA).
+    Population,
+    /// National security (NSC).
+    Security,
+    /// Water & climate (HII, RID, TMD).
+    Water,
+    /// Natural resources & government structure (PCD, GISTDA, CGD).
+    Resources,
+}
+
+impl Committee {
+    pub const ALL: [Self; 4] = [
+        Self::Population,
+        Self::Security,
+        Self::Water,
+        Self::Resources,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Population => "population",
+            Self::Security => "security",
+            Self::Water => "water",
+            Self::Resources => "resources",
+        }
+    }
+
+    /// Parses the wire name; `None` for anything else (the caller words the reject).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl fmt::Display for Committee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A payload schema: its name, its version and the committee that owns it.
+///
+/// Name and version travel separately in the envelope (`schema`,
+/// `schema_version`) so a consumer can say "unknown version of a schema I
+/// know" rather than just "unknown schema".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SchemaId {
+    /// `agency.subject`, lowercase: the agency prefix says who is accountable.
+    pub name: &'static str,
+    pub version: u16,
+    pub committee: Committee,
+    /// Whether the envelope must carry a point: a fire hotspot without a
+    /// location is useless, a province-level count never has one.
+    pub requires_point: bool,
+}
+
+pub const CIVIL_REGISTRATION: SchemaId = schema("dopa.civil_registration", Committee::Population);
+pub const PUBLIC_SERVICE: SchemaId = schema("dopa.public_service", Committee::Population);
+pub const INCIDENT: SchemaId = schema("nsc.incident", Committee::Security);
+pub const WATER_LEVEL: SchemaId = schema("hii.water_level", Committee::Water);
+pub const RAINFALL: SchemaId = schema("hii.rainfall", Committee::Water);
+pub const DAM_STORAGE: SchemaId = schema("rid.dam_storage", Committee::Water);
+pub const WEATHER: SchemaId = schema("tmd.weather", Committee::Water);
+pub const AIR_QUALITY: SchemaId = schema("pcd.air_quality", Committee::Resources);
+pub const FIRE_HOTSPOT: SchemaId = SchemaId {
+    requires_point: true,
+    ..schema("gistda.hotspot", Committee::Resources)
+};
+pub const BUDGET_DISBURSEMENT: SchemaId = schema("cgd.budget_disbursement", Committee::Resources);
+pub const PROCUREMENT_CONTRACT: SchemaId = schema("cgd.procurement_contract", Committee::Resources);
+
+const fn schema(name: &'static str, committee: Committee) -> SchemaId {
+    SchemaId {
+        name,
+        version: 1,
+        committee,
+        requires_point: false,
+    }
+}
+
+/// Every schema version the decoder accepts. A new version is added here
+/// next to the old one, never in its place, so agencies can migrate at their
+/// own pace.
+pub const SCHEMAS: [SchemaId; 11] = [
+    CIVIL_REGISTRATION,
+    PUBLIC_SERVICE,
+    INCIDENT,
+    WATER_LEVEL,
+    RAINFALL,
+    DAM_STORAGE,
+    WEATHER,
+    AIR_QUALITY,
+    FIRE_HOTSPOT,
+    BUDGET_DISBURSEMENT,
+    PROCUREMENT_CONTRACT,
+];
+
+/// Looks a schema up by name and version, telling an unknown name apart from
+/// an unknown version of a known name.
+pub fn lookup(name: &str, version: Option<u64>) -> Result<SchemaId, RejectReason> {
+    let mut known = SCHEMAS.iter().filter(|s| s.name == name).peekable();
+    if known.peek().is_none() {
+        return Err(RejectReason::new(
+            "unknown_schema",
+            format!("schema {name:?} is not one PMOC accepts"),
+        ));
+    }
+    let versions: Vec<u16> = known.clone().map(|s| s.version).collect();
+    known
+        .find(|s| version == Some(u64::from(s.version)))
+        .copied()
+        .ok_or_else(|| {
+            RejectReason::new(
+                "unknown_schema_version",
+                format!("schema {name:?} has versions {versions:?}, not this one"),
+            )
+        })
+}
+
+/// Longest identifier (station, office, contract, ...) accepted; ids become
+/// ClickHouse keys and metric labels, so unbounded ones are refused.
+pub const MAX_ID_LEN: usize = 128;
+
+/// A non-empty, bounded, printable identifier: control characters would end
+/// up in logs and CSV exports.
+pub(crate) fn check_id(field: &str, value: &str) -> Result<(), RejectReason> {
+    if value.trim().is_empty() {
+        return Err(RejectReason::new(
+            "empty_field",
+            format!("{field} is empty"),
+        ));
+    }
+    if value.len() > MAX_ID_LEN || value.chars().any(char::is_control) {
+        return Err(RejectReason::new(
+            "invalid_identifier",
+            format!("{field} must be at most {MAX_ID_LEN} printable characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A finite value inside `range`; `unit` is only for the message.
+///
+/// Non-finite values cannot come from JSON, but they can come from a producer
+/// that builds a payload in Rust and calls `validate()` before sending.
+pub(crate) fn check_range(
+    field: &str,
+    value: f64,
+    range: RangeInclusive<f64>,
+    unit: &str,
+) -> Result<(), RejectReason> {
+    if !value.is_finite() {
+        return Err(RejectReason::new(
+            "non_finite_value",
+            format!("{field} is {value}, not a finite number"),
+        ));
+    }
+    if value < 0.0 && *range.start() >= 0.0 {
+        return Err(RejectReason::new(
+            "negative_value",
+            format!("{field} = {value:?} {unit} must not be negative"),
+        ));
+    }
+    if !range.contains(&value) {
+        return Err(RejectReason::new(
+            "out_of_range",
+            format!(
+                "{field} = {value:?} {unit} is outside {}..={} {unit}",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// [`check_range`] for optional readings a station may not report.
+pub(crate) fn check_opt_range(
+    field: &str,
+    value: Option<f64>,
+    range: RangeInclusive<f64>,
+    unit: &str,
+) -> Result<(), RejectReason> {
+    value.map_or(Ok(()), |v| check_range(field, v, range, unit))
+}
+
+/// Integer counterpart of [`check_range`], for bounded small integers.
+pub(crate) fn check_int_range<T>(
+    field: &str,
+    value: T,
+    range: RangeInclusive<T>,
+) -> Result<(), RejectReason>
+where
+    T: PartialOrd + fmt::Display,
+{
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(RejectReason::new(
+            "out_of_range",
+            format!(
+                "{field} = {value} is outside {}..={}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_unique_per_version_and_prefixed_by_agency() {
+        for (i, a) in SCHEMAS.iter().enumerate() {
+            for b in &SCHEMAS[i + 1..] {
+                assert!((a.name, a.version) != (b.name, b.version), "{a:?}");
+            }
+            assert!(a.name.contains('.') && a.name == a.name.to_lowercase());
+        }
+    }
+
+    #[test]
+    fn lookup_separates_unknown_names_from_unknown_versions() {
+        assert_eq!(lookup("hii.rainfall", Some(1)), Ok(RAINFALL));
+        assert_eq!(
+            lookup("hii.rainfall", Some(2)).map_err(|e| e.kind),
+            Err("unknown_schema_version".to_owned())
+        );
+        assert_eq!(
+            lookup("hii.rainfall", None).map_err(|e| e.kind),
+            Err("unknown_schema_version".to_owned())
+        );
+        assert_eq!(
+            lookup("hii.snowfall", Some(1)).map_err(|e| e.kind),
+            Err("unknown_schema".to_owned())
+        );
+    }
+
+    #[test]
+    fn range_checks_name_the_failure() {
+        let kind = |r: Result<(), RejectReason>| r.map_err(|e| e.kind);
+        assert_eq!(kind(check_range("x", 1.0, 0.0..=2.0, "mm")), Ok(()));
+        assert_eq!(
+            kind(check_range("x", f64::NAN, 0.0..=2.0, "mm")),
+            Err("non_finite_value".to_owned())
+        );
+        assert_eq!(
+            kind(check_range("x", -1.0, 0.0..=2.0, "mm")),
+            Err("negative_value".to_owned())
+        );
+        assert_eq!(
+            kind(check_range("x", -30.0, -20.0..=2.0, "m")),
+            Err("out_of_range".to_owned())
+        );
+        assert_eq!(kind(check_id("id", "A1")), Ok(()));
+        assert_eq!(kind(check_id("id", " ")), Err("empty_field".to_owned()));
+        assert_eq!(
+            kind(check_id("id", "a\nb")),
+            Err("invalid_identifier".to_owned())
+        );
+    }
+}

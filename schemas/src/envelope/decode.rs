@@ -1,0 +1,274 @@
+//! Bytes to [`Envelope`], or a [`RejectReason`] saying exactly what is wrong.
+//!
+//! Decoding goes in two steps. The header is read into loosely typed
+//! [`RawEnvelope`] first, each field checked by hand so a reject names the
+//! field and the rule (`unknown_district`, not "invalid value at column 93");
+//! then the payload, kept as raw JSON text, is decoded by the type that
+//! `schema` and `schema_version` select. Raw text rather than a parsed
+//! `Value` keeps serde's duplicate-key detection and exact number handling
+//! for the payload too.
+//!
+//! Unknown fields are skipped by serde_json's scanner without being parsed,
+//! so a number beyond f64 or deep nesting inside one is accepted like any
+//! other unknown field; in a known field they are `number_out_of_range` and
+//! `too_deeply_nested` (serde_json stops at 128 levels, never overflowing the
+//! stack).
+//!
+//! The kinds are stable: they label metrics and rows of the rejects table.
+
+use serde::{Deserialize, de::DeserializeOwned, de::IgnoredAny};
+use serde_json::{Value, value::RawValue};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use super::{Area, Envelope, GeoPoint, Payload};
+use crate::{
+    RejectReason,
+    area::ProvinceCode,
+    committee::{self, Committee},
+    district::DistrictCode,
+    event::EventId,
+};
+
+/// The envelope as received: every header field optional and untyped, so
+/// each absence or type error can be reported under its own name.
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    schema: Option<Value>,
+    schema_version: Option<Value>,
+    event_id: Option<Value>,
+    source_agency: Option<Value>,
+    source_system: Option<Value>,
+    committee: Option<Value>,
+    event_time: Option<Value>,
+    area: Option<Value>,
+    point: Option<Value>,
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
+}
+
+/// Decodes and validates one message received at `now_ms` (the receiver's
+/// clock, Unix milliseconds), refusing messages longer than `max_bytes`.
+///
+/// Never panics, whatever the bytes: every failure is a [`RejectReason`].
+pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, RejectReason> {
+    // Checked before anything else so an oversized message costs nothing.
+    if bytes.len() > max_bytes {
+        return Err(RejectReason::new(
+            "oversized",
+            format!("message is {} bytes, the limit is {max_bytes}", bytes.len()),
+        ));
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| RejectReason::new("invalid_utf8", format!("message is not UTF-8: {e}")))?;
+    // A JSON array would otherwise be accepted positionally as a struct.
+    if !text.trim_start().starts_with('{') {
+        return Err(match serde_json::from_str::<IgnoredAny>(text) {
+            Err(e) => syntax_reject("message", &e),
+            Ok(_) => RejectReason::new("not_an_object", "a message must be a JSON object"),
+        });
+    }
+    let raw: RawEnvelope<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => field_reject("envelope", &e),
+        _ => syntax_reject("message", &e),
+    })?;
+
+    let event_id = event_id(raw.event_id.as_ref())?;
+    let schema_name = required_str("schema", raw.schema.as_ref()).map_err(|e| {
+        if e.kind == "missing_field" {
+            RejectReason::new("missing_schema", "schema is missing")
+        } else {
+            e
+        }
+    })?;
+    let version = match required("schema_version", raw.schema_version.as_ref())? {
+        // Negative or fractional versions are numbers, just not versions.
+        Value::Number(n) => n.as_u64(),
+        other => return Err(wrong_type("schema_version", "an integer", other)),
+    };
+    let id = committee::lookup(schema_name, version)?;
+    let schema_version = id.version;
+
+    let committee_name = required_str("committee", raw.committee.as_ref())?;
+    let claimed = Committee::from_name(committee_name).ok_or_else(|| {
+        RejectReason::new(
+            "unknown_committee",
+            format!(
+                "committee {committee_name:?} is not one of population, security, water, resources"
+            ),
+        )
+    })?;
+    if claimed != id.committee {
+        return Err(RejectReason::new(
+            "committee_mismatch",
+            format!(
+                "schema {} belongs to committee {}, not {claimed}",
+                id.name, id.committee
+            ),
+        ));
+    }
+
+    let source_agency = required_str("source_agency", raw.source_agency.as_ref())?;
+    let source_system = required_str("source_system", raw.source_system.as_ref())?;
+    let time_text = required_str("event_time", raw.event_time.as_ref())?;
+    let event_time = OffsetDateTime::parse(time_text, &Rfc3339).map_err(|e| {
+        RejectReason::new(
+            "invalid_event_time",
+            format!("event_time {time_text:?} is not RFC 3339 with an offset: {e}"),
+        )
+    })?;
+    let area = area(required("area", raw.area.as_ref())?)?;
+    let point = match raw.point.as_ref() {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(point(v)?),
+    };
+    let payload_raw = raw
+        .payload
+        .ok_or_else(|| RejectReason::new("missing_field", "payload is missing"))?;
+    let payload = Payload::decode_as(id, payload_raw.get())?;
+
+    let envelope = Envelope {
+        schema: id.name.to_owned(),
+        schema_version,
+        event_id,
+        source_agency: source_agency.to_owned(),
+        source_system: source_system.to_owned(),
+        committee: claimed,
+        event_time,
+        area,
+        point,
+        payload,
+    };
+    envelope.validate(now_ms)?;
+    Ok(envelope)
+}
+
+/// Decodes one payload, naming the serde failure (see [`field_reject`]).
+pub(super) fn payload_field<T: DeserializeOwned>(raw: &str) -> Result<T, RejectReason> {
+    // serde would otherwise accept an array positionally as a struct.
+    if !raw.starts_with('{') {
+        return Err(RejectReason::new(
+            "wrong_type",
+            "payload must be a JSON object",
+        ));
+    }
+    serde_json::from_str(raw).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => field_reject("payload", &e),
+        _ => syntax_reject("payload", &e),
+    })
+}
+
+/// A reject for text that is not JSON at all.
+fn syntax_reject(place: &str, e: &serde_json::Error) -> RejectReason {
+    let msg = e.to_string();
+    // serde_json refuses numbers beyond f64 (1e400) rather than making them
+    // infinite, and nesting beyond 128 levels rather than overflowing the stack.
+    let kind = if msg.starts_with("number out of range") {
+        "number_out_of_range"
+    } else if msg.starts_with("recursion limit exceeded") {
+        "too_deeply_nested"
+    } else {
+        "malformed_json"
+    };
+    RejectReason::new(kind, format!("{place}: {msg}"))
+}
+
+/// A reject for well-formed JSON of the wrong shape.
+///
+/// serde's data errors carry only a message, built by the fixed constructors
+/// of `serde::de::Error` (`invalid_type`, `missing_field`, ...), whose wording
+/// has been stable since serde 1.0; the prefixes below are those.
+fn field_reject(place: &str, e: &serde_json::Error) -> RejectReason {
+    let msg = e.to_string();
+    let kind = if msg.starts_with("missing field") {
+        "missing_field"
+    } else if msg.starts_with("unknown variant") {
+        "invalid_enum_value"
+    } else if msg.starts_with("invalid type") {
+        "wrong_type"
+    } else if msg.starts_with("invalid value: integer `-") {
+        // A negative count sent for an unsigned field.
+        "negative_value"
+    } else if msg.starts_with("invalid value") {
+        "out_of_range"
+    } else if msg.starts_with("duplicate field") {
+        "duplicate_field"
+    } else {
+        "invalid_field"
+    };
+    RejectReason::new(kind, format!("{place}: {msg}"))
+}
+
+fn required<'v>(field: &str, value: Option<&'v Value>) -> Result<&'v Value, RejectReason> {
+    match value {
+        None | Some(Value::Null) => Err(RejectReason::new(
+            "missing_field",
+            format!("{field} is missing"),
+        )),
+        Some(v) => Ok(v),
+    }
+}
+
+fn required_str<'v>(field: &str, value: Option<&'v Value>) -> Result<&'v str, RejectReason> {
+    match required(field, value)? {
+        Value::String(s) => Ok(s),
+        other => Err(wrong_type(field, "a string", other)),
+    }
+}
+
+fn wrong_type(field: &str, expected: &str, got: &Value) -> RejectReason {
+    let got = match got {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    RejectReason::new(
+        "wrong_type",
+        format!("{field} must be {expected}, not {got}"),
+    )
+}
+
+fn event_id(value: Option<&Value>) -> Result<EventId, RejectReason> {
+    match value {
+        None | Some(Value::Null) => {
+            Err(RejectReason::new("missing_event_id", "event_id is missing"))
+        }
+        Some(Value::String(s)) => EventId::parse(s),
+        Some(other) => Err(RejectReason::new(
+            "invalid_event_id",
+            wrong_type("event_id", "a string", other).detail,
+        )),
+    }
+}
+
+fn area(value: &Value) -> Result<Area, RejectReason> {
+    let Value::Object(map) = value else {
+        return Err(wrong_type("area", "an object", value));
+    };
+    let province = ProvinceCode::parse(required_str("area.province", map.get("province"))?)?;
+    let district = match map.get("district") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(code)) => Some(DistrictCode::parse(code)?),
+        Some(other) => return Err(wrong_type("area.district", "a string", other)),
+    };
+    Area::new(province, district)
+}
+
+fn point(value: &Value) -> Result<GeoPoint, RejectReason> {
+    let Value::Object(map) = value else {
+        return Err(wrong_type("point", "an object", value));
+    };
+    let coordinate = |name: &str| {
+        let field = format!("point.{name}");
+        match required(&field, map.get(name))? {
+            // Without serde_json's `arbitrary_precision` every number is an f64.
+            Value::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| RejectReason::new("out_of_range", format!("{field} is not an f64"))),
+            other => Err(wrong_type(&field, "a number", other)),
+        }
+    };
+    GeoPoint::new(coordinate("lat")?, coordinate("lon")?)
+}
