@@ -34,7 +34,10 @@ pub enum IngestError {
 
 /// Every topic PMOC uses, from the settings.
 pub fn topics(settings: &KafkaSettings) -> Vec<String> {
-    vec![settings.water_level_topic.clone()]
+    vec![
+        settings.water_level_topic.clone(),
+        settings.dead_letter_topic.clone(),
+    ]
 }
 
 /// Creates the topics that do not exist yet; existing ones are left alone, so

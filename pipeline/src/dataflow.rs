@@ -31,16 +31,18 @@ pub enum Record {
     Observation(crate::window::Observation),
     /// Too late for its window: kept, stored and counted, never dropped.
     Late(LateEvent),
+    /// Failed validation: goes to the dead-letter topic and `rejected_events`.
+    Rejected(RejectedMessage),
 }
 
 impl Record {
     /// Routes every record of an area to the same worker.
     fn route(&self) -> u64 {
-        let area = match self {
-            Record::Observation(o) => o.area,
-            Record::Late(l) => l.area,
-        };
-        u64::from(area.code)
+        match self {
+            Record::Observation(o) => u64::from(o.area.code),
+            Record::Late(l) => u64::from(l.area.code),
+            Record::Rejected(r) => r.offset as u64,
+        }
     }
 }
 
@@ -70,6 +72,18 @@ impl LateEvent {
     }
 }
 
+/// A message that failed validation, with where it came from and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedMessage {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub payload: Vec<u8>,
+    pub kind: String,
+    pub reason: String,
+    pub received_at_ms: i64,
+}
+
 /// What the sink writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Output {
@@ -78,6 +92,7 @@ pub enum Output {
         source: String,
     },
     Late(LateEvent),
+    Rejected(RejectedMessage),
 }
 
 /// What workers send the process's ClickHouse writer.
@@ -169,6 +184,9 @@ pub fn windows<'s>(
                                 }
                                 Record::Late(late) => {
                                     output.session(&cap).give(Output::Late(late));
+                                }
+                                Record::Rejected(r) => {
+                                    output.session(&cap).give(Output::Rejected(r));
                                 }
                             }
                         }

@@ -3,6 +3,7 @@
 //! ClickHouse.
 
 pub mod dataflow;
+pub mod dead_letter;
 pub mod kafka;
 pub mod partition;
 pub mod run;

@@ -119,14 +119,22 @@ impl PartitionState {
         }
     }
 
+    /// Records that the message at `offset` was read but rejected: it moves
+    /// the position and counts as activity, but not as an event time.
+    pub fn arrive_rejected(&mut self, offset: i64, now: Instant) {
+        self.last_message = now;
+        self.at_eof = false;
+        self.next_offset = offset + 1;
+    }
+
     /// Whether the window ending at `window_end_ms` was stored before the
     /// restart, so an on-time record of it is already counted.
     pub fn already_stored(&self, window_end_ms: i64) -> bool {
         self.stored_below_ms.is_some_and(|f| window_end_ms <= f)
     }
 
-    /// Moves past a record that produced no output (rejected, or replayed
-    /// into a window that is already stored).
+    /// Moves past a record that produced no output (replayed into a window
+    /// that is already stored).
     pub fn skip(&mut self, offset: i64) {
         self.next_offset = offset + 1;
     }

@@ -16,6 +16,7 @@ use pmoc_schemas::config::Settings;
 use crate::{
     PipelineError,
     dataflow::{self, DataflowConfig},
+    dead_letter::DeadLetter,
     source::SourceConfig,
     store,
 };
@@ -67,8 +68,14 @@ pub fn run(
     ))?;
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let dead_letter = {
+        let _rt = runtime.enter();
+        DeadLetter::new(&settings.kafka.brokers, &settings.kafka.dead_letter_topic)
+            .map_err(PipelineError::Kafka)?
+    };
     let writer = runtime.spawn(store::run_writer(
         store::client(&settings.clickhouse),
+        dead_letter,
         rx,
         Duration::from_millis(settings.pipeline.flush_interval_ms),
         settings.pipeline.max_batch_rows,

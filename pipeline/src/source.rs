@@ -22,7 +22,7 @@ use timely::dataflow::{
 };
 
 use crate::{
-    dataflow::{LateEvent, Record, WriterMessage},
+    dataflow::{LateEvent, Record, RejectedMessage, WriterMessage},
     kafka::KafkaReader,
     partition::{Arrival, CommitPoint, PartitionState},
     store::CheckpointRow,
@@ -113,8 +113,20 @@ pub fn kafka_source<'s>(
                         let reading = match WaterLevelReading::decode(payload, now_ms()) {
                             Ok(r) => r,
                             Err(reason) => {
-                                state.skip(offset);
+                                // Stored like a late event: its offset is committed
+                                // only once the dead letter is written.
                                 telemetry::rejected(&reason);
+                                state.arrive_rejected(offset, started);
+                                state.track(offset, state.max_seen_ms(), cap_ms + 1);
+                                batch.push(Record::Rejected(RejectedMessage {
+                                    topic: config.topic.clone(),
+                                    partition: p,
+                                    offset,
+                                    payload: payload.to_vec(),
+                                    kind: reason.kind,
+                                    reason: reason.detail,
+                                    received_at_ms: now_ms(),
+                                }));
                                 continue;
                             }
                         };

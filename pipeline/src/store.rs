@@ -12,7 +12,8 @@ use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{
-    dataflow::{Output, SinkAck, SinkBatch, WriterMessage},
+    dataflow::{Output, RejectedMessage, SinkAck, SinkBatch, WriterMessage},
+    dead_letter::DeadLetter,
     partition::CommitPoint,
     source::now_ms,
     telemetry,
@@ -23,6 +24,8 @@ use crate::{
 pub enum StoreError {
     #[error("clickhouse")]
     ClickHouse(#[from] clickhouse::error::Error),
+    #[error("dead-letter topic")]
+    DeadLetter(#[from] rdkafka::error::KafkaError),
 }
 
 /// A client for the configured database.
@@ -157,9 +160,46 @@ pub struct LateRow {
     pub received_at_ms: i64,
 }
 
-fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> (Vec<AggregateRow>, Vec<LateRow>) {
-    let mut aggregates = Vec::new();
-    let mut late = Vec::new();
+/// A row of `rejected_events`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
+pub struct RejectedRow {
+    pub source_topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub reason_kind: String,
+    pub reason: String,
+    pub payload: String,
+    pub payload_bytes: u32,
+    pub received_at_ms: i64,
+}
+
+impl From<&RejectedMessage> for RejectedRow {
+    fn from(r: &RejectedMessage) -> Self {
+        Self {
+            source_topic: r.topic.clone(),
+            partition: r.partition,
+            offset: r.offset,
+            reason_kind: r.kind.clone(),
+            reason: r.reason.clone(),
+            // For reading; the exact bytes are in the dead-letter topic.
+            payload: String::from_utf8_lossy(&r.payload[..r.payload.len().min(4096)]).into_owned(),
+            payload_bytes: r.payload.len() as u32,
+            received_at_ms: r.received_at_ms,
+        }
+    }
+}
+
+/// Rows of one writer flush, by table.
+#[derive(Default)]
+struct Split {
+    aggregates: Vec<AggregateRow>,
+    late: Vec<LateRow>,
+    rejected: Vec<RejectedMessage>,
+}
+
+fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
+    let mut split = Split::default();
+    let (aggregates, late) = (&mut split.aggregates, &mut split.late);
     for row in rows {
         match row {
             Output::Aggregate {
@@ -190,9 +230,10 @@ fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> (Vec<AggregateRow>, Vec
                 value: l.value,
                 received_at_ms: l.received_at_ms,
             }),
+            Output::Rejected(r) => split.rejected.push(r),
         }
     }
-    (aggregates, late)
+    split
 }
 
 async fn insert_all<T: clickhouse::RowOwned + clickhouse::RowWrite>(
@@ -240,6 +281,7 @@ impl Pending {
 /// and the Kafka offsets, so an outage delays results and never loses them.
 pub async fn run_writer(
     client: Client,
+    dead_letter: DeadLetter,
     mut messages: UnboundedReceiver<WriterMessage>,
     flush_interval: Duration,
     max_rows: usize,
@@ -258,13 +300,18 @@ pub async fn run_writer(
                 Ok(None) | Err(_) => break,
             }
         }
-        let (aggregates, late) = split_rows(std::mem::take(&mut pending.rows), now_ms());
+        let split = split_rows(std::mem::take(&mut pending.rows), now_ms());
+        let rejected: Vec<RejectedRow> = split.rejected.iter().map(RejectedRow::from).collect();
         let marks = std::mem::take(&mut pending.checkpoints);
         let mut attempt = 0u32;
         loop {
             let result = async {
-                insert_all(&client, "aggregates", &aggregates).await?;
-                insert_all(&client, "late_events", &late).await?;
+                if !split.rejected.is_empty() {
+                    dead_letter.publish(&split.rejected).await?;
+                }
+                insert_all(&client, "rejected_events", &rejected).await?;
+                insert_all(&client, "aggregates", &split.aggregates).await?;
+                insert_all(&client, "late_events", &split.late).await?;
                 insert_all(&client, "pipeline_checkpoints", &marks).await
             }
             .await;

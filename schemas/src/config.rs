@@ -23,6 +23,9 @@ pub struct KafkaSettings {
     pub brokers: String,
     /// Topic of HII water-level telemetry.
     pub water_level_topic: String,
+    /// Where rejected messages go, with their original bytes and the reason
+    /// in headers (`pmoc-reason-kind`, `pmoc-reason`, `pmoc-source-*`).
+    pub dead_letter_topic: String,
     /// Partitions created for each topic; more partitions, more parallelism.
     pub partitions: i32,
     pub replication_factor: i32,
@@ -33,6 +36,7 @@ impl Default for KafkaSettings {
         Self {
             brokers: "127.0.0.1:19092".to_owned(),
             water_level_topic: "hii.water-level.v1".to_owned(),
+            dead_letter_topic: "pmoc.dead-letter.v1".to_owned(),
             partitions: 4,
             replication_factor: 1,
         }

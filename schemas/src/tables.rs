@@ -78,6 +78,24 @@ ORDER BY (metric, event_id)",
 ) ENGINE = ReplacingMergeTree(written_at_ms)
 ORDER BY (group_id, topic, partition)",
     },
+    Migration {
+        version: 4,
+        name: "rejected_events",
+        // Every message that failed validation, keyed by where it was read,
+        // so a replay rewrites rather than doubles. The exact bytes are in
+        // the dead-letter topic; `payload` here is for reading.
+        sql: "CREATE TABLE IF NOT EXISTS {db}.rejected_events (
+    source_topic String,
+    partition Int32,
+    offset Int64,
+    reason_kind String,
+    reason String,
+    payload String,
+    payload_bytes UInt32,
+    received_at_ms Int64
+) ENGINE = ReplacingMergeTree(received_at_ms)
+ORDER BY (source_topic, partition, offset)",
+    },
 ];
 
 /// Substitutes the database name into a statement.

@@ -144,6 +144,60 @@ fn assert_matches_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Exp
     assert_eq!(late_ids, expected.late_ids, "late events");
 }
 
+/// Each bad message is in `rejected_events` with its reason, and in the
+/// dead-letter topic with its exact bytes.
+async fn assert_rejects_kept(
+    settings: &Settings,
+    client: &clickhouse::Client,
+    bad: &[(&str, &[u8])],
+) -> anyhow::Result<()> {
+    use rdkafka::{
+        ClientConfig, Message, Offset, TopicPartitionList,
+        consumer::{BaseConsumer, Consumer},
+        message::Headers,
+    };
+    let rejected: Vec<pmoc_pipeline::store::RejectedRow> = client
+        .query("SELECT ?fields FROM rejected_events FINAL ORDER BY offset")
+        .fetch_all()
+        .await?;
+    let kinds: Vec<&str> = rejected.iter().map(|r| r.reason_kind.as_str()).collect();
+    let want: Vec<&str> = bad.iter().map(|(k, _)| *k).collect();
+    assert_eq!(kinds, want, "reasons in rejected_events");
+    assert!(rejected.iter().all(|r| !r.reason.is_empty()));
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &settings.kafka.brokers)
+        .set("group.id", unique_name("dlq-reader"))
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..settings.kafka.partitions {
+        tpl.add_partition_offset(&settings.kafka.dead_letter_topic, p, Offset::Beginning)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut dead = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while dead.len() < bad.len() && std::time::Instant::now() < deadline {
+        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+            let message = message?;
+            let kind = message.headers().and_then(|h| {
+                h.iter()
+                    .find(|h| h.key == "pmoc-reason-kind")
+                    .and_then(|h| h.value)
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            });
+            dead.push((kind, message.payload().unwrap_or_default().to_vec()));
+        }
+    }
+    dead.sort();
+    let mut expected: Vec<(Option<String>, Vec<u8>)> = bad
+        .iter()
+        .map(|(k, b)| (Some((*k).to_owned()), b.to_vec()))
+        .collect();
+    expected.sort();
+    assert_eq!(dead, expected, "dead-letter topic holds the original bytes");
+    Ok(())
+}
+
 async fn cell(browser: &Browser, province: &str, field: &str) -> anyhow::Result<String> {
     let css = format!("tr[data-province='{province}'] td[data-field='{field}']");
     Ok(browser
@@ -208,7 +262,18 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     ensure_topics(&settings.kafka).await?;
     let publisher = Publisher::new(&settings.kafka.brokers)?;
     let mut delivered = Vec::new();
-    publish(&publisher, &topic, &scenario(), &mut delivered).await?;
+    let events = scenario();
+    publish(&publisher, &topic, &events[..3], &mut delivered).await?;
+    // Bad input among the good: rejected with a reason, the stream goes on.
+    let bad: [(&str, &[u8]); 3] = [
+        ("malformed_json", b"{\"event_id\": \"x\", "),
+        ("invalid_utf8", &[0xff, 0xfe, 0x7b]),
+        ("invalid_field", br#"{"event_id":"bad-1","event_time":"2026-09-22T10:00:07+07:00","station_id":"S","province_code":"99","level_m_msl":1.0,"bank_level_m_msl":2.0}"#),
+    ];
+    for (_, bytes) in &bad {
+        publisher.send(&topic, "34", bytes).await?;
+    }
+    publish(&publisher, &topic, &events[3..], &mut delivered).await?;
     let expected = oracle::water_windows(&delivered, LATENESS_MS, WINDOW_MS);
     // The scenario itself: both kinds of lateness are exercised.
     assert_eq!(expected.late_ids, ["34-late", "50-late"]);
@@ -265,6 +330,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     )
     .await?;
     assert_matches_oracle(&rows, &late, &expected);
+    assert_rejects_kept(&settings, &client, &bad).await?;
 
     // 2. The API returns the newest window of each province.
     let newest = newest_per_province(&expected);
