@@ -147,7 +147,7 @@ pub fn build(
     let stored = ProbeHandle::new();
     let window_ms = config.source.window_ms;
     let records = kafka_source(scope, config.source, stored.clone(), writer.clone(), failed);
-    let outputs = windows(records, window_ms);
+    let outputs = crate::rollup::rollups(windows(records, window_ms));
     sink(scope, outputs, writer).probe_with(&stored);
     stored
 }

@@ -6,6 +6,7 @@ pub mod dataflow;
 pub mod dead_letter;
 pub mod kafka;
 pub mod partition;
+pub mod rollup;
 pub mod run;
 pub mod source;
 pub mod store;

@@ -3,7 +3,7 @@
 
 use pmoc_schemas::{
     aggregate::{AreaLevel, METRIC_WATER_LEVEL, SOURCE_HII_TELEMETRY, WindowAggregate},
-    area::ProvinceCode,
+    area::{NATION_CODE, ProvinceCode, REGIONS4, REGIONS6, province},
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,10 +48,45 @@ impl Area {
     /// The code as written in DOPA's tables: two digits for a province, four
     /// for a district.
     pub fn code_string(&self) -> String {
+        let index = usize::from(self.code);
         match self.level {
             AreaLevel::District => format!("{:04}", self.code),
-            _ => format!("{:02}", self.code),
+            AreaLevel::Province => format!("{:02}", self.code),
+            AreaLevel::Region4 => REGIONS4.get(index).copied().unwrap_or("?").to_owned(),
+            AreaLevel::Region6 => REGIONS6.get(index).copied().unwrap_or("?").to_owned(),
+            AreaLevel::Nation => NATION_CODE.to_owned(),
         }
+    }
+
+    /// The areas a province's figures roll up into: its region in each
+    /// scheme and the nation. Empty for other levels.
+    pub fn parents(&self) -> Vec<Area> {
+        if self.level != AreaLevel::Province {
+            return Vec::new();
+        }
+        let Some(p) = province(&format!("{:02}", self.code)) else {
+            return Vec::new();
+        };
+        let index =
+            |keys: &[&str], key: &str| keys.iter().position(|k| *k == key).map(|i| i as u16);
+        let mut parents = Vec::with_capacity(3);
+        if let Some(code) = index(REGIONS4, &p.region4) {
+            parents.push(Area {
+                level: AreaLevel::Region4,
+                code,
+            });
+        }
+        if let Some(code) = index(REGIONS6, &p.region6) {
+            parents.push(Area {
+                level: AreaLevel::Region6,
+                code,
+            });
+        }
+        parents.push(Area {
+            level: AreaLevel::Nation,
+            code: 0,
+        });
+        parents
     }
 }
 
@@ -135,10 +170,57 @@ impl Accumulator {
     }
 }
 
+/// Merges a child area's window into its parent's. "Last" across areas is
+/// the value with the greatest event time, ties to the greater area code.
+pub fn merge_into(
+    parent: &mut WindowAggregate,
+    child: &WindowAggregate,
+    child_code: &str,
+    parent_last_code: &mut String,
+) {
+    parent.count += child.count;
+    parent.sum += child.sum;
+    parent.min = parent.min.min(child.min);
+    parent.max = parent.max.max(child.max);
+    if (child.last_event_time_ms, child_code)
+        > (parent.last_event_time_ms, parent_last_code.as_str())
+    {
+        parent.last = child.last;
+        parent.last_event_time_ms = child.last_event_time_ms;
+        *parent_last_code = child_code.to_owned();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn provinces_roll_up_to_both_region_schemes_and_the_nation() {
+        let ubon = Area {
+            level: AreaLevel::Province,
+            code: 34,
+        };
+        let parents: Vec<String> = ubon.parents().iter().map(Area::code_string).collect();
+        assert_eq!(parents, ["NE", "NE", "TH"]);
+        let bangkok = Area {
+            level: AreaLevel::Province,
+            code: 10,
+        };
+        let parents: Vec<String> = bangkok.parents().iter().map(Area::code_string).collect();
+        assert_eq!(parents, ["BKK", "C", "TH"]);
+        assert!(parents_of_nation_is_empty());
+    }
+
+    fn parents_of_nation_is_empty() -> bool {
+        Area {
+            level: AreaLevel::Nation,
+            code: 0,
+        }
+        .parents()
+        .is_empty()
+    }
 
     fn obs(event_ms: i64, value: f64, offset: i64) -> Observation {
         Observation {

@@ -46,6 +46,13 @@ pub fn provinces() -> &'static [Province] {
     &PROVINCES
 }
 
+/// Region keys of the NSO/NESDC statistical scheme (`Province::region4`).
+pub const REGIONS4: &[&str] = &["BKK", "C", "N", "NE", "S"];
+/// Region keys of the Royal Institute geographic scheme (`Province::region6`).
+pub const REGIONS6: &[&str] = &["C", "E", "N", "NE", "S", "W"];
+/// Area code of the whole country in aggregates.
+pub const NATION_CODE: &str = "TH";
+
 /// Looks a province up by its two-digit DOPA code.
 pub fn province(code: &str) -> Option<&'static Province> {
     BY_CODE.get(code).copied()
@@ -113,6 +120,14 @@ mod tests {
             Some("Chiang Mai")
         );
         assert_eq!(province("10").map(|p| p.region4.as_str()), Some("BKK"));
+    }
+
+    #[test]
+    fn every_province_is_in_one_region_of_each_scheme() {
+        for p in provinces() {
+            assert!(REGIONS4.contains(&p.region4.as_str()), "{p:?}");
+            assert!(REGIONS6.contains(&p.region6.as_str()), "{p:?}");
+        }
     }
 
     #[test]

@@ -21,8 +21,9 @@ pub struct ExpectedWindow {
 
 #[derive(Debug, Default)]
 pub struct Expected {
-    /// `(province code, window start ms)` -> window.
-    pub windows: BTreeMap<(String, i64), ExpectedWindow>,
+    /// `(area level, area code, window start ms)` -> window, for provinces,
+    /// both region schemes and the nation.
+    pub windows: BTreeMap<(String, String, i64), ExpectedWindow>,
     /// Ids of the events that must be recorded as late, sorted.
     pub late_ids: Vec<String>,
 }
@@ -38,6 +39,7 @@ pub fn water_windows(
         by_partition.entry(*p).or_default().push((*o, e));
     }
     let mut expected = Expected::default();
+    let mut provinces: BTreeMap<(String, i64), ExpectedWindow> = BTreeMap::new();
     // (event time, offset) of the current "last" per window, to break ties.
     let mut last_key: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
     for events in by_partition.values_mut() {
@@ -51,17 +53,14 @@ pub fn water_windows(
                 let start = t - t.rem_euclid(window_ms);
                 let key = (e.province_code.to_string(), start);
                 let v = e.level_m_msl;
-                let w = expected
-                    .windows
-                    .entry(key.clone())
-                    .or_insert(ExpectedWindow {
-                        count: 0,
-                        sum: 0.0,
-                        min: f64::INFINITY,
-                        max: f64::NEG_INFINITY,
-                        last: v,
-                        last_event_time_ms: t,
-                    });
+                let w = provinces.entry(key.clone()).or_insert(ExpectedWindow {
+                    count: 0,
+                    sum: 0.0,
+                    min: f64::INFINITY,
+                    max: f64::NEG_INFINITY,
+                    last: v,
+                    last_event_time_ms: t,
+                });
                 w.count += 1;
                 w.sum += v;
                 w.min = w.min.min(v);
@@ -77,5 +76,47 @@ pub fn water_windows(
         }
     }
     expected.late_ids.sort();
+    // Rollups: each province window into its regions and the nation; "last"
+    // across provinces is the greatest (event time, province code).
+    let mut last_code: BTreeMap<(String, String, i64), String> = BTreeMap::new();
+    for ((code, start), w) in &provinces {
+        let p = pmoc_schemas::area::province(code).expect("reference province");
+        let parents = [
+            ("region4", p.region4.clone()),
+            ("region6", p.region6.clone()),
+            ("nation", "TH".to_owned()),
+        ];
+        for (level, parent) in parents {
+            let key = (level.to_owned(), parent, *start);
+            match expected.windows.get_mut(&key) {
+                None => {
+                    expected.windows.insert(key.clone(), w.clone());
+                    last_code.insert(key, code.clone());
+                }
+                Some(r) => {
+                    r.count += w.count;
+                    r.sum += w.sum;
+                    r.min = r.min.min(w.min);
+                    r.max = r.max.max(w.max);
+                    let lc = last_code.entry(key).or_default();
+                    if (w.last_event_time_ms, code.as_str()) > (r.last_event_time_ms, lc.as_str()) {
+                        r.last = w.last;
+                        r.last_event_time_ms = w.last_event_time_ms;
+                        *lc = code.clone();
+                    }
+                }
+            }
+        }
+    }
+    for ((code, start), w) in provinces {
+        expected
+            .windows
+            .insert(("province".to_owned(), code, start), w);
+    }
     expected
+}
+
+/// Sums merged in another order differ in the last bits.
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }

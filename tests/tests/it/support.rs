@@ -146,11 +146,15 @@ pub async fn wait_for_all(
 pub fn assert_equals_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Expected) {
     let mut mismatches = Vec::new();
     for row in rows {
-        let key = (row.area_code.clone(), i64::from(row.window_start) * 1000);
+        let key = (
+            row.area_level.clone(),
+            row.area_code.clone(),
+            i64::from(row.window_start) * 1000,
+        );
         match expected.windows.get(&key) {
             Some(w)
                 if w.count == row.count
-                    && (w.sum - row.sum).abs() < 1e-6
+                    && oracle::close(w.sum, row.sum)
                     && (w.min, w.max, w.last) == (row.min, row.max, row.last) => {}
             other => mismatches.push(format!("{key:?}: stored {row:?}, expected {other:?}")),
         }

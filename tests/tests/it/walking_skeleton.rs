@@ -115,9 +115,16 @@ async fn stored(client: &clickhouse::Client) -> anyhow::Result<(Vec<AggregateRow
 }
 
 fn assert_matches_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Expected) {
-    let got: BTreeMap<(String, i64), &AggregateRow> = rows
+    let got: BTreeMap<(String, String, i64), &AggregateRow> = rows
         .iter()
-        .map(|r| ((r.area_code.clone(), i64::from(r.window_start) * 1000), r))
+        .map(|r| {
+            let key = (
+                r.area_level.clone(),
+                r.area_code.clone(),
+                i64::from(r.window_start) * 1000,
+            );
+            (key, r)
+        })
         .collect();
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
@@ -132,7 +139,7 @@ fn assert_matches_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Exp
             (want.min, want.max, want.last),
             "{key:?}"
         );
-        assert!((row.sum - want.sum).abs() < 1e-9, "sum of {key:?}");
+        assert!(oracle::close(row.sum, want.sum), "sum of {key:?}");
         assert_eq!(row.last_event_time_ms, want.last_event_time_ms, "{key:?}");
         assert_eq!(
             i64::from(row.window_end - row.window_start) * 1000,
@@ -243,9 +250,11 @@ async fn wait_for_page(
 /// The newest window of each province: (count, last).
 fn newest_per_province(expected: &Expected) -> BTreeMap<String, (u64, f64)> {
     let mut newest = BTreeMap::new();
-    for ((province, _), w) in &expected.windows {
+    for ((level, province, _), w) in &expected.windows {
         // BTreeMap order: later windows overwrite earlier ones.
-        newest.insert(province.clone(), (w.count, w.last));
+        if level == "province" {
+            newest.insert(province.clone(), (w.count, w.last));
+        }
     }
     newest
 }
@@ -277,10 +286,13 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     let expected = oracle::water_windows(&delivered, LATENESS_MS, WINDOW_MS);
     // The scenario itself: both kinds of lateness are exercised.
     assert_eq!(expected.late_ids, ["34-late", "50-late"]);
-    assert_eq!(
-        expected.windows[&("34".to_owned(), T0.unix_timestamp() * 1000)].count,
-        4
-    );
+    let t0_ms = T0.unix_timestamp() * 1000;
+    let window = |level: &str, code: &str| (level.to_owned(), code.to_owned(), t0_ms);
+    assert_eq!(expected.windows[&window("province", "34")].count, 4);
+    // Ubon is the only north-eastern province in its first window; the
+    // nation's first window holds Ubon's events alone too.
+    assert_eq!(expected.windows[&window("region4", "NE")].count, 4);
+    assert_eq!(expected.windows[&window("nation", "TH")].last, 112.20);
 
     // The dashboard and a browser first, on an empty database: everything
     // the page shows later must arrive by push, without a reload.
@@ -345,7 +357,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         .map(|p| (p.province_code.clone(), (p.count, p.last)))
         .collect();
     assert_eq!(from_api, newest);
-    let newest_end = expected.windows.keys().map(|(_, s)| s + WINDOW_MS).max();
+    let newest_end = expected.windows.keys().map(|(_, _, s)| s + WINDOW_MS).max();
     assert_eq!(api.newest_closed_window_end_ms, newest_end);
     let chiang_mai = api.provinces.iter().find(|p| p.province_code == "50");
     assert_eq!(chiang_mai.map(|p| p.name_en.as_str()), Some("Chiang Mai"));
