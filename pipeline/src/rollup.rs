@@ -79,8 +79,7 @@ pub fn rollups<'s>(outputs: Stream<'s, u64, Vec<Output>>) -> Stream<'s, u64, Vec
         Exchange::new(Partial::route),
         "RollupMerge",
         |_, _| {
-            let mut open: BTreeMap<u64, (Capability<u64>, HashMap<Key, (Partial, String)>)> =
-                BTreeMap::new();
+            let mut open: BTreeMap<u64, (Capability<u64>, Merging)> = BTreeMap::new();
             move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
                     let Some(cap) = cap.retain_least(output.output_index()) else {
