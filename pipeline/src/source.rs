@@ -150,13 +150,20 @@ pub fn kafka_source<'s>(
                         }
                         let stored_from = match arrival {
                             Arrival::OnTime => {
-                                batch.push(Record::Observation(Observation {
-                                    metric: Metric::WaterLevel,
-                                    area: Area::province(&reading.province_code),
-                                    event_ms,
-                                    value: reading.level_m_msl,
-                                    offset,
-                                }));
+                                let area = Area::province(&reading.province_code);
+                                let freeboard = reading.bank_level_m_msl - reading.level_m_msl;
+                                for (metric, value) in [
+                                    (Metric::WaterLevel, reading.level_m_msl),
+                                    (Metric::WaterFreeboard, freeboard),
+                                ] {
+                                    batch.push(Record::Observation(Observation {
+                                        metric,
+                                        area,
+                                        event_ms,
+                                        value,
+                                        offset,
+                                    }));
+                                }
                                 window_end
                             }
                             Arrival::Late { watermark_ms } => {

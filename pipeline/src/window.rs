@@ -2,7 +2,10 @@
 //! the batch oracle and the property tests share one definition.
 
 use pmoc_schemas::{
-    aggregate::{AreaLevel, METRIC_WATER_LEVEL, SOURCE_HII_TELEMETRY, WindowAggregate},
+    aggregate::{
+        AreaLevel, METRIC_WATER_FREEBOARD, METRIC_WATER_LEVEL, SOURCE_HII_TELEMETRY,
+        WindowAggregate,
+    },
     area::{NATION_CODE, ProvinceCode, REGIONS4, REGIONS6, province},
 };
 use serde::{Deserialize, Serialize};
@@ -11,19 +14,21 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Metric {
     WaterLevel,
+    WaterFreeboard,
 }
 
 impl Metric {
     pub fn name(self) -> &'static str {
         match self {
             Self::WaterLevel => METRIC_WATER_LEVEL,
+            Self::WaterFreeboard => METRIC_WATER_FREEBOARD,
         }
     }
 
     /// The agency and system the figures come from, stored with every row.
     pub fn source(self) -> &'static str {
         match self {
-            Self::WaterLevel => SOURCE_HII_TELEMETRY,
+            Self::WaterLevel | Self::WaterFreeboard => SOURCE_HII_TELEMETRY,
         }
     }
 }

@@ -27,6 +27,11 @@ impl AreaLevel {
 
 /// Metric name of water-level aggregates, in metres above mean sea level.
 pub const METRIC_WATER_LEVEL: &str = "water_level_m_msl";
+/// Metric name of freeboard: bank level minus water level, metres. Unlike
+/// levels in m MSL (which mostly measure a station's altitude) it compares
+/// across provinces: its minimum in a window is how close the river came to
+/// overtopping, and below zero it overflowed.
+pub const METRIC_WATER_FREEBOARD: &str = "water_freeboard_m";
 /// Where water-level figures come from, shown next to every number.
 pub const SOURCE_HII_TELEMETRY: &str = "HII telemetry";
 

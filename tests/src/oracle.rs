@@ -21,9 +21,9 @@ pub struct ExpectedWindow {
 
 #[derive(Debug, Default)]
 pub struct Expected {
-    /// `(area level, area code, window start ms)` -> window, for provinces,
-    /// both region schemes and the nation.
-    pub windows: BTreeMap<(String, String, i64), ExpectedWindow>,
+    /// `(metric, area level, area code, window start ms)` -> window, for
+    /// provinces, both region schemes and the nation.
+    pub windows: BTreeMap<(String, String, String, i64), ExpectedWindow>,
     /// Ids of the events that must be recorded as late, sorted.
     pub late_ids: Vec<String>,
 }
@@ -39,9 +39,9 @@ pub fn water_windows(
         by_partition.entry(*p).or_default().push((*o, e));
     }
     let mut expected = Expected::default();
-    let mut provinces: BTreeMap<(String, i64), ExpectedWindow> = BTreeMap::new();
+    let mut provinces: BTreeMap<(String, String, i64), ExpectedWindow> = BTreeMap::new();
     // (event time, offset) of the current "last" per window, to break ties.
-    let mut last_key: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
+    let mut last_key: BTreeMap<(String, String, i64), (i64, i64)> = BTreeMap::new();
     for events in by_partition.values_mut() {
         events.sort_by_key(|(o, _)| *o);
         let mut max_seen: Option<i64> = None;
@@ -51,25 +51,30 @@ pub fn water_windows(
                 expected.late_ids.push(e.event_id.to_string());
             } else {
                 let start = t - t.rem_euclid(window_ms);
-                let key = (e.province_code.to_string(), start);
-                let v = e.level_m_msl;
-                let w = provinces.entry(key.clone()).or_insert(ExpectedWindow {
-                    count: 0,
-                    sum: 0.0,
-                    min: f64::INFINITY,
-                    max: f64::NEG_INFINITY,
-                    last: v,
-                    last_event_time_ms: t,
-                });
-                w.count += 1;
-                w.sum += v;
-                w.min = w.min.min(v);
-                w.max = w.max.max(v);
-                let lk = last_key.entry(key).or_insert((t, offset));
-                if (t, offset) >= *lk {
-                    *lk = (t, offset);
-                    w.last = v;
-                    w.last_event_time_ms = t;
+                let metrics = [
+                    ("water_level_m_msl", e.level_m_msl),
+                    ("water_freeboard_m", e.bank_level_m_msl - e.level_m_msl),
+                ];
+                for (metric, v) in metrics {
+                    let key = (metric.to_owned(), e.province_code.to_string(), start);
+                    let w = provinces.entry(key.clone()).or_insert(ExpectedWindow {
+                        count: 0,
+                        sum: 0.0,
+                        min: f64::INFINITY,
+                        max: f64::NEG_INFINITY,
+                        last: v,
+                        last_event_time_ms: t,
+                    });
+                    w.count += 1;
+                    w.sum += v;
+                    w.min = w.min.min(v);
+                    w.max = w.max.max(v);
+                    let lk = last_key.entry(key).or_insert((t, offset));
+                    if (t, offset) >= *lk {
+                        *lk = (t, offset);
+                        w.last = v;
+                        w.last_event_time_ms = t;
+                    }
                 }
             }
             max_seen = Some(max_seen.map_or(t, |m| m.max(t)));
@@ -78,8 +83,8 @@ pub fn water_windows(
     expected.late_ids.sort();
     // Rollups: each province window into its regions and the nation; "last"
     // across provinces is the greatest (event time, province code).
-    let mut last_code: BTreeMap<(String, String, i64), String> = BTreeMap::new();
-    for ((code, start), w) in &provinces {
+    let mut last_code: BTreeMap<(String, String, String, i64), String> = BTreeMap::new();
+    for ((metric, code, start), w) in &provinces {
         let p = pmoc_schemas::area::province(code).expect("reference province");
         let parents = [
             ("region4", p.region4.clone()),
@@ -87,7 +92,7 @@ pub fn water_windows(
             ("nation", "TH".to_owned()),
         ];
         for (level, parent) in parents {
-            let key = (level.to_owned(), parent, *start);
+            let key = (metric.clone(), level.to_owned(), parent, *start);
             match expected.windows.get_mut(&key) {
                 None => {
                     expected.windows.insert(key.clone(), w.clone());
@@ -108,10 +113,9 @@ pub fn water_windows(
             }
         }
     }
-    for ((code, start), w) in provinces {
-        expected
-            .windows
-            .insert(("province".to_owned(), code, start), w);
+    for ((metric, code, start), w) in provinces {
+        let key = (metric, "province".to_owned(), code, start);
+        expected.windows.insert(key, w);
     }
     expected
 }

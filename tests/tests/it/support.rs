@@ -147,6 +147,7 @@ pub fn assert_equals_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &
     let mut mismatches = Vec::new();
     for row in rows {
         let key = (
+            row.metric.clone(),
             row.area_level.clone(),
             row.area_code.clone(),
             i64::from(row.window_start) * 1000,

@@ -115,10 +115,11 @@ async fn stored(client: &clickhouse::Client) -> anyhow::Result<(Vec<AggregateRow
 }
 
 fn assert_matches_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Expected) {
-    let got: BTreeMap<(String, String, i64), &AggregateRow> = rows
+    let got: BTreeMap<(String, String, String, i64), &AggregateRow> = rows
         .iter()
         .map(|r| {
             let key = (
+                r.metric.clone(),
                 r.area_level.clone(),
                 r.area_code.clone(),
                 i64::from(r.window_start) * 1000,
@@ -250,9 +251,9 @@ async fn wait_for_page(
 /// The newest window of each province: (count, last).
 fn newest_per_province(expected: &Expected) -> BTreeMap<String, (u64, f64)> {
     let mut newest = BTreeMap::new();
-    for ((level, province, _), w) in &expected.windows {
+    for ((metric, level, province, _), w) in &expected.windows {
         // BTreeMap order: later windows overwrite earlier ones.
-        if level == "province" {
+        if metric == "water_level_m_msl" && level == "province" {
             newest.insert(province.clone(), (w.count, w.last));
         }
     }
@@ -287,12 +288,25 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     // The scenario itself: both kinds of lateness are exercised.
     assert_eq!(expected.late_ids, ["34-late", "50-late"]);
     let t0_ms = T0.unix_timestamp() * 1000;
-    let window = |level: &str, code: &str| (level.to_owned(), code.to_owned(), t0_ms);
+    let window = |level: &str, code: &str| {
+        let metric = "water_level_m_msl".to_owned();
+        (metric, level.to_owned(), code.to_owned(), t0_ms)
+    };
     assert_eq!(expected.windows[&window("province", "34")].count, 4);
     // Ubon is the only north-eastern province in its first window; the
     // nation's first window holds Ubon's events alone too.
     assert_eq!(expected.windows[&window("region4", "NE")].count, 4);
     assert_eq!(expected.windows[&window("nation", "TH")].last, 112.20);
+    let freeboard = (
+        "water_freeboard_m".to_owned(),
+        "province".to_owned(),
+        "34".to_owned(),
+        t0_ms,
+    );
+    assert!(
+        oracle::close(expected.windows[&freeboard].min, 5.0),
+        "bank is 5 m above every reading"
+    );
 
     // The dashboard and a browser first, on an empty database: everything
     // the page shows later must arrive by push, without a reload.
@@ -357,7 +371,11 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         .map(|p| (p.province_code.clone(), (p.count, p.last)))
         .collect();
     assert_eq!(from_api, newest);
-    let newest_end = expected.windows.keys().map(|(_, _, s)| s + WINDOW_MS).max();
+    let newest_end = expected
+        .windows
+        .keys()
+        .map(|(_, _, _, s)| s + WINDOW_MS)
+        .max();
     assert_eq!(api.newest_closed_window_end_ms, newest_end);
     let chiang_mai = api.provinces.iter().find(|p| p.province_code == "50");
     assert_eq!(chiang_mai.map(|p| p.name_en.as_str()), Some("Chiang Mai"));
