@@ -15,6 +15,9 @@ pub struct ProvinceLatest {
     pub max: f64,
     pub mean: f64,
     pub last: f64,
+    /// Least freeboard (bank minus level, m) in the newest closed window;
+    /// below zero the river overtopped its bank.
+    pub min_freeboard_m: Option<f64>,
     /// When the pipeline computed this row (wall clock), for "how old is it".
     pub computed_at_ms: i64,
 }

@@ -16,6 +16,7 @@ pub mod district;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod geo;
 pub mod json_schema;
 pub mod tables;
 pub mod water;

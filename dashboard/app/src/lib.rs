@@ -5,6 +5,7 @@
 //! what it has, rather than silently freezing.
 
 mod live;
+mod map;
 mod water;
 
 use leptos::prelude::*;
@@ -34,7 +35,8 @@ pub fn App() -> impl IntoView {
                 {move || match lang.get() { Lang::Th => "English", Lang::En => "ไทย" }}
             </button>
         </header>
-        <main>
+        <main class="grid">
+            <map::ProvinceMap snapshot lang />
             <water::WaterPanel snapshot lang />
         </main>
         <footer>

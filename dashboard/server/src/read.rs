@@ -2,7 +2,7 @@
 
 use clickhouse::{Client, Compression, Row};
 use pmoc_schemas::{
-    aggregate::{METRIC_WATER_LEVEL, SOURCE_HII_TELEMETRY},
+    aggregate::{METRIC_WATER_FREEBOARD, METRIC_WATER_LEVEL, SOURCE_HII_TELEMETRY},
     api::{ProvinceLatest, WaterSnapshot},
     area::province,
     config::Settings,
@@ -21,6 +21,7 @@ pub struct Reader {
 
 #[derive(Debug, Row, Deserialize)]
 struct LatestRow {
+    metric: String,
     area_code: String,
     window_start: u32,
     window_end: u32,
@@ -57,7 +58,7 @@ impl Reader {
     pub async fn water_snapshot(&self, now_ms: i64) -> Result<WaterSnapshot, ServerError> {
         let db = &self.database;
         let sql = format!(
-            "SELECT area_code,
+            "SELECT metric, area_code,
                 toUInt32(max(window_start)) AS latest_start,
                 toUInt32(argMax(window_end, window_start)) AS latest_end,
                 argMax(count, window_start) AS latest_count,
@@ -67,31 +68,40 @@ impl Reader {
                 argMax(last, window_start) AS latest_last,
                 argMax(computed_at_ms, window_start) AS latest_computed_at_ms
             FROM {db}.aggregates FINAL
-            WHERE metric = ? AND area_level = 'province' AND window_seconds = ?
+            WHERE metric IN (?, ?) AND area_level = 'province' AND window_seconds = ?
               AND window_start >= (
                 SELECT max(window_start) FROM {db}.aggregates
                 WHERE metric = ? AND area_level = 'province' AND window_seconds = ?
               ) - 86400
-            GROUP BY area_code
+            GROUP BY metric, area_code
             ORDER BY area_code"
         );
         let rows = self
             .client
             .query(&sql)
             .bind(METRIC_WATER_LEVEL)
+            .bind(METRIC_WATER_FREEBOARD)
             .bind(self.window_seconds)
             .bind(METRIC_WATER_LEVEL)
             .bind(self.window_seconds)
             .fetch_all::<LatestRow>()
             .await?;
-        let newest = rows.iter().map(|r| i64::from(r.window_end) * 1000).max();
-        let provinces = rows
+        let (levels, freeboards): (Vec<LatestRow>, Vec<LatestRow>) = rows
+            .into_iter()
+            .partition(|r| r.metric == METRIC_WATER_LEVEL);
+        let freeboard: std::collections::HashMap<String, f64> = freeboards
+            .into_iter()
+            .map(|r| (r.area_code, r.min))
+            .collect();
+        let newest = levels.iter().map(|r| i64::from(r.window_end) * 1000).max();
+        let provinces = levels
             .into_iter()
             .map(|r| {
                 let (name_th, name_en) = province(&r.area_code)
                     .map(|p| (p.name_th.clone(), p.name_en.clone()))
                     .unwrap_or_default();
                 ProvinceLatest {
+                    min_freeboard_m: freeboard.get(&r.area_code).copied(),
                     mean: if r.count == 0 {
                         0.0
                     } else {

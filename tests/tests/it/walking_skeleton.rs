@@ -329,6 +329,11 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         .find_all(Locator::Css("#water-table tbody tr"))
         .await?;
     assert!(rows.is_empty(), "nothing is computed yet");
+    let provinces = browser
+        .client
+        .find_all(Locator::Css("#province-map path[data-province]"))
+        .await?;
+    assert_eq!(provinces.len(), 77, "all provinces on the map");
     browser
         .client
         .execute("window.pmocMarker = 42; return null;", vec![])
@@ -392,6 +397,21 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         "อุบลราชธานี",
         "Thai by default"
     );
+    // Recoloured in place: every reading is 5 m below its bank.
+    for (province, band) in [
+        ("34", "normal"),
+        ("50", "normal"),
+        ("10", "normal"),
+        ("90", "none"),
+    ] {
+        let css = format!("#province-map path[data-province='{province}']");
+        let path = browser.client.find(Locator::Css(&css)).await?;
+        assert_eq!(
+            path.attr("data-band").await?.as_deref(),
+            Some(band),
+            "{province}"
+        );
+    }
     let end_ms = browser
         .client
         .find(Locator::Id("newest-window-end"))
