@@ -421,7 +421,46 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     assert_eq!(end_ms, newest_end.map(|e| e.to_string()));
     let shot = browser.screenshot("walking_skeleton_1920x1080").await?;
     tracing::info!(path = %shot.display(), "screenshot saved");
+
+    // The language toggle switches labels and the date format, in place.
+    let date = |b: &Browser| {
+        let client = b.client.clone();
+        async move {
+            client
+                .find(Locator::Id("newest-window-end"))
+                .await?
+                .text()
+                .await
+        }
+    };
+    assert_eq!(date(&browser).await?, "22 ก.ย. 2569 10:22:00");
+    browser
+        .client
+        .find(Locator::Id("lang-toggle"))
+        .await?
+        .click()
+        .await?;
+    wait_for("English labels", Duration::from_secs(10), || async {
+        Ok((cell(&browser, "34", "name").await? == "Ubon Ratchathani").then_some(()))
+    })
+    .await?;
+    assert_eq!(date(&browser).await?, "22 Sep BE 2569 10:22:00");
+    let title = browser
+        .client
+        .find(Locator::Css("header h1"))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(title, "Prime Minister's Operations Centre");
     browser.close().await?;
+
+    // The same page on a 4K wall screen, for a person to look at.
+    let wall = Browser::start(dir.path(), 3840, 2160).await?;
+    wall.client.goto(&format!("http://{addr}/")).await?;
+    wait_for_page(&wall, &newest).await?;
+    let shot = wall.screenshot("walking_skeleton_3840x2160").await?;
+    tracing::info!(path = %shot.display(), "screenshot saved");
+    wall.close().await?;
 
     let _ = stop_server.send(());
     server.await??;
