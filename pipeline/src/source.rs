@@ -100,11 +100,13 @@ pub fn kafka_source<'s>(
             };
             let started = Instant::now();
             let cap_ms = *cap.time() as i64;
+            let mut read = 0;
             while batch.len() < MAX_POLL_BATCH && started.elapsed() < MAX_POLL_TIME {
                 match reader.consumer.poll(Duration::ZERO) {
                     None => break,
                     Some(Err(error)) => telemetry::consume_error(&error),
                     Some(Ok(message)) => {
+                        read += 1;
                         let (p, offset) = (message.partition(), message.offset());
                         let payload = message.payload().unwrap_or_default();
                         let Some(state) = partition(&mut reader.partitions, p) else {
@@ -181,9 +183,11 @@ pub fn kafka_source<'s>(
                     }
                 }
             }
+            if read > 0 {
+                telemetry::consumed(read);
+            }
             let got = !batch.is_empty();
             if got {
-                telemetry::consumed(batch.len());
                 output.session(&*cap).give_iterator(batch.drain(..));
             }
 

@@ -8,6 +8,7 @@ use rdkafka::error::KafkaError;
 
 use crate::window::Metric;
 
+/// Messages read from Kafka (each may yield several dataflow records).
 pub fn consumed(n: usize) {
     metrics::counter!("pmoc_pipeline_events_consumed_total").increment(n as u64);
 }

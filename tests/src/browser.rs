@@ -6,7 +6,7 @@ use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use crate::process::{ChildGuard, free_port, require_binary, wait_for};
+use crate::process::{ChildGuard, free_port, require_binary, wait_http_ok};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -29,20 +29,12 @@ impl Browser {
         command.arg(format!("--port={port}"));
         let mut driver = ChildGuard::spawn("chromedriver", command, &dir.join("chromedriver.log"))?;
         let url = format!("http://127.0.0.1:{port}");
-        let status = format!("{url}/status");
-        let http = reqwest::Client::new();
-        wait_for("chromedriver", Duration::from_secs(30), || {
-            let ready = driver.check_running();
-            let request = http.get(&status).send();
-            async move {
-                ready?;
-                Ok(request
-                    .await
-                    .ok()
-                    .filter(|r| r.status().is_success())
-                    .map(|_| ()))
-            }
-        })
+        wait_http_ok(
+            "chromedriver",
+            &mut driver,
+            &format!("{url}/status"),
+            Duration::from_secs(30),
+        )
         .await?;
 
         let profile = dir.join("chrome-profile");

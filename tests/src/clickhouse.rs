@@ -2,7 +2,7 @@
 
 use std::{path::Path, process::Command, time::Duration};
 
-use crate::process::{ChildGuard, free_port, require_binary, wait_for};
+use crate::process::{ChildGuard, free_port, require_binary, wait_http_ok};
 
 const SERVER: &str = "/usr/sbin/clickhouse-server";
 
@@ -62,20 +62,12 @@ async fn spawn_and_wait(state: &Path, url: &str) -> anyhow::Result<ChildGuard> {
         state.join("config.xml").display()
     ));
     let mut process = ChildGuard::spawn("clickhouse-server", command, &state.join("stdout.log"))?;
-    let ping = format!("{url}/ping");
-    let http_client = reqwest::Client::new();
-    wait_for("clickhouse /ping", Duration::from_secs(60), || {
-        let ready = process.check_running();
-        let request = http_client.get(&ping).send();
-        async move {
-            ready?;
-            Ok(request
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| ()))
-        }
-    })
+    wait_http_ok(
+        "clickhouse /ping",
+        &mut process,
+        &format!("{url}/ping"),
+        Duration::from_secs(60),
+    )
     .await?;
     Ok(process)
 }

@@ -87,6 +87,30 @@ where
     }
 }
 
+/// Waits until `url` answers with a success status, failing early if
+/// `process` exits.
+pub async fn wait_http_ok(
+    what: &str,
+    process: &mut ChildGuard,
+    url: &str,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    wait_for(what, timeout, || {
+        let running = process.check_running();
+        let request = http.get(url).send();
+        async move {
+            running?;
+            Ok(request
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| ()))
+        }
+    })
+    .await
+}
+
 /// Fails with install advice when a server binary is missing.
 pub fn require_binary(path: &Path, install: &str) -> anyhow::Result<()> {
     if !path.exists() {
