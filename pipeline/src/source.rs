@@ -186,12 +186,11 @@ pub fn kafka_source<'s>(
             if read > 0 {
                 telemetry::consumed(read);
             }
-            let got = !batch.is_empty();
-            if got {
+            if !batch.is_empty() {
                 output.session(&*cap).give_iterator(batch.drain(..));
             }
 
-            if !got {
+            if read == 0 {
                 reader.check_quiet_partitions(started, config.idle);
             }
             if let Some(next) = next_frontier(reader, &config, cap_ms, started)
@@ -224,7 +223,7 @@ pub fn kafka_source<'s>(
                     Err(error) => telemetry::commit_error(&error),
                 }
             }
-            if got {
+            if read > 0 {
                 activator.activate();
             } else {
                 activator.activate_after(IDLE_BACKOFF);
