@@ -30,9 +30,11 @@ use crate::{
 pub enum Record {
     Observation(crate::window::Observation),
     /// Too late for its window: kept, stored and counted, never dropped.
-    Late(LateEvent),
+    /// Boxed, like `Rejected`: rare variants must not make every record
+    /// large, since records are moved through the exchange by value.
+    Late(Box<LateEvent>),
     /// Failed validation: goes to the dead-letter topic and `rejected_events`.
-    Rejected(RejectedMessage),
+    Rejected(Box<RejectedMessage>),
 }
 
 impl Record {
@@ -183,10 +185,10 @@ pub fn windows<'s>(
                                         .or_insert_with(|| Accumulator::new(&obs));
                                 }
                                 Record::Late(late) => {
-                                    output.session(&cap).give(Output::Late(late));
+                                    output.session(&cap).give(Output::Late(*late));
                                 }
                                 Record::Rejected(r) => {
-                                    output.session(&cap).give(Output::Rejected(r));
+                                    output.session(&cap).give(Output::Rejected(*r));
                                 }
                             }
                         }

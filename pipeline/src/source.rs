@@ -120,7 +120,7 @@ pub fn kafka_source<'s>(
                                 telemetry::rejected(&reason);
                                 state.arrive_rejected(offset, started);
                                 state.track(offset, state.max_seen_ms(), cap_ms + 1);
-                                batch.push(Record::Rejected(RejectedMessage {
+                                batch.push(Record::Rejected(Box::new(RejectedMessage {
                                     topic: config.topic.clone(),
                                     partition: p,
                                     offset,
@@ -128,7 +128,7 @@ pub fn kafka_source<'s>(
                                     kind: reason.kind,
                                     reason: reason.detail,
                                     received_at_ms: now_ms(),
-                                }));
+                                })));
                                 continue;
                             }
                         };
@@ -170,11 +170,11 @@ pub fn kafka_source<'s>(
                             }
                             Arrival::Late { watermark_ms } => {
                                 telemetry::late(Metric::WaterLevel);
-                                batch.push(Record::Late(LateEvent::new(
+                                batch.push(Record::Late(Box::new(LateEvent::new(
                                     Metric::WaterLevel,
                                     &reading,
                                     watermark_ms,
-                                )));
+                                ))));
                                 cap_ms + 1
                             }
                         };

@@ -25,11 +25,15 @@ pub struct ChildGuard {
 }
 
 impl ChildGuard {
-    /// Spawns `command` with stdout and stderr going to `log`.
+    /// Spawns `command` with stdout and stderr going to `log`, in a process
+    /// group of its own, so that what it starts (chromedriver starts
+    /// Chromium) dies with it even when a test fails halfway.
     pub fn spawn(name: &str, mut command: Command, log: &Path) -> anyhow::Result<Self> {
+        use std::os::unix::process::CommandExt;
         let out = std::fs::File::create(log)?;
         let err = out.try_clone()?;
         let child = command
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -49,8 +53,17 @@ impl ChildGuard {
         Ok(())
     }
 
-    /// Sends SIGKILL now (to simulate a crash) and reaps the process.
+    /// Sends SIGKILL now (to simulate a crash) to the process and its group,
+    /// and reaps it.
     pub fn kill(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // The group id is the child's pid (`process_group(0)`).
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -2,6 +2,7 @@
 //! database.
 
 mod crash_recovery;
+mod harness;
 mod outages;
 mod scale_out;
 mod support;
