@@ -181,11 +181,36 @@ impl Source {
     }
 }
 
-/// Times `f` and returns events/s and its digest.
-fn measure(events: usize, f: impl FnOnce() -> Digest) -> (f64, Digest) {
-    let start = Instant::now();
-    let digest = f();
-    (events as f64 / start.elapsed().as_secs_f64(), digest)
+/// Runs `f` this many times; the median damps a shared machine's noise.
+const REPEATS: usize = 5;
+
+/// events/s over the repeats: (median, min, max), and the digest.
+struct Rate {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+/// Times `f` REPEATS times; every run must produce the same digest.
+fn measure(events: usize, f: impl Fn() -> Digest) -> (Rate, Digest) {
+    let mut rates = Vec::with_capacity(REPEATS);
+    let mut digest: Option<Digest> = None;
+    for _ in 0..REPEATS {
+        let start = Instant::now();
+        let d = f();
+        rates.push(events as f64 / start.elapsed().as_secs_f64());
+        if let Some(previous) = digest {
+            assert_eq!((d.0, d.1), (previous.0, previous.1), "runs disagree");
+        }
+        digest = Some(d);
+    }
+    rates.sort_by(f64::total_cmp);
+    let rate = Rate {
+        median: rates[REPEATS / 2],
+        min: rates[0],
+        max: rates[REPEATS - 1],
+    };
+    (rate, digest.expect("at least one run"))
 }
 
 fn main() {
@@ -197,36 +222,38 @@ fn main() {
     let obs = observations(events);
     let raw = json(&obs);
     println!(
-        "events: {events}; cores: {}",
+        "events: {events}; cores: {}; median of {REPEATS} runs (min-max)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:<34} {:>8} {:>14} {:>12}",
-        "implementation", "workers", "events/s", "vs baseline"
+        "{:<34} {:>8} {:>14} {:>27} {:>12}",
+        "implementation", "workers", "events/s", "range", "vs baseline"
     );
-    let (base, want) = measure(events, || baseline(obs.iter().copied()));
-    let row = |name: &str, workers: usize, rate: f64, base: f64| {
+    let row = |name: &str, workers: usize, rate: &Rate, base: &Rate| {
+        let range = format!("{:.0}-{:.0}", rate.min, rate.max);
         println!(
-            "{name:<34} {workers:>8} {rate:>14.0} {:>11.2}x",
-            rate / base
+            "{name:<34} {workers:>8} {:>14.0} {range:>27} {:>11.2}x",
+            rate.median,
+            rate.median / base.median
         );
     };
-    row("baseline: hash-map fold (decoded)", 1, base, base);
+    let (base, want) = measure(events, || baseline(obs.iter().copied()));
+    row("baseline: hash-map fold (decoded)", 1, &base, &base);
     let decoded = Arc::new(Source::Decoded(obs));
     for workers in [1, 2] {
         let (rate, got) = measure(events, || dataflow(workers, decoded.clone()));
         assert_eq!((got.0, got.1), (want.0, want.1), "same windows");
-        row("timely windows (decoded)", workers, rate, base);
+        row("timely windows (decoded)", workers, &rate, &base);
     }
     let (base_json, want_json) = measure(events, || {
         baseline(raw.iter().enumerate().map(|(i, b)| decode(b, i as i64)))
     });
     assert_eq!(want_json.1, want.1);
-    row("baseline: decode + fold (JSON)", 1, base_json, base_json);
+    row("baseline: decode + fold (JSON)", 1, &base_json, &base_json);
     let json_input = Arc::new(Source::Json(raw));
     for workers in [1, 2] {
         let (rate, got) = measure(events, || dataflow(workers, json_input.clone()));
         assert_eq!((got.0, got.1), (want.0, want.1), "same windows");
-        row("timely decode + windows (JSON)", workers, rate, base_json);
+        row("timely decode + windows (JSON)", workers, &rate, &base_json);
     }
 }
