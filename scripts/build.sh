@@ -20,4 +20,10 @@ wasm-bindgen --target web --no-typescript --out-name pmoc_frontend --out-dir "$P
 # Rust emits and produces a module browsers reject. The wasm-release profile
 # (opt-level "z", LTO) already keeps the bundle small.
 cp dashboard/assets/* "$PMOC_DIST/"
+# The Thai font travels with the app, so every wall screen renders alike:
+# TLWG Loma from Debian's fonts-tlwg-loma-ttf (GPL-2+ with the font
+# exception), with its licence beside it.
+mkdir -p "$PMOC_DIST/fonts"
+cp /usr/share/fonts/truetype/tlwg/Loma.ttf /usr/share/fonts/truetype/tlwg/Loma-Bold.ttf "$PMOC_DIST/fonts/"
+cp /usr/share/doc/fonts-tlwg-loma-ttf/copyright "$PMOC_DIST/fonts/LICENSE-Loma.txt"
 step "front end in $PMOC_DIST ($(du -h "$PMOC_DIST/pkg/pmoc_frontend_bg.wasm" | cut -f1) wasm)"

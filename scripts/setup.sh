@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-packages=(clickhouse-server chromium chromium-driver fonts-thai-tlwg
+packages=(clickhouse-server chromium chromium-driver fonts-thai-tlwg fonts-tlwg-loma-ttf
           cmake g++ make pkg-config zlib1g-dev curl ca-certificates)
 missing=()
 for p in "${packages[@]}"; do

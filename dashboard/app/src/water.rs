@@ -23,7 +23,7 @@ pub fn WaterPanel(
                     {move || newest().map(|m| format_datetime(m, lang.get())).unwrap_or_else(|| "-".to_owned())}
                 </time>
                 <span class="source">
-                    {move || if is_th() { " · แหล่งข้อมูล: " } else { " · Source: " }}
+                    {move || if is_th() { " | แหล่งข้อมูล: " } else { " | Source: " }}
                     {move || snapshot.get().map(|s| s.source).unwrap_or_default()}
                 </span>
             </p>

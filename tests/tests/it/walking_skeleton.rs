@@ -397,6 +397,16 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         "อุบลราชธานี",
         "Thai by default"
     );
+    // The bundled Thai font is the one in use, not a system fallback.
+    let font = browser
+        .client
+        .execute(
+            "return document.fonts.ready.then(() => document.fonts.check('16px \"PMOC Thai\"', 'ศูนย์') \
+             && [...document.fonts].some(f => f.family.includes('PMOC Thai') && f.status === 'loaded'));",
+            vec![],
+        )
+        .await?;
+    assert_eq!(font, serde_json::json!(true), "bundled font loaded");
     // Recoloured in place: every reading is 5 m below its bank.
     for (province, band) in [
         ("34", "normal"),
