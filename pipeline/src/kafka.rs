@@ -2,9 +2,9 @@
 //!
 //! Partitions are assigned by hand (`partition % peers == worker`), not by a
 //! consumer-group rebalance: ownership is deterministic, so a restarted
-//! pipeline rebuilds exactly the state it had. The group id is used only to
-//! store resume points, which are committed together with the partition's
-//! watermark in the commit metadata.
+//! pipeline rebuilds exactly the state it had. Resume points come from the
+//! ClickHouse checkpoints; offsets are also committed to Kafka under the group
+//! id, so the usual lag tools see how far behind the pipeline is.
 
 use std::time::{Duration, Instant};
 
@@ -64,18 +64,6 @@ impl KafkaReader {
             .map(|p| p as i32)
             .collect();
 
-        let mut query = TopicPartitionList::new();
-        for &p in &owned {
-            query.add_partition(topic, p);
-        }
-        let committed = if owned.is_empty() {
-            TopicPartitionList::new()
-        } else {
-            consumer
-                .committed_offsets(query, METADATA_TIMEOUT)
-                .map_err(PipelineError::Kafka)?
-        };
-
         let now = Instant::now();
         let mut assignment = TopicPartitionList::new();
         let mut partitions = Vec::with_capacity(owned.len());
@@ -83,17 +71,22 @@ impl KafkaReader {
             let (low, high) = consumer
                 .fetch_watermarks(topic, p, METADATA_TIMEOUT)
                 .map_err(PipelineError::Kafka)?;
-            // The ClickHouse checkpoint carries the watermark; Kafka's commit
-            // is the fallback (a deployment that predates checkpoints).
-            let from_kafka = committed
-                .find_partition(topic, p)
-                .and_then(|e| match e.offset() {
-                    Offset::Offset(o) => Some(CommitPoint::from_metadata(o.max(low), e.metadata())),
-                    _ => None,
+            // Only the ClickHouse checkpoint says where to resume: it is
+            // written after the rows it covers and carries the watermark and
+            // stored frontier. Kafka's committed offset may run ahead of it
+            // (it is committed for lag monitoring), so a partition without a
+            // checkpoint starts from the beginning; writes are idempotent.
+            let resume = checkpoints
+                .get(&p)
+                .map(|c| CommitPoint {
+                    offset: c.offset.max(low),
+                    ..*c
                 })
-                .unwrap_or(CommitPoint::from_metadata(low, ""));
-            let mut resume = checkpoints.get(&p).copied().unwrap_or(from_kafka);
-            resume.offset = resume.offset.max(low);
+                .unwrap_or(CommitPoint {
+                    offset: low,
+                    max_seen_ms: None,
+                    stored_below_ms: None,
+                });
             tracing::info!(
                 topic,
                 partition = p,
@@ -141,8 +134,8 @@ impl KafkaReader {
         }
     }
 
-    /// Commits each partition's resume point given the stored frontier. The
-    /// commit is asynchronous: a lost commit only means a longer replay.
+    /// Computes each partition's resume point given the stored frontier and
+    /// commits its offset to Kafka, asynchronously, for lag monitoring only.
     ///
     /// Returns each partition's resume point, for the ClickHouse checkpoint.
     pub fn commit(
@@ -155,7 +148,6 @@ impl KafkaReader {
             let point = p.commit_point(stored_frontier);
             let mut elem = tpl.add_partition(&self.topic, p.partition);
             elem.set_offset(Offset::Offset(point.offset))?;
-            elem.set_metadata(point.metadata());
             points.push((p.partition, point));
         }
         if !points.is_empty() {

@@ -34,32 +34,6 @@ pub struct CommitPoint {
     pub stored_below_ms: Option<i64>,
 }
 
-impl CommitPoint {
-    /// Encodes the watermark part as Kafka commit metadata.
-    pub fn metadata(&self) -> String {
-        let part = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-        format!(
-            "pmoc1:{}:{}",
-            part(self.max_seen_ms),
-            part(self.stored_below_ms)
-        )
-    }
-
-    /// Reads what [`CommitPoint::metadata`] wrote; anything else (another
-    /// tool's commit, an older format) restores no watermark.
-    pub fn from_metadata(offset: i64, metadata: &str) -> Self {
-        let mut fields = metadata.strip_prefix("pmoc1:").unwrap_or("").split(':');
-        let mut next = || fields.next().and_then(|f| f.parse().ok());
-        let max_seen_ms = next();
-        let stored_below_ms = next();
-        Self {
-            offset,
-            max_seen_ms,
-            stored_below_ms,
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct PartitionState {
     pub partition: i32,
@@ -308,24 +282,6 @@ mod tests {
         backlog.set_at_end(true, Instant::now());
         std::thread::sleep(std::time::Duration::from_millis(2));
         assert!(!backlog.holds(Instant::now(), idle));
-    }
-
-    #[test]
-    fn metadata_round_trips_and_foreign_metadata_restores_nothing() {
-        let point = CommitPoint {
-            offset: 7,
-            max_seen_ms: Some(1_790_000_000_000),
-            stored_below_ms: Some(1_789_999_940_000),
-        };
-        assert_eq!(CommitPoint::from_metadata(7, &point.metadata()), point);
-        let none = CommitPoint::from_metadata(7, "written by another tool");
-        assert_eq!((none.max_seen_ms, none.stored_below_ms), (None, None));
-        let empty = CommitPoint {
-            offset: 1,
-            max_seen_ms: None,
-            stored_below_ms: None,
-        };
-        assert_eq!(CommitPoint::from_metadata(1, &empty.metadata()), empty);
     }
 
     #[test]
