@@ -21,7 +21,7 @@ use timely::{
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
-    source::{SourceConfig, kafka_source, now_ms},
+    source::{SourceConfig, kafka_source},
     window::{Accumulator, Area, Metric, window_of},
 };
 
@@ -61,7 +61,12 @@ pub struct LateEvent {
 }
 
 impl LateEvent {
-    pub fn new(metric: Metric, reading: &WaterLevelReading, watermark_ms: i64) -> Self {
+    pub fn new(
+        metric: Metric,
+        reading: &WaterLevelReading,
+        watermark_ms: i64,
+        received_at_ms: i64,
+    ) -> Self {
         Self {
             metric,
             event_id: reading.event_id.to_string(),
@@ -69,7 +74,7 @@ impl LateEvent {
             event_ms: reading.event_time_ms(),
             watermark_ms,
             value: reading.level_m_msl,
-            received_at_ms: now_ms(),
+            received_at_ms,
         }
     }
 }

@@ -101,6 +101,9 @@ pub fn kafka_source<'s>(
             let started = Instant::now();
             let cap_ms = *cap.time() as i64;
             let mut read = 0;
+            // One clock read per poll: validation's "not in the future" and
+            // the received-at stamps need no finer grain than a poll.
+            let poll_ms = now_ms();
             while batch.len() < MAX_POLL_BATCH && started.elapsed() < MAX_POLL_TIME {
                 match reader.consumer.poll(Duration::ZERO) {
                     None => break,
@@ -112,7 +115,7 @@ pub fn kafka_source<'s>(
                         let Some(state) = partition(&mut reader.partitions, p) else {
                             continue;
                         };
-                        let reading = match WaterLevelReading::decode(payload, now_ms()) {
+                        let reading = match WaterLevelReading::decode(payload, poll_ms) {
                             Ok(r) => r,
                             Err(reason) => {
                                 // Stored like a late event: its offset is committed
@@ -127,7 +130,7 @@ pub fn kafka_source<'s>(
                                     payload: payload.to_vec(),
                                     kind: reason.kind,
                                     reason: reason.detail,
-                                    received_at_ms: now_ms(),
+                                    received_at_ms: poll_ms,
                                 })));
                                 continue;
                             }
@@ -174,6 +177,7 @@ pub fn kafka_source<'s>(
                                     Metric::WaterLevel,
                                     &reading,
                                     watermark_ms,
+                                    poll_ms,
                                 ))));
                                 cap_ms + 1
                             }
