@@ -118,7 +118,7 @@ pub async fn wait_for_all(
     processes: &mut [&mut ChildGuard],
 ) -> anyhow::Result<(Vec<AggregateRow>, Vec<LateRow>)> {
     let want = expected.windows.len();
-    let rows = wait_for(
+    wait_for(
         "every window in clickhouse",
         Duration::from_secs(120),
         || {
@@ -126,15 +126,22 @@ pub async fn wait_for_all(
                 processes.iter_mut().try_for_each(|p| p.check_running());
             async move {
                 running?;
-                let rows: Vec<AggregateRow> = client
-                    .query("SELECT ?fields FROM aggregates FINAL ORDER BY area_code, window_start")
-                    .fetch_all()
-                    .await?;
-                Ok((rows.len() >= want).then_some(rows))
+                let (rows, late) = stored(client).await?;
+                Ok((rows.len() >= want).then_some((rows, late)))
             }
         },
     )
-    .await?;
+    .await
+}
+
+/// Everything stored, replays collapsed (`FINAL`), in a stable order.
+pub async fn stored(
+    client: &clickhouse::Client,
+) -> anyhow::Result<(Vec<AggregateRow>, Vec<LateRow>)> {
+    let rows = client
+        .query("SELECT ?fields FROM aggregates FINAL ORDER BY metric, area_level, area_code, window_start")
+        .fetch_all()
+        .await?;
     let late = client
         .query("SELECT ?fields FROM late_events FINAL ORDER BY event_id")
         .fetch_all()

@@ -29,8 +29,7 @@ use pmoc_tests::{
 };
 use time::{Duration as TimeDelta, OffsetDateTime, macros::datetime};
 
-const LATENESS_MS: i64 = 30_000;
-const WINDOW_MS: i64 = 60_000;
+use crate::support::{self, LATENESS_MS, WINDOW_MS, stored};
 
 /// 2026-09-22 10:00:00 in Bangkok: a fixed past minute, so windows are known.
 const T0: OffsetDateTime = datetime!(2026-09-22 10:00:00 +07:00);
@@ -71,13 +70,8 @@ fn scenario() -> Vec<WaterLevelReading> {
 }
 
 fn settings(broker: &Broker, clickhouse: &ClickHouse) -> anyhow::Result<Settings> {
-    let mut s = Settings::default();
-    s.kafka.brokers = broker.bootstrap.clone();
-    s.kafka.water_level_topic = unique_name("water");
+    let mut s = support::settings(broker, clickhouse, "it_walking_skeleton");
     s.kafka.partitions = 2;
-    s.clickhouse.url = clickhouse.url.clone();
-    s.clickhouse.database = unique_name("it_walking_skeleton");
-    s.pipeline.group_id = unique_name("pipeline");
     s.pipeline.allowed_lateness_seconds = (LATENESS_MS / 1000) as u32;
     s.pipeline.window_seconds = (WINDOW_MS / 1000) as u32;
     s.pipeline.idle_partition_seconds = 2;
@@ -100,18 +94,6 @@ async fn publish(
         delivered.push((d.partition, d.offset, e.clone()));
     }
     Ok(())
-}
-
-async fn stored(client: &clickhouse::Client) -> anyhow::Result<(Vec<AggregateRow>, Vec<LateRow>)> {
-    let aggregates = client
-        .query("SELECT ?fields FROM aggregates FINAL ORDER BY area_code, window_start")
-        .fetch_all::<AggregateRow>()
-        .await?;
-    let late = client
-        .query("SELECT ?fields FROM late_events FINAL ORDER BY event_id")
-        .fetch_all::<LateRow>()
-        .await?;
-    Ok((aggregates, late))
 }
 
 fn assert_matches_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Expected) {
@@ -284,7 +266,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         publisher.send(&topic, "34", bytes).await?;
     }
     publish(&publisher, &topic, &events[3..], &mut delivered).await?;
-    let expected = oracle::water_windows(&delivered, LATENESS_MS, WINDOW_MS);
+    let expected = support::oracle(&delivered);
     // The scenario itself: both kinds of lateness are exercised.
     assert_eq!(expected.late_ids, ["34-late", "50-late"]);
     let t0_ms = T0.unix_timestamp() * 1000;
