@@ -34,10 +34,11 @@ pub enum IngestError {
 
 /// Every topic PMOC uses, from the settings.
 pub fn topics(settings: &KafkaSettings) -> Vec<String> {
-    vec![
-        settings.water_level_topic.clone(),
-        settings.dead_letter_topic.clone(),
-    ]
+    let mut topics = vec![settings.water_level_topic.clone()];
+    topics.extend(settings.topics.all().map(|(_, t)| t.to_owned()));
+    topics.push(settings.dead_letter_topic.clone());
+    topics.push(settings.alerts_topic.clone());
+    topics
 }
 
 /// Creates the topics that do not exist yet; existing ones are left alone, so

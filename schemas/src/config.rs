@@ -4,9 +4,13 @@
 //! file and then `PMOC_SECTION__KEY` environment variables override them.
 //! Unknown keys are errors: a typo must fail loudly, not be ignored.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+use crate::committee::Committee;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub kafka: KafkaSettings,
@@ -14,6 +18,51 @@ pub struct Settings {
     pub pipeline: PipelineSettings,
     pub dashboard: DashboardSettings,
     pub simulator: SimulatorSettings,
+    /// Expected time between two messages of each schema, by schema name
+    /// (`hii.water_level`): the freshness lights and silence alerts compare
+    /// a source's age against it.
+    pub cadence_seconds: BTreeMap<String, u32>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            kafka: KafkaSettings::default(),
+            clickhouse: ClickHouseSettings::default(),
+            pipeline: PipelineSettings::default(),
+            dashboard: DashboardSettings::default(),
+            simulator: SimulatorSettings::default(),
+            cadence_seconds: default_cadences(),
+        }
+    }
+}
+
+/// The agencies' published reporting intervals.
+fn default_cadences() -> BTreeMap<String, u32> {
+    use crate::committee as c;
+    [
+        (c::CIVIL_REGISTRATION, 3_600),
+        (c::PUBLIC_SERVICE, 60),
+        (c::INCIDENT, 900),
+        (c::WATER_LEVEL, 600),
+        (c::RAINFALL, 600),
+        (c::DAM_STORAGE, 86_400),
+        (c::WEATHER, 3_600),
+        (c::AIR_QUALITY, 3_600),
+        (c::FIRE_HOTSPOT, 43_200),
+        (c::BUDGET_DISBURSEMENT, 86_400),
+        (c::PROCUREMENT_CONTRACT, 3_600),
+    ]
+    .into_iter()
+    .map(|(id, s)| (id.name.to_owned(), s))
+    .collect()
+}
+
+impl Settings {
+    /// Expected seconds between messages of `schema`; an hour when unset.
+    pub fn cadence_of(&self, schema: &str) -> u32 {
+        self.cadence_seconds.get(schema).copied().unwrap_or(3_600)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +72,10 @@ pub struct KafkaSettings {
     pub brokers: String,
     /// Topic of HII water-level telemetry.
     pub water_level_topic: String,
+    /// Each committee's topic; a message on it must belong to that committee.
+    pub topics: CommitteeTopics,
+    /// Where alert transitions (open, updated, resolved) are published.
+    pub alerts_topic: String,
     /// Where rejected messages go, with their original bytes and the reason
     /// in headers (`pmoc-reason-kind`, `pmoc-reason`, `pmoc-source-*`).
     pub dead_letter_topic: String,
@@ -37,9 +90,52 @@ impl Default for KafkaSettings {
             brokers: "127.0.0.1:19092".to_owned(),
             water_level_topic: "hii.water-level.v1".to_owned(),
             dead_letter_topic: "pmoc.dead-letter.v1".to_owned(),
+            topics: CommitteeTopics::default(),
+            alerts_topic: "pmoc.alerts.v1".to_owned(),
             partitions: 4,
             replication_factor: 1,
         }
+    }
+}
+
+/// One topic per committee, partitioned by province code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommitteeTopics {
+    pub population: String,
+    pub security: String,
+    pub water: String,
+    pub resources: String,
+}
+
+impl Default for CommitteeTopics {
+    fn default() -> Self {
+        Self {
+            population: "dopa.population.v1".to_owned(),
+            security: "nsc.security.v1".to_owned(),
+            water: "hii.water.v1".to_owned(),
+            resources: "mnre.resources.v1".to_owned(),
+        }
+    }
+}
+
+impl CommitteeTopics {
+    pub fn of(&self, committee: Committee) -> &str {
+        match committee {
+            Committee::Population => &self.population,
+            Committee::Security => &self.security,
+            Committee::Water => &self.water,
+            Committee::Resources => &self.resources,
+        }
+    }
+
+    /// The committee that owns `topic`, if it is one of these.
+    pub fn committee_of(&self, topic: &str) -> Option<Committee> {
+        Committee::ALL.into_iter().find(|&c| self.of(c) == topic)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = (Committee, &str)> {
+        Committee::ALL.into_iter().map(|c| (c, self.of(c)))
     }
 }
 

@@ -18,6 +18,7 @@ pub mod error;
 pub mod event;
 pub mod geo;
 pub mod json_schema;
+pub mod metric;
 pub mod tables;
 pub mod water;
 

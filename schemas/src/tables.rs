@@ -96,6 +96,99 @@ ORDER BY (group_id, topic, partition)",
 ) ENGINE = ReplacingMergeTree(received_at_ms)
 ORDER BY (source_topic, partition, offset)",
     },
+    Migration {
+        version: 5,
+        name: "window_aggregates",
+        // Every metric of every committee, 1 minute, 1 hour and 1 day, at
+        // every area level. `final` = 0 rows are the running value of an
+        // open window; the final row of a window carries a greater `version`
+        // (computed_at_ms * 2 + final), so it always replaces them.
+        // p50/p95 are NaN for metrics without a distribution.
+        sql: "CREATE TABLE IF NOT EXISTS {db}.window_aggregates (
+    metric String,
+    committee String,
+    source String,
+    area_level String,
+    area_code String,
+    window_seconds UInt32,
+    window_start DateTime,
+    window_end DateTime,
+    count UInt64,
+    sum Float64,
+    min Float64,
+    max Float64,
+    last Float64,
+    last_event_time_ms Int64,
+    p50 Float64,
+    p95 Float64,
+    final UInt8,
+    computed_at_ms Int64,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
+    },
+    Migration {
+        version: 6,
+        name: "source_watermarks",
+        // Completeness per committee and source: windows ending at or before
+        // `final_up_to_ms` are final; `last_seen_ms` (wall clock) against
+        // `expected_cadence_s` says whether the source has gone quiet. One
+        // row per pipeline worker: readers take the greatest.
+        sql: "CREATE TABLE IF NOT EXISTS {db}.source_watermarks (
+    committee String,
+    source_agency String,
+    source_system String,
+    schema String,
+    worker UInt32,
+    final_up_to_ms Int64,
+    last_event_ms Int64,
+    last_seen_ms Int64,
+    expected_cadence_s UInt32,
+    events_total UInt64,
+    written_at_ms Int64
+) ENGINE = ReplacingMergeTree(written_at_ms)
+ORDER BY (committee, source_agency, source_system, schema, worker)",
+    },
+    Migration {
+        version: 7,
+        name: "alerts",
+        // The newest state of each alert (open, updated, resolved); every
+        // transition also goes to the alerts topic. `alert_id` is derived
+        // from rule, area and opening window, so a replay rewrites it.
+        sql: "CREATE TABLE IF NOT EXISTS {db}.alerts (
+    alert_id String,
+    rule String,
+    severity String,
+    committee String,
+    metric String,
+    area_level String,
+    area_code String,
+    state String,
+    opened_at_ms Int64,
+    updated_at_ms Int64,
+    resolved_at_ms Int64,
+    value Float64,
+    threshold Float64,
+    evidence String,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY alert_id",
+    },
+    Migration {
+        version: 8,
+        name: "alert_actions",
+        // Operators' acknowledgements and resolutions: who, when, why.
+        // Append-only: the history of an alert is part of the record.
+        sql: "CREATE TABLE IF NOT EXISTS {db}.alert_actions (
+    alert_id String,
+    action String,
+    comment String,
+    actor String,
+    at_ms Int64
+) ENGINE = MergeTree()
+ORDER BY (alert_id, at_ms)",
+    },
 ];
 
 /// Substitutes the database name into a statement.
