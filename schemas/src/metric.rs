@@ -85,8 +85,7 @@ const fn def(
     committee: Committee,
     source: &'static str,
     unit: &'static str,
-    label_th: &'static str,
-    label_en: &'static str,
+    (label_th, label_en): (&'static str, &'static str),
     headline: Headline,
 ) -> MetricDef {
     MetricDef {
@@ -119,8 +118,7 @@ pub const METRICS: &[MetricDef] = &[
             Population,
             "DOPA",
             "people",
-            "การเกิด",
-            "Births",
+            ("การเกิด", "Births"),
             Sum,
         )
     },
@@ -132,8 +130,7 @@ pub const METRICS: &[MetricDef] = &[
             Population,
             "DOPA",
             "people",
-            "การตาย",
-            "Deaths",
+            ("การตาย", "Deaths"),
             Sum,
         )
     },
@@ -145,8 +142,7 @@ pub const METRICS: &[MetricDef] = &[
             Population,
             "DOPA",
             "people",
-            "ย้ายเข้า",
-            "Moved in",
+            ("ย้ายเข้า", "Moved in"),
             Sum,
         )
     },
@@ -158,8 +154,7 @@ pub const METRICS: &[MetricDef] = &[
             Population,
             "DOPA",
             "people",
-            "ย้ายออก",
-            "Moved out",
+            ("ย้ายออก", "Moved out"),
             Sum,
         )
     },
@@ -169,8 +164,7 @@ pub const METRICS: &[MetricDef] = &[
         Population,
         "DOPA",
         "cards",
-        "ออกบัตรประชาชน",
-        "ID cards issued",
+        ("ออกบัตรประชาชน", "ID cards issued"),
         Sum,
     ),
     MetricDef {
@@ -181,8 +175,7 @@ pub const METRICS: &[MetricDef] = &[
             Population,
             "DOPA",
             "min",
-            "เวลารอรับบริการ",
-            "Service wait",
+            ("เวลารอรับบริการ", "Service wait"),
             P50,
         )
     },
@@ -192,8 +185,7 @@ pub const METRICS: &[MetricDef] = &[
         Population,
         "DOPA",
         "transactions",
-        "บริการไม่สำเร็จ",
-        "Services not completed",
+        ("บริการไม่สำเร็จ", "Services not completed"),
         Sum,
     ),
     MetricDef {
@@ -204,8 +196,7 @@ pub const METRICS: &[MetricDef] = &[
             Security,
             "NSC",
             "severity 1-5",
-            "เหตุการณ์ความมั่นคง",
-            "Security incidents",
+            ("เหตุการณ์ความมั่นคง", "Security incidents"),
             Count,
         )
     },
@@ -215,8 +206,7 @@ pub const METRICS: &[MetricDef] = &[
         Water,
         "HII",
         "m MSL",
-        "ระดับน้ำ",
-        "Water level",
+        ("ระดับน้ำ", "Water level"),
         Last,
     ),
     def(
@@ -225,8 +215,7 @@ pub const METRICS: &[MetricDef] = &[
         Water,
         "HII",
         "m",
-        "ระยะห่างจากตลิ่ง",
-        "Freeboard",
+        ("ระยะห่างจากตลิ่ง", "Freeboard"),
         crate::metric::Headline::Min,
     ),
     def(
@@ -235,8 +224,7 @@ pub const METRICS: &[MetricDef] = &[
         Water,
         "HII",
         "%",
-        "ระดับน้ำเทียบตลิ่ง",
-        "Water, % of bank-full",
+        ("ระดับน้ำเทียบตลิ่ง", "Water, % of bank-full"),
         Max,
     ),
     def(
@@ -245,8 +233,7 @@ pub const METRICS: &[MetricDef] = &[
         Water,
         "HII",
         "mm",
-        "ฝน 1 ชม.",
-        "Rain, 1 h",
+        ("ฝน 1 ชม.", "Rain, 1 h"),
         Max,
     ),
     def(
@@ -255,8 +242,7 @@ pub const METRICS: &[MetricDef] = &[
         Water,
         "HII",
         "mm",
-        "ฝนสะสม 24 ชม.",
-        "Rain, 24 h",
+        ("ฝนสะสม 24 ชม.", "Rain, 24 h"),
         Max,
     ),
     def(
@@ -265,8 +251,7 @@ pub const METRICS: &[MetricDef] = &[
         Water,
         "RID",
         "%",
-        "ปริมาณน้ำในเขื่อน",
-        "Dam storage",
+        ("ปริมาณน้ำในเขื่อน", "Dam storage"),
         Last,
     ),
     def(
@@ -275,8 +260,7 @@ pub const METRICS: &[MetricDef] = &[
         Water,
         "RID",
         "million m³",
-        "น้ำไหลเข้าเขื่อน",
-        "Dam inflow",
+        ("น้ำไหลเข้าเขื่อน", "Dam inflow"),
         Sum,
     ),
     def(
@@ -285,8 +269,7 @@ pub const METRICS: &[MetricDef] = &[
         Water,
         "RID",
         "million m³",
-        "การระบายน้ำ",
-        "Dam release",
+        ("การระบายน้ำ", "Dam release"),
         Sum,
     ),
     def(
@@ -295,8 +278,7 @@ pub const METRICS: &[MetricDef] = &[
         Water,
         "TMD",
         "°C",
-        "อุณหภูมิ",
-        "Temperature",
+        ("อุณหภูมิ", "Temperature"),
         Mean,
     ),
     def(
@@ -305,8 +287,7 @@ pub const METRICS: &[MetricDef] = &[
         Resources,
         "PCD",
         "µg/m³",
-        "ฝุ่น PM2.5",
-        "PM2.5",
+        ("ฝุ่น PM2.5", "PM2.5"),
         Max,
     ),
     def(
@@ -315,8 +296,7 @@ pub const METRICS: &[MetricDef] = &[
         Resources,
         "PCD",
         "AQI",
-        "ดัชนีคุณภาพอากาศ",
-        "Air quality index",
+        ("ดัชนีคุณภาพอากาศ", "Air quality index"),
         Max,
     ),
     def(
@@ -325,8 +305,7 @@ pub const METRICS: &[MetricDef] = &[
         Resources,
         "GISTDA",
         "hotspots",
-        "จุดความร้อน",
-        "Fire hotspots",
+        ("จุดความร้อน", "Fire hotspots"),
         Count,
     ),
     def(
@@ -335,8 +314,7 @@ pub const METRICS: &[MetricDef] = &[
         Resources,
         "CGD",
         "%",
-        "การเบิกจ่ายงบประมาณ",
-        "Budget disbursed",
+        ("การเบิกจ่ายงบประมาณ", "Budget disbursed"),
         Last,
     ),
     def(
@@ -345,8 +323,7 @@ pub const METRICS: &[MetricDef] = &[
         Resources,
         "CGD",
         "THB",
-        "มูลค่าสัญญาจัดซื้อจัดจ้าง",
-        "Procurement contracts",
+        ("มูลค่าสัญญาจัดซื้อจัดจ้าง", "Procurement contracts"),
         Sum,
     ),
 ];
