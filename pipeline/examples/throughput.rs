@@ -16,10 +16,11 @@ use std::{
 };
 
 use pmoc_pipeline::{
-    dataflow::{Output, Record, windows},
+    dataflow::{Output, Record},
     window::{Accumulator, Area, Metric, Observation, window_of},
+    windowing::windows,
 };
-use pmoc_schemas::{aggregate::AreaLevel, water::WaterLevelReading};
+use pmoc_schemas::{aggregate::AreaLevel, envelope, metric};
 use timely::{
     container::CapacityContainerBuilder,
     dataflow::{
@@ -47,6 +48,7 @@ fn observations(n: usize) -> Vec<Observation> {
             event_ms: T0_MS + i as i64,
             value: 100.0 + (i % 997) as f64 / 100.0,
             offset: i as i64,
+            widths: 1,
         })
         .collect()
 }
@@ -55,7 +57,12 @@ fn json(obs: &[Observation]) -> Vec<Vec<u8>> {
     obs.iter()
         .map(|o| {
             format!(
-                r#"{{"event_id":"e{}","event_time":"{}","station_id":"S{}","province_code":"{:02}","level_m_msl":{},"bank_level_m_msl":120.0}}"#,
+                concat!(
+                    r#"{{"schema":"hii.water_level","schema_version":1,"event_id":"e{}","#,
+                    r#""source_agency":"HII","source_system":"telemetry","committee":"water","#,
+                    r#""event_time":"{}","area":{{"province":"{:02}"}},"payload":{{"station_id":"S{}","#,
+                    r#""level_m_msl":{},"bank_level_m_msl":120.0}}}}"#
+                ),
                 o.offset,
                 time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(o.event_ms) * 1_000_000)
                     .expect("time")
@@ -70,14 +77,19 @@ fn json(obs: &[Observation]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// What the source does per message: decode and validate the envelope,
+/// then take its first metric value (the water level).
 fn decode(bytes: &[u8], offset: i64) -> Observation {
-    let r = WaterLevelReading::decode(bytes, i64::MAX - 1).expect("valid");
+    let e =
+        envelope::decode(bytes, i64::MAX / 2, envelope::DEFAULT_MAX_MESSAGE_BYTES).expect("valid");
+    let (metric, value) = metric::values(&e)[0];
     Observation {
-        metric: Metric::WaterLevel,
-        area: Area::province(&r.province_code),
-        event_ms: r.event_time_ms(),
-        value: r.level_m_msl,
+        metric,
+        area: Area::province(&e.area.province),
+        event_ms: e.event_time_ms(),
+        value,
         offset,
+        widths: 1,
     }
 }
 
@@ -86,10 +98,10 @@ type Digest = (usize, u64, f64);
 
 /// The simplest good single-threaded implementation: one hash map fold.
 fn baseline(obs: impl Iterator<Item = Observation>) -> Digest {
-    let mut open: HashMap<(Area, i64), Accumulator> = HashMap::new();
+    let mut open: HashMap<(Metric, Area, i64), Accumulator> = HashMap::new();
     for o in obs {
         let w = window_of(o.event_ms, WINDOW_MS).0;
-        open.entry((o.area, w))
+        open.entry((o.metric, o.area, w))
             .and_modify(|a| a.add(&o))
             .or_insert_with(|| Accumulator::new(&o));
     }
@@ -109,14 +121,15 @@ fn dataflow(workers: usize, input: Arc<Source>) -> Digest {
         let probe = ProbeHandle::new();
         let out = out.clone();
         worker.dataflow::<u64, _, _>(|scope| {
-            windows(scope.input_from(&mut handle), WINDOW_MS)
+            windows(scope, scope.input_from(&mut handle), vec![WINDOW_MS])
                 .inspect(move |o| {
-                    if let Output::Aggregate { aggregate, .. } = o
+                    if let Output::Window(w) = o
+                        && w.is_final
                         && let Ok(mut d) = out.lock()
                     {
                         d.0 += 1;
-                        d.1 += aggregate.count;
-                        d.2 += aggregate.sum;
+                        d.1 += w.acc.count;
+                        d.2 += w.acc.sum;
                     }
                 })
                 .probe_with(&probe);

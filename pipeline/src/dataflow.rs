@@ -1,19 +1,19 @@
-//! The dataflow: Kafka source -> exchange by area -> event-time windows ->
-//! ClickHouse sink, with a probe on the sink that tells the sources which
-//! event times are durably stored (and so which offsets may be committed).
+//! The dataflow: Kafka sources -> exchange by area -> event-time windows ->
+//! rollups -> ClickHouse sink, with a probe on the sink that tells the
+//! sources which event times are durably stored (and so which offsets may be
+//! committed).
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     sync::{Arc, atomic::AtomicBool},
 };
 
-use pmoc_schemas::{aggregate::WindowAggregate, water::WaterLevelReading};
 use serde::{Deserialize, Serialize};
 use timely::{
     container::CapacityContainerBuilder,
     dataflow::{
         ProbeHandle, Scope, Stream,
-        channels::pact::{Exchange, Pipeline},
+        channels::pact::Pipeline,
         operators::{Capability, Operator, Probe},
     },
     scheduling::SyncActivator,
@@ -22,13 +22,13 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
     source::{SourceConfig, kafka_source},
-    window::{Accumulator, Area, Metric, window_of},
+    window::{Accumulator, Area, Metric, Observation},
 };
 
 /// What flows from the sources to the windows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Record {
-    Observation(crate::window::Observation),
+    Observation(Observation),
     /// Too late for its window: kept, stored and counted, never dropped.
     /// Boxed, like `Rejected`: rare variants must not make every record
     /// large, since records are moved through the exchange by value.
@@ -39,16 +39,17 @@ pub enum Record {
 
 impl Record {
     /// Routes every record of an area to the same worker.
-    fn route(&self) -> u64 {
+    pub fn route(&self) -> u64 {
         match self {
-            Record::Observation(o) => u64::from(o.area.code),
-            Record::Late(l) => u64::from(l.area.code),
+            Record::Observation(o) => o.area.route(),
+            Record::Late(l) => l.area.route(),
             Record::Rejected(r) => r.offset as u64,
         }
     }
 }
 
-/// An event that arrived after its window could still take it.
+/// An event that arrived after its window could still take it: one row per
+/// metric value of the message, written to `late_events` as a correction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LateEvent {
     pub metric: Metric,
@@ -58,25 +59,6 @@ pub struct LateEvent {
     pub watermark_ms: i64,
     pub value: f64,
     pub received_at_ms: i64,
-}
-
-impl LateEvent {
-    pub fn new(
-        metric: Metric,
-        reading: &WaterLevelReading,
-        watermark_ms: i64,
-        received_at_ms: i64,
-    ) -> Self {
-        Self {
-            metric,
-            event_id: reading.event_id.to_string(),
-            area: Area::province(&reading.province_code),
-            event_ms: reading.event_time_ms(),
-            watermark_ms,
-            value: reading.level_m_msl,
-            received_at_ms,
-        }
-    }
 }
 
 /// A message that failed validation, with where it came from and why.
@@ -91,13 +73,21 @@ pub struct RejectedMessage {
     pub received_at_ms: i64,
 }
 
+/// One window's aggregate, running (`is_final` false) or final.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowValue {
+    pub metric: Metric,
+    pub area: Area,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub acc: Accumulator,
+    pub is_final: bool,
+}
+
 /// What the sink writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Output {
-    Aggregate {
-        aggregate: WindowAggregate,
-        source: String,
-    },
+    Window(Box<WindowValue>),
     Late(LateEvent),
     Rejected(RejectedMessage),
 }
@@ -107,6 +97,8 @@ pub enum Output {
 pub enum WriterMessage {
     Rows(SinkBatch),
     Checkpoint(Vec<crate::store::CheckpointRow>),
+    /// Per-source completeness and freshness, written with the checkpoints.
+    Watermarks(Vec<crate::store::WatermarkRow>),
 }
 
 /// Rows handed to the ClickHouse writer, acknowledged once inserted.
@@ -152,70 +144,12 @@ pub fn build(
     failed: Arc<AtomicBool>,
 ) -> ProbeHandle<u64> {
     let stored = ProbeHandle::new();
-    let window_ms = config.source.window_ms;
+    let widths = config.source.widths_ms.clone();
     let records = kafka_source(scope, config.source, stored.clone(), writer.clone(), failed);
-    let outputs = crate::rollup::rollups(windows(records, window_ms));
+    let windows = crate::windowing::windows(scope, records, widths);
+    let outputs = crate::rollup::rollups(windows);
     sink(scope, outputs, writer).probe_with(&stored);
     stored
-}
-
-/// Tumbling event-time windows per (metric, area), final once the frontier
-/// passes their end. Late records pass straight through to the sink.
-pub fn windows<'s>(
-    records: Stream<'s, u64, Vec<Record>>,
-    window_ms: i64,
-) -> Stream<'s, u64, Vec<Output>> {
-    type Open = BTreeMap<i64, (Capability<u64>, BTreeMap<(Metric, Area), Accumulator>)>;
-    records
-        .unary_frontier(Exchange::new(Record::route), "Windows", |_cap, _info| {
-            let mut open: Open = BTreeMap::new();
-            move |(input, frontier), output| {
-                input.for_each_stamp(|cap, data| {
-                    let Some(cap) = cap.retain_least(output.output_index()) else {
-                        return;
-                    };
-                    for batch in data {
-                        for record in batch.drain(..) {
-                            match record {
-                                Record::Observation(obs) => {
-                                    let (start, end) = window_of(obs.event_ms, window_ms);
-                                    let (_, accs) = open.entry(end).or_insert_with(|| {
-                                        // The source emits at or before the event time,
-                                        // so `end - 1` is never before `cap`.
-                                        (cap.delayed(&((end - 1) as u64)), BTreeMap::new())
-                                    });
-                                    debug_assert!(start <= obs.event_ms);
-                                    accs.entry((obs.metric, obs.area))
-                                        .and_modify(|a| a.add(&obs))
-                                        .or_insert_with(|| Accumulator::new(&obs));
-                                }
-                                Record::Late(late) => {
-                                    output.session(&cap).give(Output::Late(*late));
-                                }
-                                Record::Rejected(r) => {
-                                    output.session(&cap).give(Output::Rejected(*r));
-                                }
-                            }
-                        }
-                    }
-                });
-                while let Some(entry) = open.first_entry() {
-                    let end = *entry.key();
-                    if frontier.less_equal(&((end - 1) as u64)) {
-                        break;
-                    }
-                    let (cap, accs) = entry.remove();
-                    let rows = accs
-                        .into_iter()
-                        .map(|((metric, area), acc)| Output::Aggregate {
-                            aggregate: acc.finish(metric, area, (end - window_ms, end)),
-                            source: metric.source().to_owned(),
-                        });
-                    output.session(&cap).give_iterator(rows);
-                }
-            }
-        })
-        .container::<Vec<Output>>()
 }
 
 /// Hands rows to the asynchronous ClickHouse writer and holds their

@@ -1,6 +1,6 @@
 //! The consuming side of Kafka for one timely worker.
 //!
-//! Partitions are assigned by hand (`partition % peers == worker`), not by a
+//! Partitions are assigned by hand (see [`KafkaReader::open`]), not by a
 //! consumer-group rebalance: ownership is deterministic, so a restarted
 //! pipeline rebuilds exactly the state it had. Resume points come from the
 //! ClickHouse checkpoints; offsets are also committed to Kafka under the group
@@ -23,23 +23,31 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for a high-watermark answer when checking a quiet partition.
 const WATERMARK_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Resume points by topic and partition.
+pub type Checkpoints = std::collections::HashMap<(String, i32), CommitPoint>;
+
 /// A worker's consumer and the state of the partitions it owns.
 pub struct KafkaReader {
-    pub topic: String,
+    /// The topics read, indexed by `PartitionState::topic`.
+    pub topics: Vec<String>,
     pub consumer: BaseConsumer,
     pub partitions: Vec<PartitionState>,
 }
 
 impl KafkaReader {
     /// Connects, finds this worker's partitions and positions each at its
-    /// committed resume point (or the beginning, for a new group).
+    /// checkpointed resume point (or the beginning, for a new group).
+    ///
+    /// Every (topic, partition) pair is numbered in topic order, then
+    /// partition order; pair `i` belongs to worker `i % peers`, so the work
+    /// spreads evenly over workers whatever the partition counts.
     pub fn open(
         brokers: &str,
         group_id: &str,
-        topic: &str,
+        topics: &[String],
         worker: usize,
         peers: usize,
-        checkpoints: &std::collections::HashMap<i32, CommitPoint>,
+        checkpoints: &Checkpoints,
     ) -> Result<Self, PipelineError> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
@@ -49,25 +57,29 @@ impl KafkaReader {
             .set("auto.offset.reset", "earliest")
             .create()
             .map_err(PipelineError::Kafka)?;
-        let metadata = consumer
-            .fetch_metadata(Some(topic), METADATA_TIMEOUT)
-            .map_err(PipelineError::Kafka)?;
-        let count = metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic && t.error().is_none())
-            .map(|t| t.partitions().len())
-            .filter(|&n| n > 0)
-            .ok_or_else(|| PipelineError::MissingTopic(topic.to_owned()))?;
-        let owned: Vec<i32> = (0..count)
-            .filter(|p| p % peers == worker)
-            .map(|p| p as i32)
-            .collect();
+        let mut pairs = Vec::new();
+        for (t, topic) in topics.iter().enumerate() {
+            let metadata = consumer
+                .fetch_metadata(Some(topic), METADATA_TIMEOUT)
+                .map_err(PipelineError::Kafka)?;
+            let count = metadata
+                .topics()
+                .iter()
+                .find(|m| m.name() == topic && m.error().is_none())
+                .map(|m| m.partitions().len())
+                .filter(|&n| n > 0)
+                .ok_or_else(|| PipelineError::MissingTopic(topic.clone()))?;
+            pairs.extend((0..count as i32).map(|p| (t, p)));
+        }
 
         let now = Instant::now();
         let mut assignment = TopicPartitionList::new();
-        let mut partitions = Vec::with_capacity(owned.len());
-        for &p in &owned {
+        let mut partitions = Vec::new();
+        for (i, &(t, p)) in pairs.iter().enumerate() {
+            if i % peers != worker {
+                continue;
+            }
+            let topic = &topics[t];
             let (low, high) = consumer
                 .fetch_watermarks(topic, p, METADATA_TIMEOUT)
                 .map_err(PipelineError::Kafka)?;
@@ -77,7 +89,7 @@ impl KafkaReader {
             // (it is committed for lag monitoring), so a partition without a
             // checkpoint starts from the beginning; writes are idempotent.
             let resume = checkpoints
-                .get(&p)
+                .get(&(topic.clone(), p))
                 .map(|c| CommitPoint {
                     offset: c.offset.max(low),
                     ..*c
@@ -98,16 +110,24 @@ impl KafkaReader {
             assignment
                 .add_partition_offset(topic, p, Offset::Offset(resume.offset))
                 .map_err(PipelineError::Kafka)?;
-            partitions.push(PartitionState::new(p, resume, resume.offset < high, now));
+            partitions.push(PartitionState::new(t, p, resume, resume.offset < high, now));
         }
-        if !owned.is_empty() {
+        if !partitions.is_empty() {
             consumer.assign(&assignment).map_err(PipelineError::Kafka)?;
         }
         Ok(Self {
-            topic: topic.to_owned(),
+            topics: topics.to_vec(),
             consumer,
             partitions,
         })
+    }
+
+    /// The state of `partition` of the topic named `topic`.
+    pub fn partition_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionState> {
+        let t = self.topics.iter().position(|name| name == topic)?;
+        self.partitions
+            .iter_mut()
+            .find(|s| s.topic == t && s.partition == partition)
     }
 
     /// Asks the broker whether partitions that have been quiet for `quiet`
@@ -119,17 +139,17 @@ impl KafkaReader {
             if !p.due_for_end_check(now, quiet) {
                 continue;
             }
-            let at_end =
-                match self
-                    .consumer
-                    .fetch_watermarks(&self.topic, p.partition, WATERMARK_TIMEOUT)
-                {
-                    Ok((_, high)) => p.next_offset() >= high,
-                    Err(error) => {
-                        tracing::debug!(%error, partition = p.partition, "watermark check failed");
-                        false
-                    }
-                };
+            let at_end = match self.consumer.fetch_watermarks(
+                &self.topics[p.topic],
+                p.partition,
+                WATERMARK_TIMEOUT,
+            ) {
+                Ok((_, high)) => p.next_offset() >= high,
+                Err(error) => {
+                    tracing::debug!(%error, partition = p.partition, "watermark check failed");
+                    false
+                }
+            };
             p.set_at_end(at_end, now);
         }
     }
@@ -141,14 +161,15 @@ impl KafkaReader {
     pub fn commit(
         &mut self,
         stored_frontier: Option<i64>,
-    ) -> Result<Vec<(i32, CommitPoint)>, KafkaError> {
+    ) -> Result<Vec<(String, i32, CommitPoint)>, KafkaError> {
         let mut tpl = TopicPartitionList::new();
         let mut points = Vec::with_capacity(self.partitions.len());
         for p in &mut self.partitions {
             let point = p.commit_point(stored_frontier);
-            let mut elem = tpl.add_partition(&self.topic, p.partition);
+            let topic = &self.topics[p.topic];
+            let mut elem = tpl.add_partition(topic, p.partition);
             elem.set_offset(Offset::Offset(point.offset))?;
-            points.push((p.partition, point));
+            points.push((topic.clone(), p.partition, point));
         }
         if !points.is_empty() {
             self.consumer.commit(&tpl, CommitMode::Async)?;

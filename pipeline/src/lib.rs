@@ -12,6 +12,7 @@ pub mod source;
 pub mod store;
 pub mod telemetry;
 pub mod window;
+pub mod windowing;
 
 /// Why the pipeline could not start or stopped.
 #[derive(Debug, thiserror::Error)]

@@ -36,6 +36,8 @@ pub struct CommitPoint {
 
 #[derive(Debug)]
 pub struct PartitionState {
+    /// Index of the partition's topic in the reader's topic list.
+    pub topic: usize,
     pub partition: i32,
     max_seen_ms: Option<i64>,
     /// Windows ending at or before this were stored before the last restart.
@@ -53,8 +55,15 @@ pub struct PartitionState {
 }
 
 impl PartitionState {
-    pub fn new(partition: i32, resume: CommitPoint, backlog_at_start: bool, now: Instant) -> Self {
+    pub fn new(
+        topic: usize,
+        partition: i32,
+        resume: CommitPoint,
+        backlog_at_start: bool,
+        now: Instant,
+    ) -> Self {
         Self {
+            topic,
             partition,
             max_seen_ms: resume.max_seen_ms,
             stored_below_ms: resume.stored_below_ms,
@@ -210,7 +219,7 @@ mod tests {
             max_seen_ms: None,
             stored_below_ms: None,
         };
-        let mut p = PartitionState::new(0, start, true, Instant::now());
+        let mut p = PartitionState::new(0, 0, start, true, Instant::now());
         assert_eq!(feed(&mut p, 0, 100_000), Arrival::OnTime);
         assert_eq!(
             feed(&mut p, 1, 75_000),
@@ -233,7 +242,7 @@ mod tests {
             max_seen_ms: Some(50_000),
             stored_below_ms: None,
         };
-        let mut p = PartitionState::new(0, start, true, Instant::now());
+        let mut p = PartitionState::new(0, 0, start, true, Instant::now());
         feed(&mut p, 10, 65_000); // window [60 s, 120 s)
         feed(&mut p, 11, 125_000); // window [120 s, 180 s)
         assert_eq!(
@@ -273,9 +282,9 @@ mod tests {
             max_seen_ms: None,
             stored_below_ms: None,
         };
-        let empty = PartitionState::new(0, start, false, t0);
+        let empty = PartitionState::new(0, 0, start, false, t0);
         assert!(!empty.holds(t0, idle));
-        let mut backlog = PartitionState::new(1, start, true, t0);
+        let mut backlog = PartitionState::new(0, 1, start, true, t0);
         assert!(backlog.holds(t0, idle));
         feed(&mut backlog, 0, 1_000);
         assert!(backlog.holds(Instant::now(), idle));
@@ -291,7 +300,7 @@ mod tests {
             max_seen_ms: Some(59_000),
             stored_below_ms: Some(60_000),
         };
-        let p = PartitionState::new(0, resume, true, Instant::now());
+        let p = PartitionState::new(0, 0, resume, true, Instant::now());
         assert!(p.already_stored(60_000), "window [0, 60 s) was written");
         assert!(!p.already_stored(120_000));
     }

@@ -1,13 +1,16 @@
-//! Rollups: a province's closed window is merged into its region (in both
-//! region schemes) and the nation, inside the dataflow.
+//! Rollups: a province's window is merged into its region (in both region
+//! schemes) and the nation, inside the dataflow.
 //!
-//! Partial aggregates, not raw events, cross the exchange: a closed window
-//! of a province is one record however many readings it holds, so the
-//! nation's worker is never a hot spot.
+//! Partial aggregates, not raw events, cross the exchange: a window of a
+//! province is one record however many readings it holds, so the nation's
+//! worker is never a hot spot. Final parent windows are emitted when the
+//! frontier passes the time of their provinces' final windows; running
+//! (provisional) parent values are re-merged from the newest running value
+//! of every province each time one of them changes.
 
 use std::collections::{BTreeMap, HashMap};
 
-use pmoc_schemas::aggregate::{AreaLevel, WindowAggregate};
+use pmoc_schemas::aggregate::AreaLevel;
 use serde::{Deserialize, Serialize};
 use timely::{
     container::CapacityContainerBuilder,
@@ -18,25 +21,39 @@ use timely::{
     },
 };
 
-use crate::{dataflow::Output, window::Area, window::merge_into};
+use crate::{
+    dataflow::{Output, WindowValue},
+    window::{Accumulator, Area, Metric},
+};
 
 /// A province window on its way into one parent area.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Partial {
     parent: Area,
-    child_code: String,
-    source: String,
-    aggregate: WindowAggregate,
+    child: u16,
+    value: WindowValue,
 }
 
 impl Partial {
     fn route(&self) -> u64 {
-        (self.parent.level as u64) << 16 | u64::from(self.parent.code)
+        self.parent.route()
+    }
+
+    fn key(&self) -> ParentKey {
+        (
+            self.value.metric,
+            self.parent,
+            self.value.start_ms,
+            self.value.end_ms,
+        )
     }
 }
 
-/// The province windows and everything else pass through; region and
-/// nation windows are added, at the same timestamps as their provinces.
+/// (metric, parent area, window start, window end).
+type ParentKey = (Metric, Area, i64, i64);
+
+/// Province windows and everything else pass through; region and nation
+/// windows are added.
 pub fn rollups<'s>(outputs: Stream<'s, u64, Vec<Output>>) -> Stream<'s, u64, Vec<Output>> {
     let partials = outputs
         .clone()
@@ -48,22 +65,17 @@ pub fn rollups<'s>(outputs: Stream<'s, u64, Vec<Output>>) -> Stream<'s, u64, Vec
                     input.for_each(|cap, data| {
                         let mut session = output.session(&cap);
                         for row in data.iter() {
-                            let Output::Aggregate { aggregate, source } = row else {
+                            let Output::Window(value) = row else {
                                 continue;
                             };
-                            if aggregate.area_level != AreaLevel::Province {
+                            if value.area.level != AreaLevel::Province {
                                 continue;
                             }
-                            let child = Area {
-                                level: AreaLevel::Province,
-                                code: aggregate.area_code.parse().unwrap_or_default(),
-                            };
-                            for parent in child.parents() {
+                            for parent in value.area.parents() {
                                 session.give(Partial {
                                     parent,
-                                    child_code: aggregate.area_code.clone(),
-                                    source: source.clone(),
-                                    aggregate: aggregate.clone(),
+                                    child: value.area.code,
+                                    value: (**value).clone(),
                                 });
                             }
                         }
@@ -72,61 +84,82 @@ pub fn rollups<'s>(outputs: Stream<'s, u64, Vec<Output>>) -> Stream<'s, u64, Vec
             },
         );
 
-    /// (metric, parent area, window start) -> merged partial and the code of
-    /// the province its "last" came from.
-    type Merging = HashMap<(String, Area, i64), (Partial, String)>;
     let merged = partials.unary_frontier::<CapacityContainerBuilder<Vec<Output>>, _, _, _>(
         Exchange::new(Partial::route),
         "RollupMerge",
         |_, _| {
-            let mut open: BTreeMap<u64, (Capability<u64>, Merging)> = BTreeMap::new();
+            // Final windows, by the time their provinces were emitted at.
+            let mut finals: BTreeMap<u64, (Capability<u64>, HashMap<ParentKey, Accumulator>)> =
+                BTreeMap::new();
+            // Newest value of each province of each open parent window.
+            let mut running: HashMap<ParentKey, BTreeMap<u16, Accumulator>> = HashMap::new();
             move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
                     let Some(cap) = cap.retain_least(output.output_index()) else {
                         return;
                     };
-                    let time = *cap.time();
-                    let (_, merging) = open.entry(time).or_insert_with(|| (cap, HashMap::new()));
+                    let mut changed = Vec::new();
                     for batch in data {
                         for p in batch.drain(..) {
-                            let key = (
-                                p.aggregate.metric.clone(),
-                                p.parent,
-                                p.aggregate.window_start_ms,
-                            );
-                            match merging.get_mut(&key) {
-                                Some((acc, last_code)) => merge_into(
-                                    &mut acc.aggregate,
-                                    &p.aggregate,
-                                    &p.child_code,
-                                    last_code,
-                                ),
-                                None => {
-                                    let code = p.child_code.clone();
-                                    merging.insert(key, (p, code));
+                            let key = p.key();
+                            if p.value.is_final {
+                                if let Some(children) = running.get_mut(&key) {
+                                    children.insert(p.child, p.value.acc.clone());
                                 }
+                                let (_, merging) = finals
+                                    .entry(*cap.time())
+                                    .or_insert_with(|| (cap.clone(), HashMap::new()));
+                                merging
+                                    .entry(key)
+                                    .and_modify(|a| a.merge(&p.value.acc))
+                                    .or_insert(p.value.acc);
+                            } else {
+                                running.entry(key).or_default().insert(p.child, p.value.acc);
+                                changed.push(key);
                             }
                         }
                     }
+                    changed.sort_unstable();
+                    changed.dedup();
+                    let mut session = output.session(&cap);
+                    for key in changed {
+                        if let Some(acc) = running.get(&key).and_then(merge_all) {
+                            session.give(parent_value(key, acc, false));
+                        }
+                    }
                 });
-                while let Some(entry) = open.first_entry() {
+                while let Some(entry) = finals.first_entry() {
                     if frontier.less_equal(entry.key()) {
                         break;
                     }
                     let (cap, merging) = entry.remove();
                     let mut session = output.session(&cap);
-                    for (_, (p, _)) in merging {
-                        let mut aggregate = p.aggregate;
-                        aggregate.area_level = p.parent.level;
-                        aggregate.area_code = p.parent.code_string();
-                        session.give(Output::Aggregate {
-                            aggregate,
-                            source: p.source,
-                        });
+                    for (key, acc) in merging {
+                        running.remove(&key);
+                        session.give(parent_value(key, acc, true));
                     }
                 }
             }
         },
     );
     outputs.concat(merged)
+}
+
+fn merge_all(children: &BTreeMap<u16, Accumulator>) -> Option<Accumulator> {
+    let mut iter = children.values();
+    let mut acc = iter.next()?.clone();
+    iter.for_each(|a| acc.merge(a));
+    Some(acc)
+}
+
+fn parent_value(key: ParentKey, acc: Accumulator, is_final: bool) -> Output {
+    let (metric, area, start_ms, end_ms) = key;
+    Output::Window(Box::new(WindowValue {
+        metric,
+        area,
+        start_ms,
+        end_ms,
+        acc,
+        is_final,
+    }))
 }

@@ -3,7 +3,6 @@
 //! (`-n/-p/-h`), so scaling out never needs a home-made coordinator.
 
 use std::{
-    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -11,38 +10,57 @@ use std::{
     time::Duration,
 };
 
-use pmoc_schemas::config::Settings;
+use pmoc_schemas::{committee::Committee, config::Settings, envelope::DEFAULT_MAX_MESSAGE_BYTES};
 
 use crate::{
     PipelineError,
     dataflow::{self, DataflowConfig},
     dead_letter::DeadLetter,
+    kafka::Checkpoints,
     source::SourceConfig,
     store,
+    window::MAX_WIDTHS,
 };
 
 /// How often workers commit the offsets made safe by stored results.
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
 
 impl DataflowConfig {
-    pub fn from_settings(
-        settings: &Settings,
-        checkpoints: HashMap<i32, crate::partition::CommitPoint>,
-    ) -> Self {
+    pub fn from_settings(settings: &Settings, checkpoints: Checkpoints) -> Self {
         let p = &settings.pipeline;
+        let mut widths: Vec<i64> = p
+            .windows_seconds
+            .iter()
+            .map(|&s| i64::from(s.max(1)) * 1000)
+            .collect();
+        widths.sort_unstable();
+        widths.dedup();
+        widths.truncate(MAX_WIDTHS);
         Self {
             source: SourceConfig {
                 brokers: settings.kafka.brokers.clone(),
                 group_id: p.group_id.clone(),
-                topic: settings.kafka.water_level_topic.clone(),
-                window_ms: i64::from(p.window_seconds) * 1000,
+                topics: topics(settings),
+                widths_ms: widths,
                 lateness_ms: i64::from(p.allowed_lateness_seconds) * 1000,
                 idle: Duration::from_secs(u64::from(p.idle_partition_seconds)),
                 commit_every: COMMIT_EVERY,
+                max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
                 checkpoints: Arc::new(checkpoints),
+                cadences: Arc::new(settings.cadence_seconds.clone()),
             },
         }
     }
+}
+
+/// The committee topics the pipeline reads.
+pub fn topics(settings: &Settings) -> Vec<(String, Committee)> {
+    settings
+        .kafka
+        .topics
+        .all()
+        .map(|(c, t)| (t.to_owned(), c))
+        .collect()
 }
 
 /// Runs until `shutdown` is set or a worker fails.
@@ -64,7 +82,10 @@ pub fn run(
     let checkpoints = runtime.block_on(store::load_checkpoints(
         &store::client(&settings.clickhouse),
         &settings.pipeline.group_id,
-        &settings.kafka.water_level_topic,
+        &topics(settings)
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect::<Vec<_>>(),
     ))?;
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

@@ -7,7 +7,7 @@
 //! capability moves to the least watermark of the partitions that may hold.
 
 use std::{
-    collections::HashMap,
+    collections::BTreeMap,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -15,7 +15,12 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use pmoc_schemas::water::WaterLevelReading;
+use pmoc_schemas::{
+    RejectReason,
+    committee::Committee,
+    envelope::{self, Envelope},
+    metric,
+};
 use rdkafka::message::Message;
 use timely::dataflow::{
     ProbeHandle, Scope, Stream, operators::generic::operator::source as timely_source,
@@ -23,11 +28,11 @@ use timely::dataflow::{
 
 use crate::{
     dataflow::{LateEvent, Record, RejectedMessage, WriterMessage},
-    kafka::KafkaReader,
-    partition::{Arrival, CommitPoint, PartitionState},
-    store::CheckpointRow,
+    kafka::{Checkpoints, KafkaReader},
+    partition::{Arrival, PartitionState},
+    store::{CheckpointRow, WatermarkRow},
     telemetry,
-    window::{Area, Metric, Observation, window_of},
+    window::{Area, Observation, window_of},
 };
 
 /// What the source needs to know, cloned into every worker.
@@ -35,13 +40,68 @@ use crate::{
 pub struct SourceConfig {
     pub brokers: String,
     pub group_id: String,
-    pub topic: String,
-    pub window_ms: i64,
+    /// Each topic read, with the committee whose messages it carries.
+    pub topics: Vec<(String, Committee)>,
+    /// Window widths, shortest first (at most [`crate::window::MAX_WIDTHS`]).
+    pub widths_ms: Vec<i64>,
     pub lateness_ms: i64,
     pub idle: Duration,
     pub commit_every: Duration,
-    /// Resume points read from ClickHouse at start, by partition.
-    pub checkpoints: Arc<HashMap<i32, CommitPoint>>,
+    pub max_message_bytes: usize,
+    /// Resume points read from ClickHouse at start.
+    pub checkpoints: Arc<Checkpoints>,
+    /// Expected seconds between messages, by schema name.
+    pub cadences: Arc<BTreeMap<String, u32>>,
+}
+
+/// Freshness of one source as this worker sees it.
+#[derive(Debug)]
+struct SourceSeen {
+    committee: Committee,
+    agency: String,
+    system: String,
+    schema: &'static str,
+    last_event_ms: i64,
+    last_seen_ms: i64,
+    events: u64,
+}
+
+/// A few dozen sources at most: a linear scan without allocation beats
+/// building an owned key for every message.
+fn saw(sources: &mut Vec<SourceSeen>, e: &Envelope, seen_ms: i64) {
+    let schema = e.schema_id().name;
+    let event_ms = e.event_time_ms();
+    match sources
+        .iter_mut()
+        .find(|s| s.schema == schema && s.agency == e.source_agency && s.system == e.source_system)
+    {
+        Some(s) => {
+            s.last_event_ms = s.last_event_ms.max(event_ms);
+            s.last_seen_ms = seen_ms;
+            s.events += 1;
+        }
+        None => sources.push(SourceSeen {
+            committee: e.committee,
+            agency: e.source_agency.clone(),
+            system: e.source_system.clone(),
+            schema,
+            last_event_ms: event_ms,
+            last_seen_ms: seen_ms,
+            events: 1,
+        }),
+    }
+}
+
+/// Decodes a message read from a topic of `committee`.
+fn decode(
+    bytes: &[u8],
+    now_ms: i64,
+    max_bytes: usize,
+    committee: Committee,
+) -> Result<Envelope, RejectReason> {
+    let e = envelope::decode(bytes, now_ms, max_bytes)?;
+    e.check_topic_committee(committee)?;
+    Ok(e)
 }
 
 /// Most messages handled in one activation, so other operators get to run.
@@ -71,10 +131,11 @@ pub fn kafka_source<'s>(
     let (worker, peers) = (scope.index(), scope.peers());
     timely_source(scope, "KafkaSource", move |capability, info| {
         let activator = scope.activator_for(info.address);
+        let names: Vec<String> = config.topics.iter().map(|(t, _)| t.clone()).collect();
         let mut reader = match KafkaReader::open(
             &config.brokers,
             &config.group_id,
-            &config.topic,
+            &names,
             worker,
             peers,
             &config.checkpoints,
@@ -93,6 +154,7 @@ pub fn kafka_source<'s>(
             .map(|_| capability);
         let mut last_commit = Instant::now();
         let mut batch = Vec::new();
+        let mut sources: Vec<SourceSeen> = Vec::new();
 
         move |output| {
             let (Some(reader), Some(cap)) = (reader.as_mut(), cap.as_mut()) else {
@@ -111,79 +173,44 @@ pub fn kafka_source<'s>(
                     Some(Ok(message)) => {
                         read += 1;
                         let (p, offset) = (message.partition(), message.offset());
+                        let Some(t) = reader.topics.iter().position(|n| n == message.topic())
+                        else {
+                            continue;
+                        };
+                        let Some(state) = reader
+                            .partitions
+                            .iter_mut()
+                            .find(|s| s.topic == t && s.partition == p)
+                        else {
+                            continue;
+                        };
                         let payload = message.payload().unwrap_or_default();
-                        let Some(state) = partition(&mut reader.partitions, p) else {
-                            continue;
-                        };
-                        let reading = match WaterLevelReading::decode(payload, poll_ms) {
-                            Ok(r) => r,
-                            Err(reason) => {
-                                // Stored like a late event: its offset is committed
-                                // only once the dead letter is written.
-                                telemetry::rejected(&reason);
-                                state.arrive_rejected(offset, started);
-                                state.track(offset, state.max_seen_ms(), cap_ms + 1);
-                                batch.push(Record::Rejected(Box::new(RejectedMessage {
-                                    topic: config.topic.clone(),
-                                    partition: p,
-                                    offset,
-                                    payload: payload.to_vec(),
-                                    kind: reason.kind,
-                                    reason: reason.detail,
-                                    received_at_ms: poll_ms,
-                                })));
-                                continue;
-                            }
-                        };
-                        let event_ms = reading.event_time_ms();
-                        let before = state.max_seen_ms();
-                        let arrival =
-                            match state.arrive(offset, event_ms, config.lateness_ms, started) {
-                                // A record behind the worker's frontier cannot join its
-                                // window any more, whatever its own partition says.
-                                Arrival::OnTime if event_ms < cap_ms => Arrival::Late {
-                                    watermark_ms: cap_ms,
-                                },
-                                a => a,
-                            };
-                        let window_end = window_of(event_ms, config.window_ms).1;
-                        if arrival == Arrival::OnTime && state.already_stored(window_end) {
-                            // Replayed after a restart: already in a stored window.
-                            state.skip(offset);
-                            state.advance(event_ms);
-                            continue;
-                        }
-                        let stored_from = match arrival {
-                            Arrival::OnTime => {
-                                let area = Area::province(&reading.province_code);
-                                let freeboard = reading.bank_level_m_msl - reading.level_m_msl;
-                                for (metric, value) in [
-                                    (Metric::WaterLevel, reading.level_m_msl),
-                                    (Metric::WaterFreeboard, freeboard),
-                                ] {
-                                    batch.push(Record::Observation(Observation {
-                                        metric,
-                                        area,
-                                        event_ms,
-                                        value,
+                        let committee = config.topics[t].1;
+                        let envelope =
+                            match decode(payload, poll_ms, config.max_message_bytes, committee) {
+                                Ok(e) => e,
+                                Err(reason) => {
+                                    // Stored like a late event: its offset is committed
+                                    // only once the dead letter is written.
+                                    telemetry::rejected(&reason);
+                                    state.arrive_rejected(offset, started);
+                                    state.track(offset, state.max_seen_ms(), cap_ms + 1);
+                                    batch.push(Record::Rejected(Box::new(RejectedMessage {
+                                        topic: config.topics[t].0.clone(),
+                                        partition: p,
                                         offset,
-                                    }));
+                                        payload: payload.to_vec(),
+                                        kind: reason.kind,
+                                        reason: reason.detail,
+                                        received_at_ms: poll_ms,
+                                    })));
+                                    continue;
                                 }
-                                window_end
-                            }
-                            Arrival::Late { watermark_ms } => {
-                                telemetry::late(Metric::WaterLevel);
-                                batch.push(Record::Late(Box::new(LateEvent::new(
-                                    Metric::WaterLevel,
-                                    &reading,
-                                    watermark_ms,
-                                    poll_ms,
-                                ))));
-                                cap_ms + 1
-                            }
-                        };
-                        state.track(offset, before, stored_from);
-                        state.advance(event_ms);
+                            };
+                        saw(&mut sources, &envelope, poll_ms);
+                        classify(
+                            &config, state, &envelope, offset, cap_ms, started, poll_ms, &mut batch,
+                        );
                     }
                 }
             }
@@ -206,25 +233,27 @@ pub fn kafka_source<'s>(
             if last_commit.elapsed() >= config.commit_every {
                 last_commit = Instant::now();
                 let frontier = stored.with_frontier(|f| f.first().map(|&t| t as i64));
-                match reader.commit(frontier) {
-                    Ok(points) if !points.is_empty() => {
-                        let written_at_ms = now_ms();
-                        let rows = points
-                            .into_iter()
-                            .map(|(partition, p)| CheckpointRow {
-                                group_id: config.group_id.clone(),
-                                topic: config.topic.clone(),
-                                partition,
-                                offset: p.offset,
-                                max_seen_ms: p.max_seen_ms,
-                                stored_below_ms: p.stored_below_ms,
-                                written_at_ms,
-                            })
-                            .collect();
-                        let _ = writer.send(WriterMessage::Checkpoint(rows));
-                    }
-                    Ok(_) => {}
-                    Err(error) => telemetry::commit_error(&error),
+                checkpoint(reader, &config, frontier, &writer);
+                let written_at_ms = now_ms();
+                let marks = sources
+                    .iter()
+                    .map(|s| WatermarkRow {
+                        committee: s.committee.as_str().to_owned(),
+                        source_agency: s.agency.clone(),
+                        source_system: s.system.clone(),
+                        schema: s.schema.to_owned(),
+                        worker: worker as u32,
+                        // An empty frontier: everything read is stored.
+                        final_up_to_ms: frontier.unwrap_or(cap_ms),
+                        last_event_ms: s.last_event_ms,
+                        last_seen_ms: s.last_seen_ms,
+                        expected_cadence_s: config.cadences.get(s.schema).copied().unwrap_or(3_600),
+                        events_total: s.events,
+                        written_at_ms,
+                    })
+                    .collect::<Vec<_>>();
+                if !marks.is_empty() {
+                    let _ = writer.send(WriterMessage::Watermarks(marks));
                 }
             }
             if read > 0 {
@@ -236,8 +265,114 @@ pub fn kafka_source<'s>(
     })
 }
 
-fn partition(partitions: &mut [PartitionState], p: i32) -> Option<&mut PartitionState> {
-    partitions.iter_mut().find(|s| s.partition == p)
+/// Classifies one valid message as on time or late and turns it into
+/// records: one observation per metric value, for its province and, when
+/// given, its district, in the windows of each width not already stored.
+#[allow(clippy::too_many_arguments)]
+fn classify(
+    config: &SourceConfig,
+    state: &mut PartitionState,
+    envelope: &Envelope,
+    offset: i64,
+    cap_ms: i64,
+    now: Instant,
+    poll_ms: i64,
+    batch: &mut Vec<Record>,
+) {
+    let event_ms = envelope.event_time_ms();
+    let before = state.max_seen_ms();
+    let arrival = match state.arrive(offset, event_ms, config.lateness_ms, now) {
+        // A record behind the worker's frontier cannot join its window any
+        // more, whatever its own partition says.
+        Arrival::OnTime if event_ms < cap_ms => Arrival::Late {
+            watermark_ms: cap_ms,
+        },
+        a => a,
+    };
+    let values = metric::values(envelope);
+    let province = Area::province(&envelope.area.province);
+    let district = envelope.area.district.as_ref().map(Area::district);
+    let stored_from = match arrival {
+        Arrival::OnTime => {
+            // Replayed after a restart, a record is skipped for the widths
+            // whose window is already stored.
+            let mut widths = 0u8;
+            let mut stored_from = None;
+            for (i, &w) in config.widths_ms.iter().enumerate() {
+                let end = window_of(event_ms, w).1;
+                if !state.already_stored(end) {
+                    widths |= 1 << i;
+                    stored_from = Some(stored_from.map_or(end, |s: i64| s.max(end)));
+                }
+            }
+            let Some(stored_from) = stored_from else {
+                state.skip(offset);
+                state.advance(event_ms);
+                return;
+            };
+            for area in std::iter::once(province).chain(district) {
+                batch.extend(values.iter().map(|&(metric, value)| {
+                    Record::Observation(Observation {
+                        metric,
+                        area,
+                        event_ms,
+                        value,
+                        offset,
+                        widths,
+                    })
+                }));
+            }
+            stored_from
+        }
+        Arrival::Late { watermark_ms } => {
+            let event_id = envelope.event_id.to_string();
+            for &(metric, value) in &values {
+                telemetry::late(metric);
+                batch.push(Record::Late(Box::new(LateEvent {
+                    metric,
+                    event_id: event_id.clone(),
+                    area: district.unwrap_or(province),
+                    event_ms,
+                    watermark_ms,
+                    value,
+                    received_at_ms: poll_ms,
+                })));
+            }
+            cap_ms + 1
+        }
+    };
+    state.track(offset, before, stored_from);
+    state.advance(event_ms);
+}
+
+/// Computes the resume points the stored frontier allows, commits them to
+/// Kafka (for lag tools) and sends them to the writer for ClickHouse.
+fn checkpoint(
+    reader: &mut KafkaReader,
+    config: &SourceConfig,
+    frontier: Option<i64>,
+    writer: &tokio::sync::mpsc::UnboundedSender<WriterMessage>,
+) {
+    match reader.commit(frontier) {
+        Ok(points) if !points.is_empty() => {
+            let written_at_ms = now_ms();
+            let rows = points
+                .into_iter()
+                .map(|(topic, partition, p)| CheckpointRow {
+                    group_id: config.group_id.clone(),
+                    topic,
+                    partition,
+                    offset: p.offset,
+                    max_seen_ms: p.max_seen_ms,
+                    stored_below_ms: p.stored_below_ms,
+                    written_at_ms,
+                })
+                .collect();
+            let _ = writer.send(WriterMessage::Checkpoint(rows));
+        }
+        Ok(_) => {}
+        Err(error) => telemetry::commit_error(&error),
+    }
 }
 
 /// The worker's new event-time frontier: the least watermark of the

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{
-    dataflow::{Output, RejectedMessage, SinkAck, SinkBatch, WriterMessage},
+    dataflow::{Output, RejectedMessage, SinkAck, SinkBatch, WindowValue, WriterMessage},
     dead_letter::DeadLetter,
     partition::CommitPoint,
     source::now_ms,
@@ -92,10 +92,11 @@ struct MigrationRow {
     applied_at: u32,
 }
 
-/// A row of `aggregates` (see `pmoc_schemas::tables`).
+/// A row of `window_aggregates` (see `pmoc_schemas::tables`).
 #[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
-pub struct AggregateRow {
+pub struct WindowRow {
     pub metric: String,
+    pub committee: String,
     pub source: String,
     pub area_level: String,
     pub area_code: String,
@@ -108,7 +109,59 @@ pub struct AggregateRow {
     pub max: f64,
     pub last: f64,
     pub last_event_time_ms: i64,
+    /// NaN for metrics without a distribution.
+    pub p50: f64,
+    pub p95: f64,
+    pub is_final: u8,
     pub computed_at_ms: i64,
+    pub version: u64,
+}
+
+impl WindowRow {
+    pub fn new(w: &WindowValue, computed_at_ms: i64) -> Self {
+        let a = w
+            .acc
+            .finish(w.metric, w.area, (w.start_ms, w.end_ms), w.is_final);
+        let def = w.metric.def();
+        Self {
+            metric: a.metric,
+            committee: def.committee.as_str().to_owned(),
+            source: def.source.to_owned(),
+            area_level: a.area_level.as_str().to_owned(),
+            area_code: a.area_code,
+            window_seconds: ((a.window_end_ms - a.window_start_ms) / 1000) as u32,
+            window_start: (a.window_start_ms / 1000) as u32,
+            window_end: (a.window_end_ms / 1000) as u32,
+            count: a.count,
+            sum: a.sum,
+            min: a.min,
+            max: a.max,
+            last: a.last,
+            last_event_time_ms: a.last_event_time_ms,
+            p50: a.p50.unwrap_or(f64::NAN),
+            p95: a.p95.unwrap_or(f64::NAN),
+            is_final: u8::from(a.is_final),
+            computed_at_ms,
+            // A final row always replaces the running rows of its window.
+            version: (computed_at_ms.max(0) as u64) * 2 + u64::from(a.is_final),
+        }
+    }
+}
+
+/// A row of `source_watermarks`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
+pub struct WatermarkRow {
+    pub committee: String,
+    pub source_agency: String,
+    pub source_system: String,
+    pub schema: String,
+    pub worker: u32,
+    pub final_up_to_ms: i64,
+    pub last_event_ms: i64,
+    pub last_seen_ms: i64,
+    pub expected_cadence_s: u32,
+    pub events_total: u64,
+    pub written_at_ms: i64,
 }
 
 /// A row of `pipeline_checkpoints`.
@@ -123,27 +176,27 @@ pub struct CheckpointRow {
     pub written_at_ms: i64,
 }
 
-/// The newest resume point of each partition of `topic` for `group_id`.
+/// The newest resume point of each partition of `topics` for `group_id`.
 pub async fn load_checkpoints(
     client: &Client,
     group_id: &str,
-    topic: &str,
-) -> Result<std::collections::HashMap<i32, CommitPoint>, StoreError> {
+    topics: &[String],
+) -> Result<crate::kafka::Checkpoints, StoreError> {
     let rows: Vec<CheckpointRow> = client
-        .query("SELECT ?fields FROM pipeline_checkpoints FINAL WHERE group_id = ? AND topic = ?")
+        .query("SELECT ?fields FROM pipeline_checkpoints FINAL WHERE group_id = ?")
         .bind(group_id)
-        .bind(topic)
         .fetch_all()
         .await?;
     Ok(rows
         .into_iter()
+        .filter(|r| topics.contains(&r.topic))
         .map(|r| {
             let point = CommitPoint {
                 offset: r.offset,
                 max_seen_ms: r.max_seen_ms,
                 stored_below_ms: r.stored_below_ms,
             };
-            (r.partition, point)
+            ((r.topic, r.partition), point)
         })
         .collect())
 }
@@ -192,36 +245,17 @@ impl From<&RejectedMessage> for RejectedRow {
 /// Rows of one writer flush, by table.
 #[derive(Default)]
 struct Split {
-    aggregates: Vec<AggregateRow>,
+    windows: Vec<WindowRow>,
     late: Vec<LateRow>,
     rejected: Vec<RejectedMessage>,
 }
 
 fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
     let mut split = Split::default();
-    let (aggregates, late) = (&mut split.aggregates, &mut split.late);
     for row in rows {
         match row {
-            Output::Aggregate {
-                aggregate: a,
-                source,
-            } => aggregates.push(AggregateRow {
-                metric: a.metric,
-                source,
-                area_level: a.area_level.as_str().to_owned(),
-                area_code: a.area_code,
-                window_seconds: ((a.window_end_ms - a.window_start_ms) / 1000) as u32,
-                window_start: (a.window_start_ms / 1000) as u32,
-                window_end: (a.window_end_ms / 1000) as u32,
-                count: a.count,
-                sum: a.sum,
-                min: a.min,
-                max: a.max,
-                last: a.last,
-                last_event_time_ms: a.last_event_time_ms,
-                computed_at_ms,
-            }),
-            Output::Late(l) => late.push(LateRow {
+            Output::Window(w) => split.windows.push(WindowRow::new(&w, computed_at_ms)),
+            Output::Late(l) => split.late.push(LateRow {
                 metric: l.metric.name().to_owned(),
                 event_id: l.event_id,
                 area_code: l.area.code_string(),
@@ -259,6 +293,7 @@ struct Pending {
     rows: Vec<Output>,
     acks: Vec<SinkAck>,
     checkpoints: Vec<CheckpointRow>,
+    watermarks: Vec<WatermarkRow>,
 }
 
 impl Pending {
@@ -271,6 +306,7 @@ impl Pending {
             // Checkpoints are computed from what is already acknowledged, so
             // writing them with any later batch never claims unstored rows.
             WriterMessage::Checkpoint(c) => self.checkpoints.extend(c),
+            WriterMessage::Watermarks(w) => self.watermarks.extend(w),
         }
     }
 }
@@ -303,6 +339,7 @@ pub async fn run_writer(
         let split = split_rows(std::mem::take(&mut pending.rows), now_ms());
         let rejected: Vec<RejectedRow> = split.rejected.iter().map(RejectedRow::from).collect();
         let marks = std::mem::take(&mut pending.checkpoints);
+        let watermarks = std::mem::take(&mut pending.watermarks);
         let mut attempt = 0u32;
         loop {
             let result = async {
@@ -310,9 +347,10 @@ pub async fn run_writer(
                     dead_letter.publish(&split.rejected).await?;
                 }
                 insert_all(&client, "rejected_events", &rejected).await?;
-                insert_all(&client, "aggregates", &split.aggregates).await?;
+                insert_all(&client, "window_aggregates", &split.windows).await?;
                 insert_all(&client, "late_events", &split.late).await?;
-                insert_all(&client, "pipeline_checkpoints", &marks).await
+                insert_all(&client, "pipeline_checkpoints", &marks).await?;
+                insert_all(&client, "source_watermarks", &watermarks).await
             }
             .await;
             match result {

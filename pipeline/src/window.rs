@@ -1,37 +1,28 @@
 //! Event-time tumbling windows and their accumulators: pure, so the dataflow,
 //! the batch oracle and the property tests share one definition.
 
+use std::collections::BTreeMap;
+
 use pmoc_schemas::{
-    aggregate::{
-        AreaLevel, METRIC_WATER_FREEBOARD, METRIC_WATER_LEVEL, SOURCE_HII_TELEMETRY,
-        WindowAggregate,
-    },
+    aggregate::{AreaLevel, WindowAggregate},
     area::{NATION_CODE, ProvinceCode, REGIONS4, REGIONS6, province},
+    district::DistrictCode,
+    metric::MetricId,
 };
 use serde::{Deserialize, Serialize};
 
-/// What is measured; a small copyable tag so observations stay cheap to move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Metric {
-    WaterLevel,
-    WaterFreeboard,
-}
+/// Metrics are the schemas crate's catalogue; the alias keeps the dataflow's
+/// vocabulary short.
+pub type Metric = MetricId;
 
-impl Metric {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::WaterLevel => METRIC_WATER_LEVEL,
-            Self::WaterFreeboard => METRIC_WATER_FREEBOARD,
-        }
-    }
+/// Thailand's offset from UTC. Windows are aligned to Thai local time, so a
+/// one-day window is a Thai calendar day (midnight to midnight, UTC+7), the
+/// day the operations room and the agencies report by.
+pub const LOCAL_OFFSET_MS: i64 = 7 * 3_600_000;
 
-    /// The agency and system the figures come from, stored with every row.
-    pub fn source(self) -> &'static str {
-        match self {
-            Self::WaterLevel | Self::WaterFreeboard => SOURCE_HII_TELEMETRY,
-        }
-    }
-}
+/// At most this many window widths; an observation names the ones it still
+/// feeds in a bit mask.
+pub const MAX_WIDTHS: usize = 8;
 
 /// The area an observation counts towards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -46,6 +37,18 @@ impl Area {
         Self {
             level: AreaLevel::Province,
             // Validated DOPA codes are two digits.
+            code: code.as_str().parse().unwrap_or_default(),
+        }
+    }
+
+    /// The exchange key: every record of an area goes to one worker.
+    pub fn route(&self) -> u64 {
+        (self.level as u64) << 16 | u64::from(self.code)
+    }
+
+    pub fn district(code: &DistrictCode) -> Self {
+        Self {
+            level: AreaLevel::District,
             code: code.as_str().parse().unwrap_or_default(),
         }
     }
@@ -104,46 +107,110 @@ pub struct Observation {
     pub value: f64,
     /// Position in the partition, the deterministic tie-break for "last".
     pub offset: i64,
+    /// Bit `i` set: the observation still counts in its window of the
+    /// `i`-th configured width (clear when that window is already stored).
+    pub widths: u8,
 }
 
-/// The window `[start, end)` of length `width_ms` that contains `event_ms`.
+/// The window `[start, end)` of length `width_ms` that contains `event_ms`,
+/// aligned to Thai local time.
 ///
 /// ```
 /// use pmoc_pipeline::window::window_of;
 /// assert_eq!(window_of(125_000, 60_000), (120_000, 180_000));
 /// assert_eq!(window_of(-1, 60_000), (-60_000, 0));
+/// // A day starts at midnight in Bangkok, 17:00 UTC the day before.
+/// assert_eq!(window_of(0, 86_400_000), (-25_200_000, 61_200_000));
 /// ```
 pub fn window_of(event_ms: i64, width_ms: i64) -> (i64, i64) {
-    let start = event_ms.div_euclid(width_ms) * width_ms;
+    let local = event_ms + LOCAL_OFFSET_MS;
+    let start = local.div_euclid(width_ms) * width_ms - LOCAL_OFFSET_MS;
     (start, start + width_ms)
 }
 
-/// Running count, sum, min, max and last of one window.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Values of a distribution, counted per whole unit (a minute of waiting):
+/// exact enough for p50/p95 on a wall screen, mergeable across areas and
+/// bounded in size by the value range rather than the event count.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    buckets: BTreeMap<i64, u64>,
+}
+
+impl Histogram {
+    pub fn add(&mut self, value: f64) {
+        *self.buckets.entry(value.floor() as i64).or_default() += 1;
+    }
+
+    pub fn merge(&mut self, other: &Self) {
+        for (&b, &n) in &other.buckets {
+            *self.buckets.entry(b).or_default() += n;
+        }
+    }
+
+    /// Nearest-rank quantile `q` in (0, 1]: the bucket holding the
+    /// `ceil(q * n)`-th smallest value, reported as its lower bound.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let n: u64 = self.buckets.values().sum();
+        let rank = ((q * n as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (&b, &count) in &self.buckets {
+            seen += count;
+            if seen >= rank {
+                return Some(b as f64);
+            }
+        }
+        None
+    }
+}
+
+/// Running count, sum, min, max, last (and, for distributions, a
+/// histogram) of one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Accumulator {
     pub count: u64,
     pub sum: f64,
     pub min: f64,
     pub max: f64,
     pub last: f64,
-    /// `(event_ms, offset)` of `last`.
-    pub last_key: (i64, i64),
+    /// `(event_ms, offset, area code)` of `last`: the latest event wins, then
+    /// the later offset, then (across areas, in rollups) the greater code,
+    /// so the result never depends on merge order.
+    pub last_key: (i64, i64, u16),
+    /// Boxed: most metrics have none, and accumulators are moved a lot.
+    pub histogram: Option<Box<Histogram>>,
 }
 
 impl Accumulator {
     pub fn new(obs: &Observation) -> Self {
+        let histogram = obs.metric.def().distribution.then(|| {
+            let mut h = Histogram::default();
+            h.add(obs.value);
+            Box::new(h)
+        });
         Self {
             count: 1,
             sum: obs.value,
             min: obs.value,
             max: obs.value,
             last: obs.value,
-            last_key: (obs.event_ms, obs.offset),
+            last_key: (obs.event_ms, obs.offset, obs.area.code),
+            histogram,
         }
     }
 
     pub fn add(&mut self, obs: &Observation) {
-        self.merge(&Self::new(obs));
+        self.count += 1;
+        self.sum += obs.value;
+        self.min = self.min.min(obs.value);
+        self.max = self.max.max(obs.value);
+        let key = (obs.event_ms, obs.offset, obs.area.code);
+        if key > self.last_key {
+            self.last = obs.value;
+            self.last_key = key;
+        }
+        if let Some(h) = &mut self.histogram {
+            h.add(obs.value);
+        }
     }
 
     /// Combines two partial aggregates; order does not matter.
@@ -156,9 +223,22 @@ impl Accumulator {
             self.last = other.last;
             self.last_key = other.last_key;
         }
+        match (&mut self.histogram, &other.histogram) {
+            (Some(a), Some(b)) => a.merge(b),
+            (None, Some(b)) => self.histogram = Some(b.clone()),
+            _ => {}
+        }
     }
 
-    pub fn finish(&self, metric: Metric, area: Area, window: (i64, i64)) -> WindowAggregate {
+    /// The row for ClickHouse; `is_final` is false for a running value.
+    pub fn finish(
+        &self,
+        metric: Metric,
+        area: Area,
+        window: (i64, i64),
+        is_final: bool,
+    ) -> WindowAggregate {
+        let quantile = |q| self.histogram.as_ref().and_then(|h| h.quantile(q));
         WindowAggregate {
             metric: metric.name().to_owned(),
             area_level: area.level,
@@ -171,28 +251,10 @@ impl Accumulator {
             max: self.max,
             last: self.last,
             last_event_time_ms: self.last_key.0,
+            p50: quantile(0.5),
+            p95: quantile(0.95),
+            is_final,
         }
-    }
-}
-
-/// Merges a child area's window into its parent's. "Last" across areas is
-/// the value with the greatest event time, ties to the greater area code.
-pub fn merge_into(
-    parent: &mut WindowAggregate,
-    child: &WindowAggregate,
-    child_code: &str,
-    parent_last_code: &mut String,
-) {
-    parent.count += child.count;
-    parent.sum += child.sum;
-    parent.min = parent.min.min(child.min);
-    parent.max = parent.max.max(child.max);
-    if (child.last_event_time_ms, child_code)
-        > (parent.last_event_time_ms, parent_last_code.as_str())
-    {
-        parent.last = child.last;
-        parent.last_event_time_ms = child.last_event_time_ms;
-        *parent_last_code = child_code.to_owned();
     }
 }
 
@@ -229,7 +291,7 @@ mod tests {
 
     fn obs(event_ms: i64, value: f64, offset: i64) -> Observation {
         Observation {
-            metric: Metric::WaterLevel,
+            metric: Metric::ServiceWaitMinutes,
             area: Area {
                 level: AreaLevel::Province,
                 code: 34,
@@ -237,6 +299,7 @@ mod tests {
             event_ms,
             value,
             offset,
+            widths: 1,
         }
     }
 
@@ -246,7 +309,7 @@ mod tests {
             let (s, e) = window_of(t, w);
             prop_assert!(s <= t && t < e);
             prop_assert_eq!(e - s, w);
-            prop_assert_eq!(s.rem_euclid(w), 0);
+            prop_assert_eq!((s + LOCAL_OFFSET_MS).rem_euclid(w), 0);
         }
 
         #[test]
@@ -268,6 +331,7 @@ mod tests {
             prop_assert_eq!(one.count, two.count);
             prop_assert!((one.sum - two.sum).abs() < 1e-6);
             prop_assert_eq!((one.min, one.max, one.last, one.last_key), (two.min, two.max, two.last, two.last_key));
+            prop_assert_eq!(&one.histogram, &two.histogram);
         }
     }
 
@@ -279,5 +343,17 @@ mod tests {
         acc.add(&obs(50, 3.0, 2));
         assert_eq!(acc.last, 3.0, "same time: the later offset wins");
         assert_eq!((acc.count, acc.min, acc.max, acc.sum), (3, 1.0, 3.0, 6.0));
+    }
+
+    #[test]
+    fn quantiles_are_nearest_rank_on_whole_units() {
+        let mut h = Histogram::default();
+        for v in [1.2, 2.9, 3.0, 4.5, 60.0, 7.1, 8.0, 9.9, 10.0, 100.5] {
+            h.add(v);
+        }
+        // Sorted buckets: 1 2 3 4 7 8 9 10 60 100.
+        assert_eq!(h.quantile(0.5), Some(7.0));
+        assert_eq!(h.quantile(0.95), Some(100.0));
+        assert_eq!(Histogram::default().quantile(0.5), None);
     }
 }

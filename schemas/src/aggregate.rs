@@ -32,8 +32,6 @@ pub const METRIC_WATER_LEVEL: &str = "water_level_m_msl";
 /// across provinces: its minimum in a window is how close the river came to
 /// overtopping, and below zero it overflowed.
 pub const METRIC_WATER_FREEBOARD: &str = "water_freeboard_m";
-/// Where water-level figures come from, shown next to every number.
-pub const SOURCE_HII_TELEMETRY: &str = "HII telemetry";
 
 /// The aggregate of one metric over one area and one event-time window
 /// `[window_start_ms, window_end_ms)`.
@@ -51,6 +49,11 @@ pub struct WindowAggregate {
     /// Value of the event with the greatest event time (ties: greatest event id).
     pub last: f64,
     pub last_event_time_ms: i64,
+    /// Median and 95th percentile, for metrics with a distribution.
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    /// False while the window is open: a running value, shown as provisional.
+    pub is_final: bool,
 }
 
 impl WindowAggregate {

@@ -165,8 +165,9 @@ impl Default for ClickHouseSettings {
 pub struct PipelineSettings {
     /// Kafka consumer group whose committed offsets mark what is safely stored.
     pub group_id: String,
-    /// Length of the tumbling event-time windows.
-    pub window_seconds: u32,
+    /// Widths of the tumbling event-time windows, each aggregated
+    /// separately (days are Thai calendar days, UTC+7). At most 8.
+    pub windows_seconds: Vec<u32>,
     /// How far behind the newest event of a partition an event may be and
     /// still count in its window; later events go to `late_events`.
     pub allowed_lateness_seconds: u32,
@@ -182,7 +183,7 @@ impl Default for PipelineSettings {
     fn default() -> Self {
         Self {
             group_id: "pmoc-pipeline".to_owned(),
-            window_seconds: 60,
+            windows_seconds: vec![60, 3_600, 86_400],
             allowed_lateness_seconds: 30,
             idle_partition_seconds: 120,
             flush_interval_ms: 500,
@@ -274,9 +275,9 @@ mod tests {
     #[test]
     fn file_overrides_defaults_and_unknown_keys_fail() {
         let mut f = tempfile_in_target("ok.toml");
-        writeln!(f.1, "[pipeline]\nwindow_seconds = 300").expect("write");
+        writeln!(f.1, "[pipeline]\nwindows_seconds = [300]").expect("write");
         let s = Settings::load(Some(&f.0)).expect("valid");
-        assert_eq!(s.pipeline.window_seconds, 300);
+        assert_eq!(s.pipeline.windows_seconds, [300]);
         assert_eq!(s.kafka, KafkaSettings::default());
 
         let mut f = tempfile_in_target("typo.toml");

@@ -100,9 +100,9 @@ ORDER BY (source_topic, partition, offset)",
         version: 5,
         name: "window_aggregates",
         // Every metric of every committee, 1 minute, 1 hour and 1 day, at
-        // every area level. `final` = 0 rows are the running value of an
+        // every area level. `is_final` = 0 rows are the running value of an
         // open window; the final row of a window carries a greater `version`
-        // (computed_at_ms * 2 + final), so it always replaces them.
+        // (computed_at_ms * 2 + is_final), so it always replaces them.
         // p50/p95 are NaN for metrics without a distribution.
         sql: "CREATE TABLE IF NOT EXISTS {db}.window_aggregates (
     metric String,
@@ -121,7 +121,7 @@ ORDER BY (source_topic, partition, offset)",
     last_event_time_ms Int64,
     p50 Float64,
     p95 Float64,
-    final UInt8,
+    is_final UInt8,
     computed_at_ms Int64,
     version UInt64
 ) ENGINE = ReplacingMergeTree(version)

@@ -2,10 +2,11 @@
 
 use clickhouse::{Client, Compression, Row};
 use pmoc_schemas::{
-    aggregate::{METRIC_WATER_FREEBOARD, METRIC_WATER_LEVEL, SOURCE_HII_TELEMETRY},
+    aggregate::{METRIC_WATER_FREEBOARD, METRIC_WATER_LEVEL},
     api::{ProvinceLatest, WaterSnapshot},
     area::province,
     config::Settings,
+    metric::MetricId,
 };
 use serde::Deserialize;
 
@@ -46,7 +47,14 @@ impl Reader {
         Self {
             client,
             database: ch.database.clone(),
-            window_seconds: settings.pipeline.window_seconds,
+            // The shortest window: the freshest final figures.
+            window_seconds: settings
+                .pipeline
+                .windows_seconds
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(60),
         }
     }
 
@@ -67,11 +75,11 @@ impl Reader {
                 argMax(max, window_start) AS latest_max,
                 argMax(last, window_start) AS latest_last,
                 argMax(computed_at_ms, window_start) AS latest_computed_at_ms
-            FROM {db}.aggregates FINAL
-            WHERE metric IN (?, ?) AND area_level = 'province' AND window_seconds = ?
+            FROM {db}.window_aggregates FINAL
+            WHERE metric IN (?, ?) AND area_level = 'province' AND window_seconds = ? AND is_final = 1
               AND window_start >= (
-                SELECT max(window_start) FROM {db}.aggregates
-                WHERE metric = ? AND area_level = 'province' AND window_seconds = ?
+                SELECT max(window_start) FROM {db}.window_aggregates
+                WHERE metric = ? AND area_level = 'province' AND window_seconds = ? AND is_final = 1
               ) - 86400
             GROUP BY metric, area_code
             ORDER BY area_code"
@@ -122,7 +130,7 @@ impl Reader {
             .collect();
         Ok(WaterSnapshot {
             metric: METRIC_WATER_LEVEL.to_owned(),
-            source: SOURCE_HII_TELEMETRY.to_owned(),
+            source: MetricId::WaterLevel.def().source.to_owned(),
             window_seconds: self.window_seconds,
             provinces,
             newest_closed_window_end_ms: newest,

@@ -24,24 +24,23 @@ async fn broker_restart_and_clickhouse_outage_lose_nothing() -> anyhow::Result<(
     ensure_topics(&settings.kafka).await?;
     pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
     let client = pmoc_pipeline::store::client(&settings.clickhouse);
-    let topic = &settings.kafka.water_level_topic;
     let all = events(240);
     let (first, rest) = all.split_at(all.len() / 3);
     let (second, third) = rest.split_at(rest.len() / 2);
 
     let publisher = Publisher::new(&settings.kafka.brokers)?;
-    let mut delivered = publish(&publisher, topic, first).await?;
+    let mut delivered = publish(&publisher, &settings, first).await?;
     let mut running = pipeline(&settings, 3_600, &dir.path().join("pipeline-1.log"), &[])?;
     let progress = |after: u64| {
         let client = &client;
-        move || async move { Ok((inserted(client, "aggregates").await? > after).then_some(())) }
+        move || async move { Ok((inserted(client, "window_aggregates").await? > after).then_some(())) }
     };
     wait_for("first windows", Duration::from_secs(60), progress(0)).await?;
 
     // The broker restarts under a running pipeline and producer.
     broker.restart().await?;
-    delivered.extend(publish(&publisher, topic, second).await?);
-    let before = inserted(&client, "aggregates").await?;
+    delivered.extend(publish(&publisher, &settings, second).await?);
+    let before = inserted(&client, "window_aggregates").await?;
     wait_for(
         "windows after the broker restart",
         Duration::from_secs(60),
@@ -52,11 +51,11 @@ async fn broker_restart_and_clickhouse_outage_lose_nothing() -> anyhow::Result<(
 
     // ClickHouse goes away while new data arrives and windows close.
     clickhouse.stop();
-    delivered.extend(publish(&publisher, topic, third).await?);
+    delivered.extend(publish(&publisher, &settings, third).await?);
     tokio::time::sleep(CLICKHOUSE_DOWN).await; // the outage itself, not a wait
     running.check_running()?;
     clickhouse.restart().await?;
-    let before = inserted(&client, "aggregates").await?;
+    let before = inserted(&client, "window_aggregates").await?;
     wait_for(
         "windows after the outage",
         Duration::from_secs(60),

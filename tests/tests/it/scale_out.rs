@@ -18,7 +18,7 @@ async fn two_processes_compute_the_same_windows_as_the_oracle() -> anyhow::Resul
     ensure_topics(&settings.kafka).await?;
     pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
     let publisher = Publisher::new(&settings.kafka.brokers)?;
-    let delivered = publish(&publisher, &settings.kafka.water_level_topic, &events(120)).await?;
+    let delivered = publish(&publisher, &settings, &events(120)).await?;
     let expected = oracle(&delivered);
 
     let hosts = dir.path().join("hosts.txt");
@@ -38,12 +38,12 @@ async fn two_processes_compute_the_same_windows_as_the_oracle() -> anyhow::Resul
     let (rows, late) = wait_for_all(&client, &expected, &mut [&mut p0, &mut p1]).await?;
     assert_equals_oracle(&rows, &late, &expected);
 
-    // Each process owned half of the four partitions.
+    // Each process owned half of the 16 partitions (4 committee topics x 4).
     for log in ["p0.log", "p1.log"] {
         let text = std::fs::read_to_string(dir.path().join(log))?;
         assert_eq!(
             text.matches("assigned partition").count(),
-            2,
+            8,
             "{log}:\n{text}"
         );
     }

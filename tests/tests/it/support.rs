@@ -3,29 +3,110 @@
 use std::{path::Path, process::Command, time::Duration};
 
 use pmoc_ingest::{Publisher, simulate::water::WaterSimulator};
-use pmoc_pipeline::store::{AggregateRow, LateRow};
-use pmoc_schemas::{config::Settings, water::WaterLevelReading};
+use pmoc_pipeline::store::{LateRow, WindowRow};
+use pmoc_schemas::{
+    area::ProvinceCode,
+    committee::{
+        Committee,
+        population::{PublicServiceTransaction, ServiceChannel, ServiceOutcome},
+        water::WaterLevel,
+    },
+    config::Settings,
+    district::{DistrictCode, districts},
+    envelope::{Area, Envelope, Payload},
+    event::EventId,
+};
 use pmoc_tests::{
     clickhouse::ClickHouse,
     kafka::Broker,
-    oracle::{self, Expected},
+    oracle::{self, Delivered, Expected},
     process::{ChildGuard, wait_for},
     unique_name, workspace_binary,
 };
-use time::{Duration as TimeDelta, macros::datetime};
+use time::{Duration as TimeDelta, OffsetDateTime, macros::datetime};
 
 pub const LATENESS_MS: i64 = 30_000;
-pub const WINDOW_MS: i64 = 60_000;
+/// The widths every test runs with: the production defaults.
+pub const WIDTHS_S: [u32; 3] = [60, 3_600, 86_400];
 
-/// Simulated telemetry of 60 stations every 20 s of event time for `rounds`
-/// rounds, some out of order: every 7th reading 25 s early (inside the
-/// lateness), every 11th 45 s early (beyond it, so late).
-pub fn events(rounds: i64) -> Vec<WaterLevelReading> {
+/// The first district of a province, to exercise the district level.
+fn first_district(province: &ProvinceCode) -> Option<DistrictCode> {
+    districts()
+        .iter()
+        .find(|d| d.province_code == province.as_str())
+        .and_then(|d| DistrictCode::parse(&d.code).ok())
+}
+
+/// A water-level envelope; every other one names its district.
+pub fn water(id: &str, province: &str, at: OffsetDateTime, level: f64, district: bool) -> Envelope {
+    let province = ProvinceCode::parse(province).expect("province");
+    let district = district.then(|| first_district(&province)).flatten();
+    Envelope::new(
+        EventId::parse(id).expect("id"),
+        "HII",
+        "telemetry",
+        at,
+        Area::new(province.clone(), district).expect("area"),
+        None,
+        Payload::WaterLevel(WaterLevel {
+            station_id: format!("TEST-{}", province.as_str()),
+            level_m_msl: level,
+            bank_level_m_msl: level + 5.0,
+            ground_level_m_msl: None,
+            discharge_m3s: None,
+            pct_bank_full: None,
+        }),
+    )
+}
+
+/// A public-service transaction at a district office: waits have a
+/// distribution, so these exercise p50/p95.
+pub fn service(id: &str, province: &str, at: OffsetDateTime, wait_minutes: f64) -> Envelope {
+    let province = ProvinceCode::parse(province).expect("province");
+    let district = first_district(&province);
+    Envelope::new(
+        EventId::parse(id).expect("id"),
+        "DOPA",
+        "queue",
+        at,
+        Area::new(province, district).expect("area"),
+        None,
+        Payload::PublicService(PublicServiceTransaction {
+            office_id: "OFFICE-1".to_owned(),
+            service: "id_card_renewal".to_owned(),
+            channel: ServiceChannel::Counter,
+            wait_minutes,
+            outcome: if wait_minutes > 60.0 {
+                ServiceOutcome::Referred
+            } else {
+                ServiceOutcome::Completed
+            },
+        }),
+    )
+}
+
+/// Simulated water telemetry of 60 stations and a public-service
+/// transaction for every fourth station, every 20 s of event time for
+/// `rounds` rounds, some out of order: every 7th message 25 s early (inside
+/// the lateness), every 11th 45 s early (beyond it, so late).
+pub fn events(rounds: i64) -> Vec<Envelope> {
     let t0 = datetime!(2026-09-22 00:00:00 +07:00);
     let mut sim = WaterSimulator::new(99, 60);
     let mut all = Vec::new();
     for round in 0..rounds {
-        all.extend(sim.tick(t0 + TimeDelta::seconds(20 * round)));
+        for (i, r) in sim
+            .tick(t0 + TimeDelta::seconds(20 * round))
+            .iter()
+            .enumerate()
+        {
+            let p = r.province_code.as_str();
+            let id = r.event_id.as_str();
+            all.push(water(id, p, r.event_time, r.level_m_msl, i % 2 == 0));
+            if i % 4 == 0 {
+                let wait = ((round * 37 + i as i64 * 13) % 95) as f64 + 0.25;
+                all.push(service(&format!("svc-{id}"), p, r.event_time, wait));
+            }
+        }
     }
     for (i, e) in all.iter_mut().enumerate() {
         if i % 11 == 0 {
@@ -37,35 +118,48 @@ pub fn events(rounds: i64) -> Vec<WaterLevelReading> {
     all
 }
 
-/// Settings for a test's own topic (4 partitions), database and group.
+/// Settings for a test's own topics (4 partitions), database and group.
 pub fn settings(broker: &Broker, clickhouse: &ClickHouse, name: &str) -> Settings {
     let mut s = Settings::default();
     s.kafka.brokers = broker.bootstrap.clone();
-    s.kafka.water_level_topic = unique_name("water");
+    s.kafka.water_level_topic = unique_name("water_v1");
+    s.kafka.topics.population = unique_name("population");
+    s.kafka.topics.security = unique_name("security");
+    s.kafka.topics.water = unique_name("water");
+    s.kafka.topics.resources = unique_name("resources");
     s.kafka.partitions = 4;
     s.clickhouse.url = clickhouse.url.clone();
     s.clickhouse.database = unique_name(name);
     s.pipeline.group_id = unique_name("pipeline");
+    s.pipeline.windows_seconds = WIDTHS_S.to_vec();
     s
 }
 
-/// Publishes `events` keyed by province; returns them with their partition
-/// and offset, as the oracle needs.
+/// Publishes each envelope to its committee's topic keyed by province;
+/// returns them with where they were stored, as the oracle needs.
 pub async fn publish(
     publisher: &Publisher,
-    topic: &str,
-    events: &[WaterLevelReading],
-) -> anyhow::Result<Vec<(i32, i64, WaterLevelReading)>> {
-    let messages = events
-        .iter()
-        .map(|e| Ok((e.province_code.to_string(), serde_json::to_vec(e)?)))
-        .collect::<Result<Vec<_>, serde_json::Error>>()?;
-    let stored = publisher.send_all(topic, messages).await?;
-    Ok(stored
-        .iter()
-        .zip(events)
-        .map(|(d, e)| (d.partition, d.offset, e.clone()))
-        .collect())
+    settings: &Settings,
+    events: &[Envelope],
+) -> anyhow::Result<Vec<Delivered>> {
+    let mut delivered = Vec::with_capacity(events.len());
+    for committee in Committee::ALL {
+        let topic = settings.kafka.topics.of(committee);
+        let mine: Vec<&Envelope> = events.iter().filter(|e| e.committee == committee).collect();
+        let messages = mine
+            .iter()
+            .map(|e| Ok((e.area.province.to_string(), e.encode()?)))
+            .collect::<Result<Vec<_>, pmoc_schemas::RejectReason>>()
+            .map_err(|r| anyhow::anyhow!("encoding: {r}"))?;
+        let stored = publisher.send_all(topic, messages).await?;
+        delivered.extend(
+            stored
+                .iter()
+                .zip(mine)
+                .map(|(d, e)| (topic.to_owned(), d.partition, d.offset, e.clone())),
+        );
+    }
+    Ok(delivered)
 }
 
 /// The real pipeline binary as a child process, configured through
@@ -83,8 +177,17 @@ pub fn pipeline(
         .args(timely_args)
         .env("PMOC_KAFKA__BROKERS", &settings.kafka.brokers)
         .env(
-            "PMOC_KAFKA__WATER_LEVEL_TOPIC",
-            &settings.kafka.water_level_topic,
+            "PMOC_KAFKA__TOPICS__POPULATION",
+            &settings.kafka.topics.population,
+        )
+        .env(
+            "PMOC_KAFKA__TOPICS__SECURITY",
+            &settings.kafka.topics.security,
+        )
+        .env("PMOC_KAFKA__TOPICS__WATER", &settings.kafka.topics.water)
+        .env(
+            "PMOC_KAFKA__TOPICS__RESOURCES",
+            &settings.kafka.topics.resources,
         )
         .env("PMOC_CLICKHOUSE__URL", &settings.clickhouse.url)
         .env("PMOC_CLICKHOUSE__DATABASE", &settings.clickhouse.database)
@@ -116,7 +219,7 @@ pub async fn wait_for_all(
     client: &clickhouse::Client,
     expected: &Expected,
     processes: &mut [&mut ChildGuard],
-) -> anyhow::Result<(Vec<AggregateRow>, Vec<LateRow>)> {
+) -> anyhow::Result<(Vec<WindowRow>, Vec<LateRow>)> {
     let want = expected.windows.len();
     wait_for(
         "every window in clickhouse",
@@ -134,51 +237,66 @@ pub async fn wait_for_all(
     .await
 }
 
-/// Everything stored, replays collapsed (`FINAL`), in a stable order.
-pub async fn stored(
-    client: &clickhouse::Client,
-) -> anyhow::Result<(Vec<AggregateRow>, Vec<LateRow>)> {
+/// Every final window and late value stored, replays collapsed (`FINAL`),
+/// in a stable order.
+pub async fn stored(client: &clickhouse::Client) -> anyhow::Result<(Vec<WindowRow>, Vec<LateRow>)> {
     let rows = client
-        .query("SELECT ?fields FROM aggregates FINAL ORDER BY metric, area_level, area_code, window_start")
+        .query(
+            "SELECT ?fields FROM window_aggregates FINAL WHERE is_final = 1 \
+             ORDER BY metric, area_level, area_code, window_seconds, window_start",
+        )
         .fetch_all()
         .await?;
     let late = client
-        .query("SELECT ?fields FROM late_events FINAL ORDER BY event_id")
+        .query("SELECT ?fields FROM late_events FINAL ORDER BY event_id, metric")
         .fetch_all()
         .await?;
     Ok((rows, late))
 }
 
-/// Row for row: the stored windows and late events are the oracle's.
-pub fn assert_equals_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Expected) {
+/// Row for row: the stored windows and late values are the oracle's.
+pub fn assert_equals_oracle(rows: &[WindowRow], late: &[LateRow], expected: &Expected) {
     let mut mismatches = Vec::new();
     for row in rows {
         let key = (
             row.metric.clone(),
             row.area_level.clone(),
             row.area_code.clone(),
+            row.window_seconds,
             i64::from(row.window_start) * 1000,
         );
+        let same_quantile = |a: f64, b: Option<f64>| b.map_or(a.is_nan(), |b| a == b);
         match expected.windows.get(&key) {
             Some(w)
                 if w.count == row.count
                     && oracle::close(w.sum, row.sum)
-                    && (w.min, w.max, w.last) == (row.min, row.max, row.last) => {}
+                    && (w.min, w.max, w.last) == (row.min, row.max, row.last)
+                    && w.last_event_time_ms == row.last_event_time_ms
+                    && same_quantile(row.p50, w.p50)
+                    && same_quantile(row.p95, w.p95) => {}
             other => mismatches.push(format!("{key:?}: stored {row:?}, expected {other:?}")),
         }
     }
-    assert_eq!(rows.len(), expected.windows.len(), "window count");
     assert!(
         mismatches.is_empty(),
         "{} windows differ:\n{}",
         mismatches.len(),
-        mismatches.join("\n")
+        mismatches
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    let late_ids: Vec<&str> = late.iter().map(|l| l.event_id.as_str()).collect();
-    assert_eq!(late_ids, expected.late_ids, "late events");
+    assert_eq!(rows.len(), expected.windows.len(), "window count");
+    let late: Vec<(String, String)> = late
+        .iter()
+        .map(|l| (l.event_id.clone(), l.metric.clone()))
+        .collect();
+    assert_eq!(late, expected.late, "late values");
 }
 
 /// The oracle for what was delivered.
-pub fn oracle(delivered: &[(i32, i64, WaterLevelReading)]) -> Expected {
-    oracle::water_windows(delivered, LATENESS_MS, WINDOW_MS)
+pub fn oracle(delivered: &[Delivered]) -> Expected {
+    oracle::windows(delivered, LATENESS_MS, &WIDTHS_S)
 }

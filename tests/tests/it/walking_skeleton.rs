@@ -13,42 +13,34 @@ use std::{
 use anyhow::Context;
 use fantoccini::Locator;
 use pmoc_ingest::{Publisher, kafka::ensure_topics};
-use pmoc_pipeline::store::{AggregateRow, LateRow};
-use pmoc_schemas::{
-    api::WaterSnapshot, area::ProvinceCode, config::Settings, event::EventId,
-    water::WaterLevelReading,
-};
+use pmoc_pipeline::store::{LateRow, WindowRow};
+use pmoc_schemas::{api::WaterSnapshot, config::Settings, envelope::Envelope};
 use pmoc_tests::{
     browser::Browser,
     clickhouse::ClickHouse,
     dist_dir, init_tracing,
     kafka::Broker,
-    oracle::{self, Expected},
+    oracle::{self, Delivered, Expected},
     process::wait_for,
     unique_name,
 };
 use time::{Duration as TimeDelta, OffsetDateTime, macros::datetime};
 
-use crate::support::{self, LATENESS_MS, WINDOW_MS, stored};
+use crate::support::{self, LATENESS_MS, stored};
 
 /// 2026-09-22 10:00:00 in Bangkok: a fixed past minute, so windows are known.
 const T0: OffsetDateTime = datetime!(2026-09-22 10:00:00 +07:00);
+const MINUTE_MS: i64 = 60_000;
 
-fn reading(id: &str, province: &str, at: OffsetDateTime, level: f64) -> WaterLevelReading {
-    WaterLevelReading {
-        event_id: EventId::parse(id).expect("id"),
-        event_time: at,
-        station_id: format!("TEST-{province}"),
-        province_code: ProvinceCode::parse(province).expect("province"),
-        level_m_msl: level,
-        bank_level_m_msl: level + 5.0,
-    }
+/// A water-level reading; Ubon's readings also name their district.
+fn reading(id: &str, province: &str, at: OffsetDateTime, level: f64) -> Envelope {
+    support::water(id, province, at, level, province == "34")
 }
 
 /// Three provinces, each in its own later block of time so the scenario
 /// holds whichever provinces share a partition. Out-of-order events inside
 /// the 30 s lateness count; `34-late` and `50-late` arrive beyond it.
-fn scenario() -> Vec<WaterLevelReading> {
+fn scenario() -> Vec<Envelope> {
     let s = |n: i64| TimeDelta::seconds(n);
     let (t1, t2) = (T0 + s(600), T0 + s(1200));
     vec![
@@ -73,7 +65,6 @@ fn settings(broker: &Broker, clickhouse: &ClickHouse) -> anyhow::Result<Settings
     let mut s = support::settings(broker, clickhouse, "it_walking_skeleton");
     s.kafka.partitions = 2;
     s.pipeline.allowed_lateness_seconds = (LATENESS_MS / 1000) as u32;
-    s.pipeline.window_seconds = (WINDOW_MS / 1000) as u32;
     s.pipeline.idle_partition_seconds = 2;
     s.pipeline.flush_interval_ms = 100;
     s.dashboard.refresh_ms = 200;
@@ -81,29 +72,32 @@ fn settings(broker: &Broker, clickhouse: &ClickHouse) -> anyhow::Result<Settings
     Ok(s)
 }
 
+/// Publishes one at a time, in order, to the water topic.
 async fn publish(
     publisher: &Publisher,
     topic: &str,
-    events: &[WaterLevelReading],
-    delivered: &mut Vec<(i32, i64, WaterLevelReading)>,
+    events: &[Envelope],
+    delivered: &mut Vec<Delivered>,
 ) -> anyhow::Result<()> {
     for e in events {
+        let bytes = e.encode().map_err(|r| anyhow::anyhow!("{r}"))?;
         let d = publisher
-            .send(topic, e.province_code.as_str(), &serde_json::to_vec(e)?)
+            .send(topic, e.area.province.as_str(), &bytes)
             .await?;
-        delivered.push((d.partition, d.offset, e.clone()));
+        delivered.push((topic.to_owned(), d.partition, d.offset, e.clone()));
     }
     Ok(())
 }
 
-fn assert_matches_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Expected) {
-    let got: BTreeMap<(String, String, String, i64), &AggregateRow> = rows
+fn assert_matches_oracle(rows: &[WindowRow], late: &[LateRow], expected: &Expected) {
+    let got: BTreeMap<oracle::WindowKey, &WindowRow> = rows
         .iter()
         .map(|r| {
             let key = (
                 r.metric.clone(),
                 r.area_level.clone(),
                 r.area_code.clone(),
+                r.window_seconds,
                 i64::from(r.window_start) * 1000,
             );
             (key, r)
@@ -124,14 +118,17 @@ fn assert_matches_oracle(rows: &[AggregateRow], late: &[LateRow], expected: &Exp
         );
         assert!(oracle::close(row.sum, want.sum), "sum of {key:?}");
         assert_eq!(row.last_event_time_ms, want.last_event_time_ms, "{key:?}");
+        assert_eq!(row.window_end - row.window_start, key.3);
         assert_eq!(
-            i64::from(row.window_end - row.window_start) * 1000,
-            WINDOW_MS
+            (row.source.as_str(), row.committee.as_str()),
+            ("HII", "water")
         );
-        assert_eq!(row.source, "HII telemetry");
     }
-    let late_ids: Vec<&str> = late.iter().map(|l| l.event_id.as_str()).collect();
-    assert_eq!(late_ids, expected.late_ids, "late events");
+    let late: Vec<(String, String)> = late
+        .iter()
+        .map(|l| (l.event_id.clone(), l.metric.clone()))
+        .collect();
+    assert_eq!(late, expected.late, "late values");
 }
 
 /// Each bad message is in `rejected_events` with its reason, and in the
@@ -233,9 +230,9 @@ async fn wait_for_page(
 /// The newest window of each province: (count, last).
 fn newest_per_province(expected: &Expected) -> BTreeMap<String, (u64, f64)> {
     let mut newest = BTreeMap::new();
-    for ((metric, level, province, _), w) in &expected.windows {
+    for ((metric, level, province, width, _), w) in &expected.windows {
         // BTreeMap order: later windows overwrite earlier ones.
-        if metric == "water_level_m_msl" && level == "province" {
+        if metric == "water_level_m_msl" && level == "province" && *width == 60 {
             newest.insert(province.clone(), (w.count, w.last));
         }
     }
@@ -249,7 +246,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     let clickhouse = ClickHouse::start(dir.path()).await?;
     let broker = Broker::start(dir.path()).await?;
     let settings = settings(&broker, &clickhouse)?;
-    let topic = settings.kafka.water_level_topic.clone();
+    let topic = settings.kafka.topics.water.clone();
 
     ensure_topics(&settings.kafka).await?;
     let publisher = Publisher::new(&settings.kafka.brokers)?;
@@ -257,10 +254,21 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     let events = scenario();
     publish(&publisher, &topic, &events[..3], &mut delivered).await?;
     // Bad input among the good: rejected with a reason, the stream goes on.
-    let bad: [(&str, &[u8]); 3] = [
+    let unknown_province = String::from_utf8(
+        reading("bad-1", "34", T0, 1.0)
+            .encode()
+            .map_err(|r| anyhow::anyhow!("{r}"))?,
+    )?
+    .replace(r#""province":"34""#, r#""province":"99""#)
+    .replace(r#","district":"3401""#, "");
+    let wrong_committee = support::service("bad-2", "34", T0, 5.0)
+        .encode()
+        .map_err(|r| anyhow::anyhow!("{r}"))?;
+    let bad: [(&str, &[u8]); 4] = [
         ("malformed_json", b"{\"event_id\": \"x\", "),
         ("invalid_utf8", &[0xff, 0xfe, 0x7b]),
-        ("invalid_field", br#"{"event_id":"bad-1","event_time":"2026-09-22T10:00:07+07:00","station_id":"S","province_code":"99","level_m_msl":1.0,"bank_level_m_msl":2.0}"#),
+        ("unknown_province", unknown_province.as_bytes()),
+        ("wrong_committee_for_topic", &wrong_committee),
     ];
     for (_, bytes) in &bad {
         publisher.send(&topic, "34", bytes).await?;
@@ -268,21 +276,34 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     publish(&publisher, &topic, &events[3..], &mut delivered).await?;
     let expected = support::oracle(&delivered);
     // The scenario itself: both kinds of lateness are exercised.
-    assert_eq!(expected.late_ids, ["34-late", "50-late"]);
+    assert_eq!(expected.late_ids(), ["34-late", "50-late"]);
     let t0_ms = T0.unix_timestamp() * 1000;
     let window = |level: &str, code: &str| {
         let metric = "water_level_m_msl".to_owned();
-        (metric, level.to_owned(), code.to_owned(), t0_ms)
+        (metric, level.to_owned(), code.to_owned(), 60, t0_ms)
     };
     assert_eq!(expected.windows[&window("province", "34")].count, 4);
     // Ubon is the only north-eastern province in its first window; the
     // nation's first window holds Ubon's events alone too.
     assert_eq!(expected.windows[&window("region4", "NE")].count, 4);
     assert_eq!(expected.windows[&window("nation", "TH")].last, 112.20);
+    // Ubon's readings name their district: its windows are the province's.
+    assert_eq!(expected.windows[&window("district", "3401")].count, 4);
+    // The hour and the Thai day hold all seven of Ubon's on-time readings.
+    let day_start = (T0 - TimeDelta::hours(10)).unix_timestamp() * 1000;
+    let day = (
+        "water_level_m_msl".to_owned(),
+        "province".to_owned(),
+        "34".to_owned(),
+        86_400,
+        day_start,
+    );
+    assert_eq!(expected.windows[&day].count, 7);
     let freeboard = (
         "water_freeboard_m".to_owned(),
         "province".to_owned(),
         "34".to_owned(),
+        60,
         t0_ms,
     );
     assert!(
@@ -336,14 +357,29 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         Duration::from_secs(90),
         || async {
             let (rows, late) = stored(&client).await?;
-            let done =
-                rows.len() == expected.windows.len() && late.len() == expected.late_ids.len();
+            let done = rows.len() == expected.windows.len() && late.len() == expected.late.len();
             Ok(done.then_some((rows, late)))
         },
     )
     .await?;
     assert_matches_oracle(&rows, &late, &expected);
     assert_rejects_kept(&settings, &client, &bad).await?;
+    // Running values were written while windows were open, and every
+    // window's newest row is now its final one.
+    let provisional: u64 = client
+        .query("SELECT count() FROM window_aggregates WHERE is_final = 0")
+        .fetch_one()
+        .await?;
+    assert!(provisional > 0, "provisional rows were written");
+    let newest_all: u64 = client
+        .query("SELECT count() FROM window_aggregates FINAL")
+        .fetch_one()
+        .await?;
+    assert_eq!(
+        newest_all as usize,
+        rows.len(),
+        "no window ends provisional"
+    );
 
     // 2. The API returns the newest window of each province.
     let newest = newest_per_province(&expected);
@@ -361,7 +397,8 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     let newest_end = expected
         .windows
         .keys()
-        .map(|(_, _, _, s)| s + WINDOW_MS)
+        .filter(|k| k.3 == 60)
+        .map(|(_, _, _, _, s)| s + MINUTE_MS)
         .max();
     assert_eq!(api.newest_closed_window_end_ms, newest_end);
     let chiang_mai = api.provinces.iter().find(|p| p.province_code == "50");
