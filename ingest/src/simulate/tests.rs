@@ -252,3 +252,23 @@ fn unknown_scenarios_and_bad_speedups_are_clear_errors() {
     .to_string();
     assert!(err.contains("speedup"), "{err}");
 }
+
+#[test]
+fn the_default_load_is_modest_and_steady() {
+    // Ten minutes of wall-clock time at the defaults (2 s rounds, speedup 60).
+    for (start, label) in [
+        (MARCH_MORNING, "weekday 10:00"),
+        (datetime!(2026-09-27 03:00 +07:00), "sunday 03:00"),
+    ] {
+        let rounds = run(options(&Committee::ALL, &[]), start, 300);
+        let seconds = 2.0 * rounds.len() as f64;
+        let mut per_committee = std::collections::BTreeMap::new();
+        for e in rounds.iter().flatten() {
+            *per_committee.entry(e.committee).or_insert(0.0) += 1.0 / seconds;
+        }
+        println!("{label}: {per_committee:?} events/s");
+        let total: f64 = per_committee.values().sum();
+        assert!((20.0..300.0).contains(&total), "{label}: {total} events/s");
+        assert_eq!(per_committee.len(), 4);
+    }
+}
