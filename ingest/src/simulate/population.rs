@@ -30,8 +30,9 @@ const BIRTHS_PER_DAY: f64 = 1_270.0;
 const DEATHS_PER_DAY: f64 = 1_570.0;
 const MOVES_PER_DAY: f64 = 9_000.0;
 const ID_CARDS_PER_DAY: f64 = 30_000.0;
-/// Public-service transactions a day at all offices, websites and kiosks.
-const SERVICES_PER_DAY: f64 = 40_000.0;
+/// Public-service transactions a day at all offices, websites and kiosks
+/// (a guess that keeps the local morning peak under about 100 a second).
+const SERVICES_PER_DAY: f64 = 25_000.0;
 /// Each office reports its counts once an hour.
 const REPORT_PERIOD_S: f64 = 3_600.0;
 
