@@ -1,11 +1,14 @@
 //! `pmoc-ingest`: create topics and run simulated feeds.
 
-use std::{path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use pmoc_ingest::{Publisher, kafka, simulate::water::WaterSimulator};
-use pmoc_schemas::config::Settings;
+use clap::{Parser, Subcommand, ValueEnum};
+use pmoc_ingest::{
+    Publisher, kafka,
+    simulate::{self, Scenario, Scenarios, SimOptions, Simulator, water::WaterSimulator},
+};
+use pmoc_schemas::{committee::Committee, config::Settings};
 use time::OffsetDateTime;
 
 #[derive(Debug, Parser)]
@@ -28,6 +31,43 @@ enum Command {
         #[arg(long)]
         rounds: Option<u64>,
     },
+    /// Publish simulated feeds of the committees' envelopes until interrupted.
+    Simulate {
+        /// Which committee to simulate.
+        #[arg(long, value_enum, default_value_t = CommitteeArg::All)]
+        committee: CommitteeArg,
+        /// Switch a scenario on (repeatable): flood-ubon, haze-chiangmai,
+        /// deep-south, stalled-budget. Adds to `simulator.scenarios`.
+        #[arg(long = "scenario", value_name = "NAME")]
+        scenarios: Vec<Scenario>,
+        /// Stop after this many rounds.
+        #[arg(long)]
+        rounds: Option<u64>,
+        /// Seed of the feed; `simulator.seed` without it.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CommitteeArg {
+    Population,
+    Security,
+    Water,
+    Resources,
+    All,
+}
+
+impl CommitteeArg {
+    fn committees(self) -> Vec<Committee> {
+        match self {
+            Self::Population => vec![Committee::Population],
+            Self::Security => vec![Committee::Security],
+            Self::Water => vec![Committee::Water],
+            Self::Resources => vec![Committee::Resources],
+            Self::All => Committee::ALL.to_vec(),
+        }
+    }
 }
 
 #[tokio::main]
@@ -48,7 +88,104 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(topics = ?kafka::topics(&settings.kafka), "topics ready");
         }
         Command::SimulateWater { rounds } => simulate_water(&settings, rounds).await?,
+        Command::Simulate {
+            committee,
+            scenarios,
+            rounds,
+            seed,
+        } => {
+            let mut set = Scenarios::parse(settings.simulator.scenarios.iter().map(String::as_str))
+                .context("simulator.scenarios in the settings")?;
+            scenarios.into_iter().for_each(|s| set.insert(s));
+            let options = SimOptions {
+                seed: seed.unwrap_or(settings.simulator.seed),
+                committees: committee.committees(),
+                scenarios: set,
+                interval: Duration::from_millis(settings.simulator.interval_ms),
+                speedup: settings.simulator.speedup,
+            };
+            simulate_committees(&settings, options, rounds).await?;
+        }
     }
+    Ok(())
+}
+
+/// Rounds between two progress lines.
+const PROGRESS_EVERY: u64 = 15;
+
+async fn simulate_committees(
+    settings: &Settings,
+    options: SimOptions,
+    rounds: Option<u64>,
+) -> anyhow::Result<()> {
+    let publisher = Publisher::new(&settings.kafka.brokers)?;
+    let interval = options.interval;
+    let scenarios: Vec<&str> = options.scenarios.iter().map(Scenario::name).collect();
+    tracing::info!(
+        committees = ?options.committees,
+        ?scenarios,
+        seed = options.seed,
+        interval_ms = interval.as_millis() as u64,
+        speedup = options.speedup,
+        "simulating committee feeds"
+    );
+    let mut simulator = Simulator::new(options)?;
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut totals: BTreeMap<Committee, u64> = BTreeMap::new();
+    let mut since: BTreeMap<Committee, u64> = BTreeMap::new();
+    let mut round = 0u64;
+    let mut window = std::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = &mut stop => break,
+        }
+        let events = simulator.round(OffsetDateTime::now_utc())?;
+        let mut batches: BTreeMap<Committee, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+        for e in &events {
+            let bytes = e
+                .encode()
+                .with_context(|| format!("encoding {}", e.event_id))?;
+            batches
+                .entry(e.committee)
+                .or_default()
+                .push((simulate::key(e).to_owned(), bytes));
+        }
+        let sends = batches.into_iter().map(|(committee, messages)| {
+            let topic = settings.kafka.topics.of(committee);
+            let publisher = &publisher;
+            async move {
+                let n = publisher.send_all(topic, messages).await?.len() as u64;
+                Ok::<_, pmoc_ingest::IngestError>((committee, n))
+            }
+        });
+        for (committee, n) in futures::future::try_join_all(sends).await? {
+            *totals.entry(committee).or_default() += n;
+            *since.entry(committee).or_default() += n;
+        }
+        round += 1;
+        if round.is_multiple_of(PROGRESS_EVERY) {
+            let seconds = window.elapsed().as_secs_f64().max(0.001);
+            let rate = |c| since.get(&c).copied().unwrap_or(0) as f64 / seconds;
+            tracing::info!(
+                rounds = round,
+                population_per_s = format!("{:.1}", rate(Committee::Population)),
+                security_per_s = format!("{:.1}", rate(Committee::Security)),
+                water_per_s = format!("{:.1}", rate(Committee::Water)),
+                resources_per_s = format!("{:.1}", rate(Committee::Resources)),
+                total = totals.values().sum::<u64>(),
+                "published"
+            );
+            since.clear();
+            window = std::time::Instant::now();
+        }
+        if rounds.is_some_and(|n| round >= n) {
+            break;
+        }
+    }
+    tracing::info!(rounds = round, events = ?totals, "simulator stopped");
     Ok(())
 }
 

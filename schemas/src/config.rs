@@ -218,10 +218,18 @@ impl Default for DashboardSettings {
 pub struct SimulatorSettings {
     /// Seed for reproducible feeds.
     pub seed: u64,
-    /// Number of water-level stations simulated.
+    /// Number of water-level stations of the old v1 feed (`simulate-water`).
     pub stations: usize,
-    /// Wall-clock time between two readings of one station.
+    /// Wall-clock time between two rounds: one reading per station of the v1
+    /// feed, one round of every committee's simulator (`simulate`).
     pub interval_ms: u64,
+    /// Seconds of national activity the committee simulators pack into one
+    /// wall-clock second: at real rates a daily report would leave the
+    /// local dashboard's freshness lights red for hours.
+    pub speedup: f64,
+    /// Scenarios switched on (`flood-ubon`, `haze-chiangmai`, `deep-south`,
+    /// `stalled-budget`), in addition to any given on the command line.
+    pub scenarios: Vec<String>,
 }
 
 impl Default for SimulatorSettings {
@@ -230,6 +238,8 @@ impl Default for SimulatorSettings {
             seed: 2569,
             stations: 60,
             interval_ms: 2_000,
+            speedup: 60.0,
+            scenarios: Vec::new(),
         }
     }
 }
