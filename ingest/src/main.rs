@@ -1,10 +1,16 @@
-//! `pmoc-ingest`: create topics and run simulated feeds.
+//! `pmoc-ingest`: create topics, connect the agencies' public feeds and run
+//! simulated ones.
 
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pmoc_ingest::{Publisher, kafka, simulate::water::WaterSimulator};
+use pmoc_ingest::{
+    Publisher,
+    connect::{self, Format, Source},
+    kafka,
+    simulate::water::WaterSimulator,
+};
 use pmoc_schemas::config::Settings;
 use time::OffsetDateTime;
 
@@ -28,6 +34,40 @@ enum Command {
         #[arg(long)]
         rounds: Option<u64>,
     },
+    /// Read a public feed (file or http(s) URL) and publish it as envelopes;
+    /// rejected records go to the dead-letter topic.
+    Connect {
+        format: FormatArg,
+        /// A file path or an http(s) URL.
+        source: String,
+        /// Map and validate only; print the summary and publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Log progress every this many records (0: never).
+        #[arg(long, default_value_t = 10_000)]
+        progress_every: u64,
+    },
+}
+
+/// The formats `connect` reads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FormatArg {
+    /// HII ThaiWater API water levels (JSON).
+    Thaiwater,
+    /// PCD Air4Thai stations (getNewAQI_JSON).
+    Air4thai,
+    /// GISTDA VIIRS/MODIS hotspots (CSV).
+    Gistda,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Thaiwater => Self::ThaiWater,
+            FormatArg::Air4thai => Self::Air4Thai,
+            FormatArg::Gistda => Self::Gistda,
+        }
+    }
 }
 
 #[tokio::main]
@@ -37,6 +77,9 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_env("PMOC_LOG")
                 .unwrap_or_else(|_| "info,rdkafka=warn".into()),
         )
+        // Logs and progress on stderr; stdout carries only results (the
+        // connector's summary).
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
@@ -48,6 +91,22 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(topics = ?kafka::topics(&settings.kafka), "topics ready");
         }
         Command::SimulateWater { rounds } => simulate_water(&settings, rounds).await?,
+        Command::Connect {
+            format,
+            source,
+            dry_run,
+            progress_every,
+        } => {
+            let options = connect::Options {
+                dry_run,
+                progress_every,
+            };
+            let source = Source::parse(&source);
+            let summary = connect::run(format.into(), &source, &settings.kafka, &options)
+                .await
+                .with_context(|| format!("connecting {source}"))?;
+            print!("{summary}");
+        }
     }
     Ok(())
 }
