@@ -94,13 +94,13 @@ fn reading(field: &str, value: Option<&Value>) -> Result<Option<f64>, RejectReas
 }
 
 /// The parts of an address, most specific first: `areaTH` separates them
-/// with commas and spaces (`"ต.ช้างเผือก อ.เมือง, เชียงใหม่"`), `areaEN`
-/// with commas.
+/// with commas and spaces (`"ต.ช้างเผือก อ.เมือง, เชียงใหม่"`; Thai names
+/// have no spaces of their own), `areaEN` with commas only.
 fn parts(address: &str, split_spaces: bool) -> Vec<&str> {
     address
         .split(',')
         .flat_map(|p| {
-            if split_spaces && p.contains('.') {
+            if split_spaces {
                 p.split_whitespace().collect::<Vec<_>>()
             } else {
                 vec![p.trim()]
@@ -127,7 +127,7 @@ fn area(station: &Value) -> Result<Area, RejectReason> {
         .ok_or_else(|| {
             RejectReason::new(
                 "unknown_province",
-                format!("no Thai province is named in areaTH {thai:?} or areaEN {english:?}"),
+                format!("no Thai province is named in areaTH \"{thai}\" or areaEN \"{english}\""),
             )
         })?;
     let district = thai_parts

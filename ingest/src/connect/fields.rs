@@ -50,7 +50,7 @@ pub fn text_number(field: &str, text: &str) -> Result<Option<f64>, RejectReason>
         Ok(v) if v.is_finite() => Ok(Some(v)),
         _ => Err(RejectReason::new(
             "invalid_number",
-            format!("{field} is {text:?}, not a number"),
+            format!("{field} is \"{text}\", not a number"),
         )),
     }
 }

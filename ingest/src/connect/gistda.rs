@@ -288,7 +288,11 @@ fn province(
         .ok_or_else(|| {
             RejectReason::new(
                 "unknown_province",
-                format!("pv_tn {thai:?} / pv_en {english:?} is not a Thai province"),
+                format!(
+                    "pv_tn \"{}\" / pv_en \"{}\" is not a Thai province",
+                    thai.unwrap_or_default(),
+                    english.unwrap_or_default()
+                ),
             )
         })
 }
