@@ -353,3 +353,47 @@ fn gistda_refuses_a_file_without_coordinates() {
         .expect("reads");
     assert_eq!(kinds, ["missing_time"]);
 }
+
+/// Serves `body` with `status` to one HTTP request on a loopback port; a
+/// stand-in for an agency's download URL.
+fn serve_once(status: &str, body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let status = status.to_owned();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+            line.clear();
+        }
+        let mut stream = reader.into_inner();
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&body);
+    });
+    format!("http://{addr}/hotspot/viirs.csv")
+}
+
+#[test]
+fn a_url_source_is_streamed_like_a_file() {
+    use pmoc_ingest::connect::Source;
+    let body = std::fs::read(data(GISTDA)).expect("sample");
+    let source = Source::parse(&serve_once("200 OK", body));
+    assert!(matches!(source, Source::Url(_)));
+    let mut n = 0;
+    Format::Gistda
+        .read(source.open().expect("fetch"), now_ms(), &mut |_| {
+            n += 1;
+            Ok(())
+        })
+        .expect("reads");
+    assert_eq!(n, 32);
+
+    let missing = Source::parse(&serve_once("404 Not Found", Vec::new()));
+    assert!(matches!(missing.open(), Err(ConnectError::Fetch { .. })));
+}
