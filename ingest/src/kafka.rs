@@ -8,6 +8,7 @@ use rdkafka::{
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
     client::DefaultClientContext,
     error::{KafkaError, RDKafkaErrorCode},
+    message::{Header, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
     util::Timeout,
 };
@@ -111,7 +112,29 @@ impl Publisher {
         key: &str,
         payload: &[u8],
     ) -> Result<Delivered, IngestError> {
-        let record = FutureRecord::to(topic).key(key).payload(payload);
+        self.send_with_headers::<&str>(topic, key, payload, &[])
+            .await
+    }
+
+    /// [`Self::send`] with Kafka headers, for dead letters whose reason
+    /// travels beside the untouched original bytes.
+    pub async fn send_with_headers<V: AsRef<str>>(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        headers: &[(&str, V)],
+    ) -> Result<Delivered, IngestError> {
+        let mut record = FutureRecord::to(topic).key(key).payload(payload);
+        if !headers.is_empty() {
+            let headers = headers.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
+                h.insert(Header {
+                    key,
+                    value: Some(value.as_ref()),
+                })
+            });
+            record = record.headers(headers);
+        }
         self.producer
             .send(record, Timeout::Never)
             .await
@@ -134,6 +157,26 @@ impl Publisher {
         use futures::{StreamExt, TryStreamExt, stream};
         stream::iter(messages)
             .map(|(key, payload)| async move { self.send(topic, &key, &payload).await })
+            .buffered(1024)
+            .try_collect()
+            .await
+    }
+
+    /// [`Self::send_all`] with headers on each message.
+    pub async fn send_all_with_headers<I, const N: usize>(
+        &self,
+        topic: &str,
+        messages: I,
+    ) -> Result<Vec<Delivered>, IngestError>
+    where
+        I: IntoIterator<Item = (String, Vec<u8>, [(&'static str, String); N])>,
+    {
+        use futures::{StreamExt, TryStreamExt, stream};
+        stream::iter(messages)
+            .map(|(key, payload, headers)| async move {
+                self.send_with_headers(topic, &key, &payload, &headers)
+                    .await
+            })
             .buffered(1024)
             .try_collect()
             .await

@@ -1,6 +1,8 @@
 //! Getting the committees' events into Kafka: topic administration, an
-//! idempotent producer, and simulators for local runs and tests.
+//! idempotent producer, connectors for the agencies' public formats, and
+//! simulators for local runs and tests.
 
+pub mod connect;
 pub mod kafka;
 pub mod simulate;
 

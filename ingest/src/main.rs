@@ -1,11 +1,14 @@
-//! `pmoc-ingest`: create topics and run simulated feeds.
+//! `pmoc-ingest`: create topics, connect the agencies' public feeds and run
+//! simulated ones.
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use pmoc_ingest::{
-    Publisher, kafka,
+    Publisher,
+    connect::{self, Format, Source},
+    kafka,
     simulate::{self, Scenario, Scenarios, SimOptions, Simulator, water::WaterSimulator},
 };
 use pmoc_schemas::{committee::Committee, config::Settings};
@@ -47,6 +50,19 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Read a public feed (file or http(s) URL) and publish it as envelopes;
+    /// rejected records go to the dead-letter topic.
+    Connect {
+        format: FormatArg,
+        /// A file path or an http(s) URL.
+        source: String,
+        /// Map and validate only; print the summary and publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Log progress every this many records (0: never).
+        #[arg(long, default_value_t = 10_000)]
+        progress_every: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +86,27 @@ impl CommitteeArg {
     }
 }
 
+/// The formats `connect` reads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FormatArg {
+    /// HII ThaiWater API water levels (JSON).
+    Thaiwater,
+    /// PCD Air4Thai stations (getNewAQI_JSON).
+    Air4thai,
+    /// GISTDA VIIRS/MODIS hotspots (CSV).
+    Gistda,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Thaiwater => Self::ThaiWater,
+            FormatArg::Air4thai => Self::Air4Thai,
+            FormatArg::Gistda => Self::Gistda,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -77,6 +114,9 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_env("PMOC_LOG")
                 .unwrap_or_else(|_| "info,rdkafka=warn".into()),
         )
+        // Logs and progress on stderr; stdout carries only results (the
+        // connector's summary).
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
@@ -105,6 +145,22 @@ async fn main() -> anyhow::Result<()> {
                 speedup: settings.simulator.speedup,
             };
             simulate_committees(&settings, options, rounds).await?;
+        }
+        Command::Connect {
+            format,
+            source,
+            dry_run,
+            progress_every,
+        } => {
+            let options = connect::Options {
+                dry_run,
+                progress_every,
+            };
+            let source = Source::parse(&source);
+            let summary = connect::run(format.into(), &source, &settings.kafka, &options)
+                .await
+                .with_context(|| format!("connecting {source}"))?;
+            print!("{summary}");
         }
     }
     Ok(())
