@@ -8,6 +8,7 @@ use rdkafka::{
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
     client::DefaultClientContext,
     error::{KafkaError, RDKafkaErrorCode},
+    message::{Header, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
     util::Timeout,
 };
@@ -112,6 +113,41 @@ impl Publisher {
         payload: &[u8],
     ) -> Result<Delivered, IngestError> {
         let record = FutureRecord::to(topic).key(key).payload(payload);
+        self.producer
+            .send(record, Timeout::Never)
+            .await
+            .map(|d| Delivered {
+                partition: d.partition,
+                offset: d.offset,
+            })
+            .map_err(|(source, _)| IngestError::Delivery {
+                topic: topic.to_owned(),
+                source,
+            })
+    }
+
+    /// Publishes one message with `headers` (name, value) and waits for the
+    /// broker's acknowledgement; for dead letters, whose reason travels in
+    /// headers so the payload stays the original bytes.
+    pub async fn send_with_headers(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Result<Delivered, IngestError> {
+        let headers = headers
+            .iter()
+            .fold(OwnedHeaders::new(), |all, &(key, value)| {
+                all.insert(Header {
+                    key,
+                    value: Some(value),
+                })
+            });
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(headers);
         self.producer
             .send(record, Timeout::Never)
             .await

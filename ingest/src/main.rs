@@ -1,4 +1,5 @@
-//! `pmoc-ingest`: create topics and run simulated feeds.
+//! `pmoc-ingest`: create topics, run simulated feeds, serve the HTTP ingest
+//! endpoint.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -28,6 +29,12 @@ enum Command {
         #[arg(long)]
         rounds: Option<u64>,
     },
+    /// Serve `POST /v1/events` for agencies that cannot speak Kafka
+    /// (settings: `[http_ingest]`).
+    Serve,
+    /// Print the `sha256:` hash of the token read from standard input, as
+    /// `http_ingest.agencies` expects it (the token itself is never stored).
+    HashToken,
 }
 
 #[tokio::main]
@@ -48,6 +55,25 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(topics = ?kafka::topics(&settings.kafka), "topics ready");
         }
         Command::SimulateWater { rounds } => simulate_water(&settings, rounds).await?,
+        Command::Serve => {
+            let listen = &settings.http_ingest.listen;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            pmoc_ingest::http::run(listener, settings, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
+        Command::HashToken => {
+            let mut token = String::new();
+            std::io::stdin()
+                .read_line(&mut token)
+                .context("reading the token from standard input")?;
+            let token = token.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(!token.is_empty(), "no token on standard input");
+            println!("{}", pmoc_ingest::http::hash_token(token));
+        }
     }
     Ok(())
 }
