@@ -3,6 +3,7 @@
 
 mod crash_recovery;
 mod harness;
+mod http_ingest;
 mod outages;
 mod scale_out;
 mod support;
