@@ -168,8 +168,8 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Bo
             telemetry::broker_unavailable(&agency, records.len(), &why);
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "the event broker did not acknowledge the batch; nothing is known to be \
-                 stored: send the same batch again later (event ids make retries safe)",
+                "the event broker did not acknowledge the whole batch in time: send the \
+                 same batch again later (records already stored are deduplicated by event_id)",
             );
         }
     }
