@@ -79,7 +79,8 @@ pub struct KafkaSettings {
     /// Where alert transitions (open, updated, resolved) are published.
     pub alerts_topic: String,
     /// Where rejected messages go, with their original bytes and the reason
-    /// in headers (`pmoc-reason-kind`, `pmoc-reason`, `pmoc-source-*`).
+    /// in headers (`pmoc-reason-kind`, `pmoc-reason`, and where it came from:
+    /// `pmoc-source-*` from the pipeline, `pmoc-source` from HTTP ingest).
     pub dead_letter_topic: String,
     /// Partitions created for each topic; more partitions, more parallelism.
     pub partitions: i32,

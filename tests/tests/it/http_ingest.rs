@@ -249,6 +249,16 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
         4
     );
 
+    // A batch with nothing acceptable is a 422; its record is dead-lettered.
+    let line = rainfall("it-only-nsc", "NSC", "50", &t);
+    let (status, text) = post(&client, &url, TOKEN, "application/x-ndjson", line).await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert_eq!(
+        stored_count(&settings, &settings.kafka.dead_letter_topic)?,
+        5
+    );
+    assert_eq!(stored_count(&settings, &settings.kafka.topics.water)?, 2);
+
     // 10,000 records in one request, all acknowledged before the answer.
     let provinces = ["10", "11", "12", "20", "30", "34", "40", "50", "57", "90"];
     let batch: Vec<String> = (0..10_000)
