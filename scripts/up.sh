@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: install what is missing, build, and run the whole local
-# stack (broker, ClickHouse, migrations, simulator, pipeline, dashboard) with
-# its state under .state/. Ctrl-C stops everything it started; running it
-# again reuses the stored data.
+# stack (broker, ClickHouse, migrations, simulator, pipeline, dashboard, HTTP
+# ingest) with its state under .state/. Ctrl-C stops everything it started;
+# running it again reuses the stored data.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PMOC_ROOT"
@@ -15,10 +15,15 @@ BROKER_PORT="${PMOC_BROKER_PORT:-19092}"
 CH_HTTP_PORT="${PMOC_CLICKHOUSE_HTTP_PORT:-18123}"
 CH_TCP_PORT="${PMOC_CLICKHOUSE_TCP_PORT:-19000}"
 DASHBOARD="${PMOC_DASHBOARD__LISTEN:-127.0.0.1:8080}"
+HTTP_INGEST="${PMOC_HTTP_INGEST__LISTEN:-127.0.0.1:8090}"
+# A development-only bearer token for agency HII on the HTTP ingest endpoint;
+# the server is given only its SHA-256 hash. Never use it beyond a laptop.
+DEV_TOKEN="${PMOC_HTTP_INGEST_DEV_TOKEN:-pmoc-dev-token-hii}"
 export PMOC_KAFKA__BROKERS="127.0.0.1:$BROKER_PORT"
 export PMOC_CLICKHOUSE__URL="http://127.0.0.1:$CH_HTTP_PORT"
 export PMOC_DASHBOARD__LISTEN="$DASHBOARD"
 export PMOC_DASHBOARD__ASSETS_DIR="$PMOC_DIST"
+export PMOC_HTTP_INGEST__LISTEN="$HTTP_INGEST"
 bin="$CARGO_TARGET_DIR/release"
 mkdir -p "$STATE"/{clickhouse,broker,log}
 
@@ -73,12 +78,26 @@ pids+=($!)
 pids+=($!)
 wait_until 30 dashboard curl -fsS "http://$DASHBOARD/healthz"
 
+step "starting the HTTP ingest endpoint on $HTTP_INGEST (agency HII, dev token)"
+dev_hash="$(printf '%s\n' "$DEV_TOKEN" | "$bin/pmoc-ingest" hash-token)"
+PMOC_HTTP_INGEST__AGENCIES__HII="$dev_hash" "$bin/pmoc-ingest" serve >"$STATE/log/http-ingest.log" 2>&1 &
+pids+=($!)
+wait_until 30 "http ingest" curl -fsS "http://$HTTP_INGEST/healthz"
+
 cat <<MSG
 
   PMOC is running.   Dashboard: http://$DASHBOARD/
   Windows are one minute long and close 30 s after they end, so the first
   figures appear about 90 s after start. Logs: $STATE/log/   Metrics:
   http://$DASHBOARD/metrics and http://127.0.0.1:9464/metrics (pipeline).
+
+  HTTP ingest (agencies without Kafka): POST http://$HTTP_INGEST/v1/events
+  with the development token of agency HII, e.g.
+    curl -sS -H "Authorization: Bearer $DEV_TOKEN" \\
+      -H 'Content-Type: application/x-ndjson' --data-binary @- \\
+      http://$HTTP_INGEST/v1/events <<'EOF'
+    {"schema":"hii.rainfall","schema_version":1,"event_id":"demo-1","source_agency":"HII","source_system":"curl","committee":"water","event_time":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","area":{"province":"50"},"payload":{"station_id":"CPY011","rain_1h_mm":12.5,"rain_24h_mm":80.0}}
+    EOF
   Press Ctrl-C to stop everything.
 
 MSG

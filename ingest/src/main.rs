@@ -1,5 +1,5 @@
-//! `pmoc-ingest`: create topics, connect the agencies' public feeds and run
-//! simulated ones.
+//! `pmoc-ingest`: create topics, connect the agencies' public feeds, run
+//! simulated ones, and serve the HTTP ingest endpoint.
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
@@ -63,6 +63,12 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         progress_every: u64,
     },
+    /// Serve `POST /v1/events` for agencies that cannot speak Kafka
+    /// (settings: `[http_ingest]`).
+    Serve,
+    /// Print the `sha256:` hash of the token read from standard input, as
+    /// `http_ingest.agencies` expects it (the token itself is never stored).
+    HashToken,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,6 +167,25 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("connecting {source}"))?;
             print!("{summary}");
+        }
+        Command::Serve => {
+            let listen = &settings.http_ingest.listen;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            pmoc_ingest::http::run(listener, settings, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
+        Command::HashToken => {
+            let mut token = String::new();
+            std::io::stdin()
+                .read_line(&mut token)
+                .context("reading the token from standard input")?;
+            let token = token.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(!token.is_empty(), "no token on standard input");
+            println!("{}", pmoc_ingest::http::hash_token(token));
         }
     }
     Ok(())

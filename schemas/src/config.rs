@@ -18,6 +18,7 @@ pub struct Settings {
     pub pipeline: PipelineSettings,
     pub dashboard: DashboardSettings,
     pub simulator: SimulatorSettings,
+    pub http_ingest: HttpIngestSettings,
     /// Expected time between two messages of each schema, by schema name
     /// (`hii.water_level`): the freshness lights and silence alerts compare
     /// a source's age against it.
@@ -32,6 +33,7 @@ impl Default for Settings {
             pipeline: PipelineSettings::default(),
             dashboard: DashboardSettings::default(),
             simulator: SimulatorSettings::default(),
+            http_ingest: HttpIngestSettings::default(),
             cadence_seconds: default_cadences(),
         }
     }
@@ -77,7 +79,8 @@ pub struct KafkaSettings {
     /// Where alert transitions (open, updated, resolved) are published.
     pub alerts_topic: String,
     /// Where rejected messages go, with their original bytes and the reason
-    /// in headers (`pmoc-reason-kind`, `pmoc-reason`, `pmoc-source-*`).
+    /// in headers (`pmoc-reason-kind`, `pmoc-reason`, and where it came from:
+    /// `pmoc-source-*` from the pipeline, `pmoc-source` from HTTP ingest).
     pub dead_letter_topic: String,
     /// Partitions created for each topic; more partitions, more parallelism.
     pub partitions: i32,
@@ -240,6 +243,41 @@ impl Default for SimulatorSettings {
             interval_ms: 2_000,
             speedup: 60.0,
             scenarios: Vec::new(),
+        }
+    }
+}
+
+/// `pmoc-ingest serve`: the HTTP endpoint for agencies that cannot speak Kafka.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpIngestSettings {
+    /// Address the endpoint listens on.
+    pub listen: String,
+    /// Largest request body, bytes: bigger requests get 413 without being
+    /// read, so one client cannot make the server buffer unbounded data.
+    pub max_body_bytes: usize,
+    /// Largest single record, bytes; the decoder's limit (a record is a
+    /// Kafka message, and real ones are under 2 KB).
+    pub max_record_bytes: usize,
+    /// How long a request waits for the broker's acknowledgements before it
+    /// is answered 503; the client then retries (event ids make that safe).
+    pub ack_timeout_ms: u64,
+    /// Each agency's bearer token as `sha256:<64 hex digits>` of the token,
+    /// by agency id (`HII = "sha256:…"`): the config never holds a usable
+    /// token. Ids are matched in upper case, because environment variables
+    /// (`PMOC_HTTP_INGEST__AGENCIES__HII`) arrive lower-cased. Empty by
+    /// default: no token is valid until one is configured.
+    pub agencies: BTreeMap<String, String>,
+}
+
+impl Default for HttpIngestSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8090".to_owned(),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_record_bytes: crate::envelope::DEFAULT_MAX_MESSAGE_BYTES,
+            ack_timeout_ms: 10_000,
+            agencies: BTreeMap::new(),
         }
     }
 }

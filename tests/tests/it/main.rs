@@ -4,6 +4,7 @@
 mod connectors;
 mod crash_recovery;
 mod harness;
+mod http_ingest;
 mod outages;
 mod scale_out;
 mod support;
