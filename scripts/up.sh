@@ -70,8 +70,6 @@ step "creating topics and tables (idempotent)"
 step "starting the pipeline, the simulators and the dashboard"
 "$bin/pmoc-pipeline" >"$STATE/log/pipeline.log" 2>&1 &
 pids+=($!)
-"$bin/pmoc-ingest" simulate-water >"$STATE/log/simulator.log" 2>&1 &
-pids+=($!)
 "$bin/pmoc-ingest" simulate --committee all >"$STATE/log/committees.log" 2>&1 &
 pids+=($!)
 "$bin/pmoc-dashboard" >"$STATE/log/dashboard.log" 2>&1 &
