@@ -90,6 +90,7 @@ pub enum Output {
     Window(Box<WindowValue>),
     Late(LateEvent),
     Rejected(RejectedMessage),
+    Alert(Box<pmoc_schemas::alert::AlertEvent>),
 }
 
 /// What workers send the process's ClickHouse writer.
@@ -134,6 +135,9 @@ impl SinkAck {
 #[derive(Debug, Clone)]
 pub struct DataflowConfig {
     pub source: SourceConfig,
+    pub alert_rules: Arc<pmoc_schemas::alert::AlertRules>,
+    /// Alerts open when the pipeline last stopped.
+    pub open_alerts: Vec<pmoc_schemas::alert::AlertEvent>,
 }
 
 /// Builds the dataflow in `scope`; returns the probe of stored event time.
@@ -145,9 +149,16 @@ pub fn build(
 ) -> ProbeHandle<u64> {
     let stored = ProbeHandle::new();
     let widths = config.source.widths_ms.clone();
-    let records = kafka_source(scope, config.source, stored.clone(), writer.clone(), failed);
+    let records = kafka_source(
+        scope,
+        config.source.clone(),
+        stored.clone(),
+        writer.clone(),
+        failed,
+    );
     let windows = crate::windowing::windows(scope, records, widths);
     let outputs = crate::rollup::rollups(windows);
+    let outputs = crate::alerting::alerts(outputs, &config.alert_rules, config.open_alerts);
     sink(scope, outputs, writer).probe_with(&stored);
     stored
 }

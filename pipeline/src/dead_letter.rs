@@ -20,10 +20,13 @@ use crate::dataflow::RejectedMessage;
 pub struct DeadLetter {
     producer: FutureProducer,
     topic: String,
+    /// Alert transitions share the producer: both are the writer's side
+    /// outputs, published before the rows that record them are acknowledged.
+    alerts_topic: String,
 }
 
 impl DeadLetter {
-    pub fn new(brokers: &str, topic: &str) -> Result<Self, KafkaError> {
+    pub fn new(brokers: &str, topic: &str, alerts_topic: &str) -> Result<Self, KafkaError> {
         let producer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("enable.idempotence", "true")
@@ -32,6 +35,7 @@ impl DeadLetter {
         Ok(Self {
             producer,
             topic: topic.to_owned(),
+            alerts_topic: alerts_topic.to_owned(),
         })
     }
 
@@ -54,6 +58,34 @@ impl DeadLetter {
                     .key(&key)
                     .payload(&r.payload)
                     .headers(headers);
+                producer
+                    .send(record, Timeout::Never)
+                    .await
+                    .map(|_| ())
+                    .map_err(|(e, _)| e)
+            }
+        });
+        for result in futures::future::join_all(sends).await {
+            result?;
+        }
+        Ok(())
+    }
+}
+
+impl DeadLetter {
+    /// Publishes alert transitions as JSON, keyed by alert id (so one
+    /// alert's transitions stay in order on one partition).
+    pub async fn publish_alerts(
+        &self,
+        alerts: &[pmoc_schemas::alert::AlertEvent],
+    ) -> Result<(), KafkaError> {
+        let sends = alerts.iter().map(|a| {
+            let payload = serde_json::to_vec(a).unwrap_or_default();
+            let producer = self.producer.clone();
+            let topic = self.alerts_topic.clone();
+            let key = a.alert_id.clone();
+            async move {
+                let record = FutureRecord::to(&topic).key(&key).payload(&payload);
                 producer
                     .send(record, Timeout::Never)
                     .await

@@ -2,6 +2,7 @@
 //! Kafka streams by event time and writes exact, replay-safe aggregates to
 //! ClickHouse.
 
+pub mod alerting;
 pub mod dataflow;
 pub mod dead_letter;
 pub mod kafka;

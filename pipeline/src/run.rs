@@ -26,7 +26,11 @@ use crate::{
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
 
 impl DataflowConfig {
-    pub fn from_settings(settings: &Settings, checkpoints: Checkpoints) -> Self {
+    pub fn from_settings(
+        settings: &Settings,
+        checkpoints: Checkpoints,
+        open_alerts: Vec<pmoc_schemas::alert::AlertEvent>,
+    ) -> Self {
         let p = &settings.pipeline;
         let mut widths: Vec<i64> = p
             .windows_seconds
@@ -49,6 +53,8 @@ impl DataflowConfig {
                 checkpoints: Arc::new(checkpoints),
                 cadences: Arc::new(settings.cadence_seconds.clone()),
             },
+            alert_rules: Arc::new(settings.alerts.clone()),
+            open_alerts,
         }
     }
 }
@@ -88,11 +94,19 @@ pub fn run(
             .collect::<Vec<_>>(),
     ))?;
 
+    let open_alerts = runtime.block_on(store::load_open_alerts(&store::client(
+        &settings.clickhouse,
+    )))?;
+
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let dead_letter = {
         let _rt = runtime.enter();
-        DeadLetter::new(&settings.kafka.brokers, &settings.kafka.dead_letter_topic)
-            .map_err(PipelineError::Kafka)?
+        DeadLetter::new(
+            &settings.kafka.brokers,
+            &settings.kafka.dead_letter_topic,
+            &settings.kafka.alerts_topic,
+        )
+        .map_err(PipelineError::Kafka)?
     };
     let writer = runtime.spawn(store::run_writer(
         store::client(&settings.clickhouse),
@@ -102,7 +116,7 @@ pub fn run(
         settings.pipeline.max_batch_rows,
     ));
 
-    let config = DataflowConfig::from_settings(settings, checkpoints);
+    let config = DataflowConfig::from_settings(settings, checkpoints, open_alerts);
     let failed = Arc::new(AtomicBool::new(false));
     let worker_failed = failed.clone();
     let guards = timely::execute(timely_config, move |worker| {

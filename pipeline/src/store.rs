@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clickhouse::{Client, Compression, Row};
 use pmoc_schemas::{
+    alert::{AlertEvent, AlertState, Severity},
     config::ClickHouseSettings,
     tables::{MIGRATIONS, MIGRATIONS_TABLE, render},
 };
@@ -148,6 +149,89 @@ impl WindowRow {
     }
 }
 
+/// A row of `alerts`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
+pub struct AlertRow {
+    pub alert_id: String,
+    pub rule: String,
+    pub severity: String,
+    pub committee: String,
+    pub metric: String,
+    pub area_level: String,
+    pub area_code: String,
+    pub state: String,
+    pub opened_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub resolved_at_ms: i64,
+    pub value: f64,
+    pub threshold: f64,
+    pub evidence: String,
+    pub version: u64,
+}
+
+impl From<&AlertEvent> for AlertRow {
+    fn from(a: &AlertEvent) -> Self {
+        let order = match a.state {
+            AlertState::Open => 0,
+            AlertState::Updated => 1,
+            AlertState::Resolved => 2,
+        };
+        Self {
+            alert_id: a.alert_id.clone(),
+            rule: a.rule.clone(),
+            severity: a.severity.as_str().to_owned(),
+            committee: a.committee.clone(),
+            metric: a.metric.clone(),
+            area_level: a.area_level.clone(),
+            area_code: a.area_code.clone(),
+            state: a.state.as_str().to_owned(),
+            opened_at_ms: a.opened_at_ms,
+            updated_at_ms: a.updated_at_ms,
+            resolved_at_ms: a.resolved_at_ms,
+            value: a.value,
+            threshold: a.threshold,
+            evidence: a.evidence.clone(),
+            // Event time, so a replayed transition rewrites its own row.
+            version: (a.updated_at_ms.max(0) as u64) * 4 + order,
+        }
+    }
+}
+
+/// The alerts not resolved when the pipeline last stopped.
+pub async fn load_open_alerts(client: &Client) -> Result<Vec<AlertEvent>, StoreError> {
+    let rows: Vec<AlertRow> = client
+        .query("SELECT ?fields FROM alerts FINAL WHERE state != 'resolved'")
+        .fetch_all()
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AlertEvent {
+            alert_id: r.alert_id,
+            rule: r.rule,
+            severity: match r.severity.as_str() {
+                "critical" => Severity::Critical,
+                "info" => Severity::Info,
+                _ => Severity::Warning,
+            },
+            committee: r.committee,
+            metric: r.metric,
+            area_level: r.area_level,
+            area_code: r.area_code,
+            state: if r.state == "open" {
+                AlertState::Open
+            } else {
+                AlertState::Updated
+            },
+            opened_at_ms: r.opened_at_ms,
+            updated_at_ms: r.updated_at_ms,
+            resolved_at_ms: r.resolved_at_ms,
+            value: r.value,
+            threshold: r.threshold,
+            evidence: r.evidence,
+        })
+        .collect())
+}
+
 /// A row of `source_watermarks`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct WatermarkRow {
@@ -248,6 +332,7 @@ struct Split {
     windows: Vec<WindowRow>,
     late: Vec<LateRow>,
     rejected: Vec<RejectedMessage>,
+    alerts: Vec<AlertEvent>,
 }
 
 fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
@@ -265,6 +350,7 @@ fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
                 received_at_ms: l.received_at_ms,
             }),
             Output::Rejected(r) => split.rejected.push(r),
+            Output::Alert(a) => split.alerts.push(*a),
         }
     }
     split
@@ -338,6 +424,7 @@ pub async fn run_writer(
         }
         let split = split_rows(std::mem::take(&mut pending.rows), now_ms());
         let rejected: Vec<RejectedRow> = split.rejected.iter().map(RejectedRow::from).collect();
+        let alerts: Vec<AlertRow> = split.alerts.iter().map(AlertRow::from).collect();
         let marks = std::mem::take(&mut pending.checkpoints);
         let watermarks = std::mem::take(&mut pending.watermarks);
         let mut attempt = 0u32;
@@ -349,6 +436,10 @@ pub async fn run_writer(
                 insert_all(&client, "rejected_events", &rejected).await?;
                 insert_all(&client, "window_aggregates", &split.windows).await?;
                 insert_all(&client, "late_events", &split.late).await?;
+                if !split.alerts.is_empty() {
+                    dead_letter.publish_alerts(&split.alerts).await?;
+                }
+                insert_all(&client, "alerts", &alerts).await?;
                 insert_all(&client, "pipeline_checkpoints", &marks).await?;
                 insert_all(&client, "source_watermarks", &watermarks).await
             }

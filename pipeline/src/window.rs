@@ -128,6 +128,19 @@ pub fn window_of(event_ms: i64, width_ms: i64) -> (i64, i64) {
     (start, start + width_ms)
 }
 
+/// `ms` as Thai local time, RFC 3339, for evidence texts people read.
+pub fn local_time(ms: i64) -> String {
+    let offset = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|t| t.to_offset(offset))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
+}
+
 /// Values of a distribution, counted per whole unit (a minute of waiting):
 /// exact enough for p50/p95 on a wall screen, mergeable across areas and
 /// bounded in size by the value range rather than the event count.

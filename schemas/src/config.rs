@@ -19,6 +19,8 @@ pub struct Settings {
     pub dashboard: DashboardSettings,
     pub simulator: SimulatorSettings,
     pub http_ingest: HttpIngestSettings,
+    /// Alert rules the pipeline evaluates.
+    pub alerts: crate::alert::AlertRules,
     /// Expected time between two messages of each schema, by schema name
     /// (`hii.water_level`): the freshness lights and silence alerts compare
     /// a source's age against it.
@@ -34,6 +36,7 @@ impl Default for Settings {
             dashboard: DashboardSettings::default(),
             simulator: SimulatorSettings::default(),
             http_ingest: HttpIngestSettings::default(),
+            alerts: crate::alert::AlertRules::default(),
             cadence_seconds: default_cadences(),
         }
     }

@@ -7,6 +7,7 @@
 //! so the WASM front end can share it.
 
 pub mod aggregate;
+pub mod alert;
 pub mod api;
 pub mod area;
 pub mod calendar;

@@ -1,0 +1,429 @@
+//! Alerts: threshold and rate rules evaluated on final province windows in
+//! the dataflow, and silence rules evaluated by the writer from the sources'
+//! last-seen times.
+//!
+//! Each (rule, area) has at most one open alert. A breach opens it, further
+//! breaching windows update it when the value changes, and the first window
+//! without a breach resolves it. Alert ids and timestamps come from event
+//! time, not the wall clock, so a replay after a crash rewrites the same
+//! rows instead of adding new ones.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use pmoc_schemas::{
+    aggregate::AreaLevel,
+    alert::{AlertEvent, AlertRules, AlertState, Comparison, Severity, Statistic},
+    metric::MetricId,
+};
+use timely::{
+    container::CapacityContainerBuilder,
+    dataflow::{
+        Stream,
+        channels::pact::Exchange,
+        operators::{Capability, Concat, Operator},
+    },
+};
+
+use crate::{
+    dataflow::{Output, WindowValue},
+    window::{Accumulator, Area},
+};
+
+/// A rule, resolved against the metric catalogue once.
+#[derive(Debug, Clone)]
+enum Rule {
+    Threshold {
+        name: String,
+        metric: MetricId,
+        width_ms: i64,
+        statistic: Statistic,
+        comparison: Comparison,
+        limit: f64,
+        severity: Severity,
+    },
+    Rate {
+        name: String,
+        metric: MetricId,
+        width_ms: i64,
+        baseline_windows: usize,
+        factor: f64,
+        min_count: u64,
+        severity: Severity,
+    },
+}
+
+impl Rule {
+    fn applies_to(&self, w: &WindowValue) -> bool {
+        let (metric, width_ms) = match self {
+            Rule::Threshold {
+                metric, width_ms, ..
+            }
+            | Rule::Rate {
+                metric, width_ms, ..
+            } => (*metric, *width_ms),
+        };
+        w.metric == metric && w.end_ms - w.start_ms == width_ms
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Rule::Threshold { name, .. } | Rule::Rate { name, .. } => name,
+        }
+    }
+}
+
+/// The rules of the settings that name a known metric; unknown ones are
+/// logged and skipped rather than stopping the pipeline.
+fn compile(rules: &AlertRules) -> Vec<Rule> {
+    let metric = |name: &str, rule: &str| {
+        let m = MetricId::from_name(name);
+        if m.is_none() {
+            tracing::error!(
+                rule,
+                metric = name,
+                "alert rule names an unknown metric; skipped"
+            );
+        }
+        m
+    };
+    let mut out = Vec::new();
+    for t in &rules.thresholds {
+        if let Some(m) = metric(&t.metric, &t.name) {
+            out.push(Rule::Threshold {
+                name: t.name.clone(),
+                metric: m,
+                width_ms: i64::from(t.window_seconds) * 1000,
+                statistic: t.statistic,
+                comparison: t.comparison,
+                limit: t.limit,
+                severity: t.severity,
+            });
+        }
+    }
+    for r in &rules.rates {
+        if let Some(m) = metric(&r.metric, &r.name) {
+            out.push(Rule::Rate {
+                name: r.name.clone(),
+                metric: m,
+                width_ms: i64::from(r.window_seconds) * 1000,
+                baseline_windows: r.baseline_windows.max(1) as usize,
+                factor: r.factor,
+                min_count: r.min_count,
+                severity: r.severity,
+            });
+        }
+    }
+    out
+}
+
+fn statistic(acc: &Accumulator, s: Statistic) -> f64 {
+    match s {
+        Statistic::Count => acc.count as f64,
+        Statistic::Sum => acc.sum,
+        Statistic::Mean => acc.sum / acc.count.max(1) as f64,
+        Statistic::Min => acc.min,
+        Statistic::Max => acc.max,
+        Statistic::Last => acc.last,
+    }
+}
+
+/// What one worker knows per (rule index, area).
+#[derive(Default)]
+struct State {
+    open: HashMap<(usize, Area), AlertEvent>,
+    /// Counts of the trailing windows of rate rules: (window start, count).
+    history: HashMap<(usize, Area), VecDeque<(i64, u64)>>,
+}
+
+impl State {
+    /// Evaluates `rule` on one final window; returns the transition, if any.
+    fn evaluate(&mut self, index: usize, rule: &Rule, w: &WindowValue) -> Option<AlertEvent> {
+        let (breach, value, limit, severity) = match rule {
+            Rule::Threshold {
+                statistic: s,
+                comparison,
+                limit,
+                severity,
+                ..
+            } => {
+                let value = statistic(&w.acc, *s);
+                (comparison.breached(value, *limit), value, *limit, *severity)
+            }
+            Rule::Rate {
+                width_ms,
+                baseline_windows,
+                factor,
+                min_count,
+                severity,
+                ..
+            } => {
+                let history = self.history.entry((index, w.area)).or_default();
+                // Windows without events are zeros of the baseline.
+                if let Some(&(last, _)) = history.back() {
+                    let mut start = last + width_ms;
+                    while start < w.start_ms && history.len() <= *baseline_windows {
+                        history.push_back((start, 0));
+                        start += width_ms;
+                    }
+                }
+                let baseline = if history.is_empty() {
+                    None
+                } else {
+                    Some(history.iter().map(|(_, c)| *c).sum::<u64>() as f64 / history.len() as f64)
+                };
+                let count = w.acc.count;
+                let limit = baseline.map_or(f64::INFINITY, |b| (b * factor).max(*min_count as f64));
+                history.push_back((w.start_ms, count));
+                while history.len() > *baseline_windows {
+                    history.pop_front();
+                }
+                (count as f64 >= limit, count as f64, limit, *severity)
+            }
+        };
+        let key = (index, w.area);
+        let evidence = |value: f64| {
+            format!(
+                "{} {value:.2} vs {limit:.2} in the {} s window from {} ({})",
+                w.metric.name(),
+                (w.end_ms - w.start_ms) / 1000,
+                crate::window::local_time(w.start_ms),
+                rule.name(),
+            )
+        };
+        match (breach, self.open.get_mut(&key)) {
+            (true, None) => {
+                let def = w.metric.def();
+                let area = w.area.code_string();
+                let event = AlertEvent {
+                    alert_id: format!(
+                        "{}:{}:{area}:{}",
+                        rule.name(),
+                        w.area.level.as_str(),
+                        w.start_ms
+                    ),
+                    rule: rule.name().to_owned(),
+                    severity,
+                    committee: def.committee.as_str().to_owned(),
+                    metric: def.name.to_owned(),
+                    area_level: w.area.level.as_str().to_owned(),
+                    area_code: area,
+                    state: AlertState::Open,
+                    opened_at_ms: w.start_ms,
+                    updated_at_ms: w.end_ms,
+                    resolved_at_ms: 0,
+                    value,
+                    threshold: limit,
+                    evidence: evidence(value),
+                };
+                self.open.insert(key, event.clone());
+                Some(event)
+            }
+            (true, Some(open)) if open.value != value => {
+                open.state = AlertState::Updated;
+                open.value = value;
+                open.threshold = limit;
+                open.updated_at_ms = w.end_ms;
+                open.evidence = evidence(value);
+                Some(open.clone())
+            }
+            (false, Some(_)) => {
+                let mut event = self.open.remove(&key)?;
+                event.state = AlertState::Resolved;
+                event.value = value;
+                event.updated_at_ms = w.end_ms;
+                event.resolved_at_ms = w.end_ms;
+                event.evidence = evidence(value);
+                Some(event)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Adds the alert transitions of the final province windows in `outputs`.
+/// `open` are the alerts open when the pipeline last stopped, so a restart
+/// updates or resolves them instead of opening duplicates.
+pub fn alerts<'s>(
+    outputs: Stream<'s, u64, Vec<Output>>,
+    rules: &AlertRules,
+    open: Vec<AlertEvent>,
+) -> Stream<'s, u64, Vec<Output>> {
+    let rules = compile(rules);
+    let transitions = outputs
+        .clone()
+        .unary_frontier::<CapacityContainerBuilder<Vec<Output>>, _, _, _>(
+            Exchange::new(|o: &Output| match o {
+                Output::Window(w) => w.area.route(),
+                _ => 0,
+            }),
+            "Alerts",
+            move |_, _| {
+                let mut state = State::default();
+                for event in open {
+                    let Some(index) = rules.iter().position(|r| r.name() == event.rule) else {
+                        continue;
+                    };
+                    if event.area_level == AreaLevel::Province.as_str()
+                        && let Ok(code) = event.area_code.parse()
+                    {
+                        let area = Area {
+                            level: AreaLevel::Province,
+                            code,
+                        };
+                        state.open.insert((index, area), event);
+                    }
+                }
+                // Final windows, by time, evaluated in time order once complete.
+                let mut pending: BTreeMap<u64, (Capability<u64>, Vec<WindowValue>)> =
+                    BTreeMap::new();
+                move |(input, frontier), output| {
+                    input.for_each_stamp(|cap, data| {
+                        let windows: Vec<WindowValue> = data
+                            .flat_map(|batch| batch.drain(..))
+                            .filter_map(|o| match o {
+                                Output::Window(w)
+                                    if w.is_final && w.area.level == AreaLevel::Province =>
+                                {
+                                    Some(*w)
+                                }
+                                _ => None,
+                            })
+                            .filter(|w| rules.iter().any(|r| r.applies_to(w)))
+                            .collect();
+                        if windows.is_empty() {
+                            return;
+                        }
+                        let Some(cap) = cap.retain_least(output.output_index()) else {
+                            return;
+                        };
+                        pending
+                            .entry(*cap.time())
+                            .or_insert_with(|| (cap, Vec::new()))
+                            .1
+                            .extend(windows);
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key()) {
+                            break;
+                        }
+                        let (cap, mut windows) = entry.remove();
+                        windows.sort_by_key(|w| (w.start_ms, w.metric, w.area));
+                        let mut session = output.session(&cap);
+                        for w in &windows {
+                            for (i, rule) in rules.iter().enumerate() {
+                                if rule.applies_to(w)
+                                    && let Some(event) = state.evaluate(i, rule, w)
+                                {
+                                    session.give(Output::Alert(Box::new(event)));
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        );
+    outputs.concat(transitions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::Observation;
+
+    fn window(metric: MetricId, start_ms: i64, width_ms: i64, values: &[f64]) -> WindowValue {
+        let area = Area {
+            level: AreaLevel::Province,
+            code: 34,
+        };
+        let obs = |i: usize, value: f64| Observation {
+            metric,
+            area,
+            event_ms: start_ms + i as i64,
+            value,
+            offset: i as i64,
+            widths: 1,
+        };
+        let mut acc = Accumulator::new(&obs(0, values[0]));
+        for (i, &v) in values.iter().enumerate().skip(1) {
+            acc.add(&obs(i, v));
+        }
+        WindowValue {
+            metric,
+            area,
+            start_ms,
+            end_ms: start_ms + width_ms,
+            acc,
+            is_final: true,
+        }
+    }
+
+    #[test]
+    fn a_breach_opens_updates_and_resolves_one_alert() {
+        let rules = compile(&AlertRules::default());
+        let (i, rule) = rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.name() == "water_over_bank")
+            .expect("default rule");
+        let mut state = State::default();
+        let m = MetricId::WaterFreeboard;
+        let states: Vec<Option<(AlertState, String)>> = [
+            vec![1.0, 0.5],
+            vec![0.2, -0.3],
+            vec![-0.3],
+            vec![-0.6],
+            vec![0.4],
+            vec![0.5],
+        ]
+        .iter()
+        .enumerate()
+        .map(|(k, v)| {
+            state
+                .evaluate(i, rule, &window(m, k as i64 * 60_000, 60_000, v))
+                .map(|e| (e.state, e.alert_id))
+        })
+        .collect();
+        let id = "water_over_bank:province:34:60000".to_owned();
+        assert_eq!(
+            states,
+            [
+                None,
+                Some((AlertState::Open, id.clone())),
+                None, // same value: no duplicate
+                Some((AlertState::Updated, id.clone())),
+                Some((AlertState::Resolved, id)),
+                None,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rate_spike_is_measured_against_the_trailing_baseline() {
+        let rules = compile(&AlertRules::default());
+        let (i, rule) = rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.name() == "incident_spike")
+            .expect("default rule");
+        let mut state = State::default();
+        let hour = 3_600_000;
+        let m = MetricId::IncidentSeverity;
+        // Four quiet hours (one empty), then 12 incidents: 12 >= max(10, 3 x 1.5).
+        for (k, n) in [(0, 2), (1, 1), (3, 3)] {
+            let w = window(m, k * hour, hour, &vec![2.0; n]);
+            assert!(state.evaluate(i, rule, &w).is_none());
+        }
+        let spike = window(m, 4 * hour, hour, &[3.0; 12]);
+        let event = state.evaluate(i, rule, &spike).expect("spike");
+        assert_eq!((event.state, event.value), (AlertState::Open, 12.0));
+        assert!(
+            event.evidence.contains("incident_severity"),
+            "{}",
+            event.evidence
+        );
+        // Back to normal resolves it.
+        let calm = window(m, 5 * hour, hour, &[1.0; 2]);
+        let event = state.evaluate(i, rule, &calm).expect("resolved");
+        assert_eq!(event.state, AlertState::Resolved);
+    }
+}

@@ -1,0 +1,228 @@
+//! Alert rules (configured in the settings file) and the alerts they raise.
+//!
+//! Rules are evaluated by the pipeline on final province windows, so an
+//! alert is as traceable as the figure behind it: its evidence names the
+//! metric, the window and the value.
+
+use serde::{Deserialize, Serialize};
+
+/// How urgent an alert is; critical ones interrupt the wall screen.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// Which figure of a window a rule compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    Count,
+    Sum,
+    Mean,
+    Min,
+    Max,
+    Last,
+}
+
+/// Breach when the statistic is above (`>`) or below (`<`) the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparison {
+    Above,
+    Below,
+}
+
+impl Comparison {
+    pub fn breached(self, value: f64, limit: f64) -> bool {
+        match self {
+            Self::Above => value > limit,
+            Self::Below => value < limit,
+        }
+    }
+}
+
+/// A fixed limit on one metric, per province.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdRule {
+    /// Stable name, part of every alert id: never rename a released rule.
+    pub name: String,
+    /// Metric name from the catalogue (`pmoc_schemas::metric`).
+    pub metric: String,
+    pub statistic: Statistic,
+    pub comparison: Comparison,
+    pub limit: f64,
+    pub severity: Severity,
+    /// Width of the windows the rule reads.
+    pub window_seconds: u32,
+}
+
+/// An event count far above its own recent past, per province.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateRule {
+    pub name: String,
+    pub metric: String,
+    pub window_seconds: u32,
+    /// Trailing windows the baseline is the mean of.
+    pub baseline_windows: u32,
+    /// Breach when the count is at least `factor` times the baseline...
+    pub factor: f64,
+    /// ...and at least this many events (a quiet province going from 0 to 2
+    /// is not an anomaly).
+    pub min_count: u64,
+    pub severity: Severity,
+}
+
+/// Every rule the pipeline evaluates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertRules {
+    pub thresholds: Vec<ThresholdRule>,
+    pub rates: Vec<RateRule>,
+}
+
+fn threshold(
+    name: &str,
+    metric: &str,
+    (statistic, comparison, limit): (Statistic, Comparison, f64),
+    severity: Severity,
+) -> ThresholdRule {
+    ThresholdRule {
+        name: name.to_owned(),
+        metric: metric.to_owned(),
+        statistic,
+        comparison,
+        limit,
+        severity,
+        // Minute windows: an alert follows its event within the lateness.
+        window_seconds: 60,
+    }
+}
+
+impl Default for AlertRules {
+    /// The operations centre's standing rules: water over the bank, heavy
+    /// rain (TMD's 90 mm/24 h "very heavy"), PM2.5 over the Thai 24 h
+    /// standard (37.5) and twice it, dams nearly full or low.
+    fn default() -> Self {
+        use Comparison::{Above, Below};
+        use Statistic::{Last, Max, Min};
+        Self {
+            thresholds: vec![
+                threshold(
+                    "water_over_bank",
+                    "water_freeboard_m",
+                    (Min, Below, 0.0),
+                    Severity::Critical,
+                ),
+                threshold(
+                    "rain_24h_very_heavy",
+                    "rain_24h_mm",
+                    (Max, Above, 90.0),
+                    Severity::Warning,
+                ),
+                threshold(
+                    "pm25_over_standard",
+                    "pm25_ugm3",
+                    (Max, Above, 37.5),
+                    Severity::Warning,
+                ),
+                threshold(
+                    "pm25_hazardous",
+                    "pm25_ugm3",
+                    (Max, Above, 75.0),
+                    Severity::Critical,
+                ),
+                threshold(
+                    "dam_nearly_full",
+                    "dam_storage_pct",
+                    (Last, Above, 80.0),
+                    Severity::Warning,
+                ),
+                threshold(
+                    "dam_low",
+                    "dam_storage_pct",
+                    (Last, Below, 30.0),
+                    Severity::Warning,
+                ),
+            ],
+            rates: vec![
+                RateRule {
+                    name: "incident_spike".to_owned(),
+                    metric: "incident_severity".to_owned(),
+                    window_seconds: 3_600,
+                    baseline_windows: 24,
+                    factor: 3.0,
+                    min_count: 10,
+                    severity: Severity::Critical,
+                },
+                RateRule {
+                    name: "hotspot_spike".to_owned(),
+                    metric: "hotspots".to_owned(),
+                    window_seconds: 3_600,
+                    baseline_windows: 24,
+                    factor: 3.0,
+                    min_count: 10,
+                    severity: Severity::Warning,
+                },
+            ],
+        }
+    }
+}
+
+/// Where an alert is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Open,
+    Updated,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Updated => "updated",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+/// One transition of one alert, as stored and published on the alerts topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    /// `rule:level:code:opening window start (ms)`, stable across replays.
+    pub alert_id: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub committee: String,
+    pub metric: String,
+    pub area_level: String,
+    pub area_code: String,
+    pub state: AlertState,
+    pub opened_at_ms: i64,
+    pub updated_at_ms: i64,
+    /// 0 while not resolved.
+    pub resolved_at_ms: i64,
+    pub value: f64,
+    pub threshold: f64,
+    /// Human-readable: which window, which figure, which rule.
+    pub evidence: String,
+}
