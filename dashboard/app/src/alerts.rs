@@ -45,31 +45,33 @@ pub fn AlertsPage() -> impl IntoView {
         .and_then(|s| s.get_item(NAME_KEY).ok().flatten())
         .unwrap_or_default();
     let message = RwSignal::new(String::new());
-    let act = Callback::new(move |(id, action, comment): (String, &'static str, String)| {
-        let actor = name.get_untracked().map(|n| n.value()).unwrap_or_default();
-        if let Some(s) = storage() {
-            let _ = s.set_item(NAME_KEY, &actor);
-        }
-        spawn_local(async move {
-            let body = ActionRequest {
-                comment,
-                actor: Some(actor).filter(|a| !a.trim().is_empty()),
-            };
-            let sent = async {
-                gloo_net::http::Request::post(&format!("/api/alerts/{id}/{action}"))
-                    .json(&body)?
-                    .send()
-                    .await
+    let act = Callback::new(
+        move |(id, action, comment): (String, &'static str, String)| {
+            let actor = name.get_untracked().map(|n| n.value()).unwrap_or_default();
+            if let Some(s) = storage() {
+                let _ = s.set_item(NAME_KEY, &actor);
             }
-            .await;
-            match sent {
-                Ok(r) if r.ok() => message.set(String::new()),
-                Ok(r) => message.set(r.text().await.unwrap_or_default()),
-                Err(e) => message.set(e.to_string()),
-            }
-            reload.update(|n| *n += 1);
-        });
-    });
+            spawn_local(async move {
+                let body = ActionRequest {
+                    comment,
+                    actor: Some(actor).filter(|a| !a.trim().is_empty()),
+                };
+                let sent = async {
+                    gloo_net::http::Request::post(&format!("/api/alerts/{id}/{action}"))
+                        .json(&body)?
+                        .send()
+                        .await
+                }
+                .await;
+                match sent {
+                    Ok(r) if r.ok() => message.set(String::new()),
+                    Ok(r) => message.set(r.text().await.unwrap_or_default()),
+                    Err(e) => message.set(e.to_string()),
+                }
+                reload.update(|n| *n += 1);
+            });
+        },
+    );
     let t = move |th: &'static str, en: &'static str| move || tr(lang.get(), th, en);
     view! {
         <TopBar />
@@ -103,11 +105,18 @@ fn AlertCard(
     let comment = NodeRef::<html::Textarea>::new();
     let id = alert.alert_id.clone();
     let send = move |action: &'static str| {
-        let text = comment.get_untracked().map(|c| c.value()).unwrap_or_default();
+        let text = comment
+            .get_untracked()
+            .map(|c| c.value())
+            .unwrap_or_default();
         act.run((id.clone(), action, text));
     };
     let send2 = send.clone();
-    let area = if lang == Lang::Th { alert.area_th.clone() } else { alert.area_en.clone() };
+    let area = if lang == Lang::Th {
+        alert.area_th.clone()
+    } else {
+        alert.area_en.clone()
+    };
     let closed = !alert.is_open();
     let history = alert
         .actions

@@ -90,7 +90,11 @@ pub fn AreaPage() -> impl IntoView {
                 if r.ok() {
                     r.json::<AreaDetail>().await.map(Ok)
                 } else {
-                    Ok(Err(format!("{} {}", r.status(), r.text().await.unwrap_or_default())))
+                    Ok(Err(format!(
+                        "{} {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    )))
                 }
             }
             .await;
@@ -131,9 +135,8 @@ pub fn AreaPage() -> impl IntoView {
                 .unwrap_or_default()
         })
     });
-    let keep = Signal::derive(move || {
-        here.with(|h| (h.level == "region4").then(|| h.code.clone()))
-    });
+    let keep =
+        Signal::derive(move || here.with(|h| (h.level == "region4").then(|| h.code.clone())));
     // Districts coloured by the first metric any district has data for;
     // kept while on a district so its siblings stay coloured.
     let district_layer = RwSignal::new(Layer::default());
@@ -144,9 +147,11 @@ pub fn AreaPage() -> impl IntoView {
             if d.breadcrumbs.last().is_none_or(|p| p.level != "province") {
                 return;
             }
-            let Some(i) = (0..d.series.len())
-                .find(|i| d.children.iter().any(|c| c.values.get(*i).is_some_and(Option::is_some)))
-            else {
+            let Some(i) = (0..d.series.len()).find(|i| {
+                d.children
+                    .iter()
+                    .any(|c| c.values.get(*i).is_some_and(Option::is_some))
+            }) else {
                 return;
             };
             let metric = d.series[i].metric.clone();
@@ -281,14 +286,21 @@ fn ChildTable(detail: RwSignal<Option<AreaDetail>>, here: Memo<Here>) -> impl In
             .into_iter()
             .map(|c| {
                 let to = href(&c.place.level, &c.place.code, &h.range, &h.committee);
-                let name = if lang == Lang::Th { c.place.name_th } else { c.place.name_en };
+                let name = if lang == Lang::Th {
+                    c.place.name_th
+                } else {
+                    c.place.name_en
+                };
                 let cells = c
                     .values
                     .iter()
                     .zip(&metrics)
                     .map(|(v, m)| {
                         let provisional = v.as_ref().is_some_and(|p| !p.final_);
-                        let text = v.as_ref().map(|p| format::value(m, p)).unwrap_or_else(|| "-".to_owned());
+                        let text = v
+                            .as_ref()
+                            .map(|p| format::value(m, p))
+                            .unwrap_or_else(|| "-".to_owned());
                         view! { <td class:provisional=provisional>{text}</td> }
                     })
                     .collect_view();
@@ -321,7 +333,14 @@ fn DistrictMap(
     let outlines = RwSignal::new(Vec::<Outline>::new());
     let url = format!("/api/geo/districts/{province}");
     spawn_local(async move {
-        let got = async { gloo_net::http::Request::get(&url).send().await?.json::<Vec<Outline>>().await }.await;
+        let got = async {
+            gloo_net::http::Request::get(&url)
+                .send()
+                .await?
+                .json::<Vec<Outline>>()
+                .await
+        }
+        .await;
         match got {
             Ok(o) => outlines.set(o),
             Err(e) => leptos::logging::warn!("district outlines: {e}"),
@@ -378,5 +397,11 @@ fn bounding_box(outlines: &[Outline]) -> String {
         return pmoc_schemas::geo::view_box();
     }
     let m = ((x1 - x0).max(y1 - y0) * 0.03).max(1.0);
-    format!("{:.1} {:.1} {:.1} {:.1}", x0 - m, y0 - m, x1 - x0 + 2.0 * m, y1 - y0 + 2.0 * m)
+    format!(
+        "{:.1} {:.1} {:.1} {:.1}",
+        x0 - m,
+        y0 - m,
+        x1 - x0 + 2.0 * m,
+        y1 - y0 + 2.0 * m
+    )
 }

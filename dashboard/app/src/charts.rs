@@ -61,8 +61,12 @@ pub fn LineChart(metric: String, points: Vec<Point>, lang: Lang) -> impl IntoVie
     let values = points.iter().filter(|p| !p.suppressed).map(|p| p.value);
     let (lo, hi) = bounds(values);
     let has = lo.is_finite();
-    let first = points.first().map(|p| format_datetime(p.window_start_ms, lang));
-    let last = points.last().map(|p| format_datetime(p.window_end_ms, lang));
+    let first = points
+        .first()
+        .map(|p| format_datetime(p.window_start_ms, lang));
+    let last = points
+        .last()
+        .map(|p| format_datetime(p.window_end_ms, lang));
     let newest = points.last().map(|p| format::value(&metric, p));
     let unit = format::def(&metric).map(|d| d.unit).unwrap_or_default();
     let provisional = points.last().is_some_and(|p| !p.final_);

@@ -40,7 +40,7 @@ pub fn number(v: f64) -> String {
         return "-".to_owned();
     }
     let a = v.abs();
-    if a >= 1000.0 {
+    if a >= 1000.0 || v.fract() == 0.0 {
         let digits = format!("{:.0}", a);
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
@@ -99,6 +99,7 @@ mod tests {
         assert_eq!(number(-1500.0), "-1,500");
         assert_eq!(number(42.25), "42.2");
         assert_eq!(number(0.5), "0.50");
+        assert_eq!(number(57.0), "57");
         let p = Point {
             window_start_ms: 0,
             window_end_ms: 0,

@@ -78,12 +78,13 @@ pub fn App() -> impl IntoView {
     // Only the first segment picks the page, so moving between places of
     // the drill-down keeps the page (and its map) instead of rebuilding it.
     let page = Memo::new(move |_| {
-        loc.path.with(|p| match p.trim_matches('/').split('/').next() {
-            Some("wall") => Page::Wall,
-            Some("area") => Page::Area,
-            Some("alerts") => Page::Alerts,
-            _ => Page::Home,
-        })
+        loc.path
+            .with(|p| match p.trim_matches('/').split('/').next() {
+                Some("wall") => Page::Wall,
+                Some("area") => Page::Area,
+                Some("alerts") => Page::Alerts,
+                _ => Page::Home,
+            })
     });
     move || match page.get() {
         Page::Home => view! { <Home /> }.into_any(),

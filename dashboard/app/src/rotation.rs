@@ -21,7 +21,9 @@ impl Focus {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "alerts" => Some(Self::Alerts),
-            "population" | "security" | "water" | "resources" => Some(Self::Committee(s.to_owned())),
+            "population" | "security" | "water" | "resources" => {
+                Some(Self::Committee(s.to_owned()))
+            }
             _ => s
                 .strip_prefix("region:")
                 .filter(|r| pmoc_schemas::area::REGIONS4.contains(r))

@@ -105,7 +105,13 @@ fn focus_name(f: &Focus, lang: Lang) -> String {
         Focus::Committee(c) => format::committee_name(c, lang).to_owned(),
         Focus::Alerts => tr(lang, "การแจ้งเตือน", "Alerts").to_owned(),
         Focus::Region(r) => pmoc_schemas::api::place("region4", r)
-            .map(|p| if lang == Lang::Th { p.name_th } else { p.name_en })
+            .map(|p| {
+                if lang == Lang::Th {
+                    p.name_th
+                } else {
+                    p.name_en
+                }
+            })
             .unwrap_or_default(),
     }
 }
@@ -154,7 +160,12 @@ fn WallMap(focus: Memo<Focus>, lang: RwSignal<Lang>) -> impl IntoView {
     });
     let title = move || match metric.get() {
         Some(m) => format::metric_label(&m, lang.get()),
-        None => tr(lang.get(), "ระดับการแจ้งเตือนสูงสุดรายจังหวัด", "Worst open alert by province").to_owned(),
+        None => tr(
+            lang.get(),
+            "ระดับการแจ้งเตือนสูงสุดรายจังหวัด",
+            "Worst open alert by province",
+        )
+        .to_owned(),
     };
     let asof = move || {
         let m = metric.get()?;
@@ -162,7 +173,10 @@ fn WallMap(focus: Memo<Focus>, lang: RwSignal<Lang>) -> impl IntoView {
             let layer = w.as_ref()?.maps.iter().find(|l| l.metric == m)?;
             let newest = layer.provinces.iter().map(|(_, p)| p.window_end_ms).max()?;
             let source = format::def(&m).map(|d| d.source).unwrap_or_default();
-            Some(format!("{} · {source}", format_datetime(newest, lang.get())))
+            Some(format!(
+                "{} · {source}",
+                format_datetime(newest, lang.get())
+            ))
         })
     };
     view! {
@@ -190,7 +204,9 @@ fn light_now(w: &WallSnapshot, committee: &str, now: i64) -> Light {
 /// tile owes its reader: as-of time, source, completeness, staleness.
 #[component]
 fn PanelView(committee: String, large: bool) -> impl IntoView {
-    let Ctx { wall, lang, now, .. } = ctx();
+    let Ctx {
+        wall, lang, now, ..
+    } = ctx();
     let c = committee.clone();
     let panel = Memo::new(move |_| wall.with(|w| w.as_ref().and_then(|w| panel_of(w, &c))));
     let c = committee.clone();
@@ -201,7 +217,11 @@ fn PanelView(committee: String, large: bool) -> impl IntoView {
     let c = committee.clone();
     let sources = {
         let mut s: Vec<&str> = Committee::from_name(&c)
-            .map(|c| pmoc_schemas::metric::of_committee(c).map(|d| d.source).collect())
+            .map(|c| {
+                pmoc_schemas::metric::of_committee(c)
+                    .map(|d| d.source)
+                    .collect()
+            })
             .unwrap_or_default();
         s.dedup();
         s.join(", ")
@@ -261,7 +281,9 @@ fn Tile(series: MetricSeries, lang: Lang) -> impl IntoView {
         .as_ref()
         .map(|p| format::value(&series.metric, p))
         .unwrap_or_else(|| "-".to_owned());
-    let unit = format::def(&series.metric).map(|d| d.unit).unwrap_or_default();
+    let unit = format::def(&series.metric)
+        .map(|d| d.unit)
+        .unwrap_or_default();
     view! {
         <div class="tile-m" data-metric=series.metric.clone()>
             <span class="label">{format::metric_label(&series.metric, lang)}</span>
@@ -337,7 +359,11 @@ fn RegionView(region: String) -> impl IntoView {
                         view! { <td>{v}</td> }
                     })
                     .collect_view();
-                let name = if lang == Lang::Th { p.name_th.clone() } else { p.name_en.clone() };
+                let name = if lang == Lang::Th {
+                    p.name_th.clone()
+                } else {
+                    p.name_en.clone()
+                };
                 view! { <tr data-province=p.code.clone()><td>{name}</td>{cells}</tr> }
             })
             .collect_view();
@@ -359,7 +385,9 @@ fn RegionView(region: String) -> impl IntoView {
 /// One light per source, plus the day's rejected messages.
 #[component]
 fn Freshness() -> impl IntoView {
-    let Ctx { wall, lang, now, .. } = ctx();
+    let Ctx {
+        wall, lang, now, ..
+    } = ctx();
     move || {
         let lang = lang.get();
         let t = now.get();

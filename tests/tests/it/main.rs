@@ -7,3 +7,4 @@ mod outages;
 mod scale_out;
 mod support;
 mod walking_skeleton;
+mod wall_screen;
