@@ -72,7 +72,12 @@ impl Window {
             (end - 1) * 1000,
             p50 * 1.8,
             u8::from(self.is_final),
-            end * 1000,
+            // A running value was computed a moment ago, a final one at the end.
+            if self.is_final {
+                end * 1000
+            } else {
+                (self.start_s + 60) * 1000
+            },
             self.version,
         )
     }

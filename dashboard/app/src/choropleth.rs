@@ -76,9 +76,9 @@ pub fn metric_layer(metric: &str, values: &[(String, Point)], lang: Lang) -> Lay
 /// province).
 pub fn severity_layer(alerts: &[Alert], lang: Lang) -> Layer {
     let rank = |s: &str| match s {
-        "critical" => 3,
-        "warning" => 2,
-        "info" => 1,
+        "sev-critical" => 3,
+        "sev-warning" => 2,
+        "sev-info" => 1,
         _ => 0,
     };
     let mut bands: HashMap<String, &'static str> = HashMap::new();
@@ -88,10 +88,11 @@ pub fn severity_layer(alerts: &[Alert], lang: Lang) -> Layer {
             "district" => a.area_code.chars().take(2).collect(),
             _ => continue,
         };
+        // Own band names: the water map's "critical" freeboard band is orange.
         let band = match a.severity.as_str() {
-            "critical" => "critical",
-            "warning" => "warning",
-            _ => "info",
+            "critical" => "sev-critical",
+            "warning" => "sev-warning",
+            _ => "sev-info",
         };
         let worse = bands.get(&code).is_none_or(|b| rank(band) > rank(b));
         if worse {
@@ -100,7 +101,14 @@ pub fn severity_layer(alerts: &[Alert], lang: Lang) -> Layer {
     }
     let legend = ["info", "warning", "critical"]
         .into_iter()
-        .map(|s| (s, format::severity_name(s, lang).to_owned()))
+        .map(|s| {
+            let band = match s {
+                "critical" => "sev-critical",
+                "warning" => "sev-warning",
+                _ => "sev-info",
+            };
+            (band, format::severity_name(s, lang).to_owned())
+        })
         .chain([("none", tr(lang, "ไม่มีการแจ้งเตือน", "No alert").to_owned())])
         .collect();
     Layer { bands, legend }

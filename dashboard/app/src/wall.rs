@@ -171,7 +171,11 @@ fn WallMap(focus: Memo<Focus>, lang: RwSignal<Lang>) -> impl IntoView {
         let m = metric.get()?;
         wall.with(|w| {
             let layer = w.as_ref()?.maps.iter().find(|l| l.metric == m)?;
-            let newest = layer.provinces.iter().map(|(_, p)| p.window_end_ms).max()?;
+            let newest = layer
+                .provinces
+                .iter()
+                .map(|(_, p)| p.computed_at_ms)
+                .max()?;
             let source = format::def(&m).map(|d| d.source).unwrap_or_default();
             Some(format!(
                 "{} · {source}",

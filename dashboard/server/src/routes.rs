@@ -72,8 +72,8 @@ fn unavailable(what: &str, error: &ServerError) -> Response {
         .into_response()
 }
 
-fn role_of(headers: &HeaderMap) -> Result<Role, Response> {
-    Role::from_headers(headers).map_err(|e| (StatusCode::FORBIDDEN, e.to_string()).into_response())
+fn role_of(headers: &HeaderMap) -> Result<Role, (StatusCode, String)> {
+    Role::from_headers(headers).map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))
 }
 
 fn forbidden(what: &str) -> Response {
@@ -85,7 +85,7 @@ async fn water(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match role_of(&headers) {
         Ok(r) if r.sees(Committee::Water.as_str()) => {}
         Ok(_) => return forbidden("see the water committee"),
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     }
     match state.reader.water_snapshot(now_ms()).await {
         Ok(snapshot) => Json(snapshot).into_response(),
@@ -96,7 +96,7 @@ async fn water(State(state): State<AppState>, headers: HeaderMap) -> Response {
 async fn wall(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let role = match role_of(&headers) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     match state.reader.wall_snapshot(now_ms()).await {
         Ok(snapshot) => Json(role.restrict(&snapshot)).into_response(),
@@ -118,7 +118,7 @@ async fn area(
 ) -> Response {
     let role = match role_of(&headers) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     if place(&level, &code).is_none() {
         return (StatusCode::NOT_FOUND, "no such area").into_response();
@@ -156,7 +156,7 @@ async fn alerts(
 ) -> Response {
     let role = match role_of(&headers) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     match state.reader.alerts(!q.all).await {
         Ok(alerts) => Json(
@@ -180,7 +180,7 @@ async fn act(
 ) -> Response {
     let role = match role_of(&headers) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     if action != "acknowledge" && action != "resolve" {
         return (StatusCode::NOT_FOUND, "actions are acknowledge and resolve").into_response();
@@ -238,7 +238,7 @@ async fn stream(
 ) -> Response {
     let role = match role_of(&headers) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     let mut rx = state.snapshots.clone();
     let mut wall_rx = state.wall.clone();

@@ -386,6 +386,23 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         },
     )
     .await?;
+    // The map shows alert severity in place of a metric, recoloured in place.
+    wait_for("map by severity", Duration::from_secs(10), || async {
+        let ubon = wall4k
+            .client
+            .find(Locator::Css("#wall path[data-province='34']"))
+            .await?;
+        let quiet = wall4k
+            .client
+            .find(Locator::Css("#wall path[data-province='10']"))
+            .await?;
+        Ok(
+            (ubon.attr("data-band").await?.as_deref() == Some("sev-critical")
+                && quiet.attr("data-band").await?.as_deref() == Some("none"))
+            .then_some(()),
+        )
+    })
+    .await?;
     wall4k.screenshot("wall_3840x2160").await?;
     wall4k.close().await?;
 
