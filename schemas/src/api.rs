@@ -34,3 +34,350 @@ pub struct WaterSnapshot {
     /// When the server read this from ClickHouse.
     pub generated_at_ms: i64,
 }
+
+// ---------------------------------------------------------------------------
+// Wall screen, drill-down and alerts (all committees, `window_aggregates`).
+// ---------------------------------------------------------------------------
+
+/// One window's headline figure of one metric at one area.
+///
+/// A count about people below the metric's `suppress_below` leaves the
+/// server as `suppressed` with `value` 0: the number never reaches a browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub window_start_ms: i64,
+    pub window_end_ms: i64,
+    pub value: f64,
+    pub count: u64,
+    /// `false` while the window is still open (a running value).
+    pub final_: bool,
+    pub suppressed: bool,
+    pub computed_at_ms: i64,
+}
+
+/// A metric's newest figure and its recent history, for a tile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSeries {
+    /// Catalogue name (`schemas::metric::METRICS`); labels, unit and
+    /// source come from the catalogue, which the browser shares.
+    pub metric: String,
+    /// Oldest first; the last one is the headline.
+    pub points: Vec<Point>,
+}
+
+impl MetricSeries {
+    pub fn latest(&self) -> Option<&Point> {
+        self.points.last()
+    }
+}
+
+/// One committee's panel on the wall.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitteePanel {
+    /// `population`, `security`, `water`, `resources`.
+    pub committee: String,
+    pub window_seconds: u32,
+    pub series: Vec<MetricSeries>,
+    /// Windows ending at or before this are final, over all the
+    /// committee's sources (the slowest source decides).
+    pub complete_up_to_ms: Option<i64>,
+    /// Worst freshness light of the committee's sources.
+    pub light: Light,
+}
+
+/// How late a source is, from wall-clock silence against its cadence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Light {
+    Green,
+    Amber,
+    Red,
+    /// Never heard from.
+    #[default]
+    Unknown,
+}
+
+impl Light {
+    /// Green under 1.5 cadences of silence, amber under 3, red beyond.
+    ///
+    /// ```
+    /// use pmoc_schemas::api::Light;
+    /// assert_eq!(Light::of(100_000, 99_000, 60), Light::Green);
+    /// assert_eq!(Light::of(200_000, 50_000, 60), Light::Amber);
+    /// assert_eq!(Light::of(400_000, 50_000, 60), Light::Red);
+    /// ```
+    pub fn of(now_ms: i64, last_seen_ms: i64, cadence_s: u32) -> Self {
+        if last_seen_ms <= 0 {
+            return Self::Unknown;
+        }
+        let age = (now_ms - last_seen_ms).max(0) as f64;
+        let cadence = f64::from(cadence_s.max(1)) * 1000.0;
+        if age < 1.5 * cadence {
+            Self::Green
+        } else if age < 3.0 * cadence {
+            Self::Amber
+        } else {
+            Self::Red
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Green => "green",
+            Self::Amber => "amber",
+            Self::Red => "red",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// One source's completeness and liveness (greatest over pipeline workers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceFreshness {
+    pub committee: String,
+    pub source_agency: String,
+    pub source_system: String,
+    pub schema: String,
+    pub final_up_to_ms: i64,
+    pub last_event_ms: i64,
+    pub last_seen_ms: i64,
+    pub expected_cadence_s: u32,
+    pub events_total: u64,
+    /// As of the snapshot; the browser recomputes it against its own clock.
+    pub light: Light,
+}
+
+/// An operator's acknowledgement or resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertAction {
+    pub alert_id: String,
+    /// `acknowledge` or `resolve`.
+    pub action: String,
+    pub comment: String,
+    pub actor: String,
+    pub at_ms: i64,
+}
+
+/// An alert with its area's names and its action history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub alert_id: String,
+    pub rule: String,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    pub committee: String,
+    pub metric: String,
+    pub area_level: String,
+    pub area_code: String,
+    pub area_th: String,
+    pub area_en: String,
+    /// `open`, `updated` or `resolved`.
+    pub state: String,
+    pub opened_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub resolved_at_ms: i64,
+    pub value: f64,
+    pub threshold: f64,
+    pub evidence: String,
+    /// Oldest first.
+    pub actions: Vec<AlertAction>,
+}
+
+impl Alert {
+    pub fn acknowledged(&self) -> bool {
+        self.actions.iter().any(|a| a.action == "acknowledge")
+    }
+
+    /// Open for the wall: not resolved by the pipeline nor by an operator.
+    pub fn is_open(&self) -> bool {
+        self.state != "resolved" && !self.actions.iter().any(|a| a.action == "resolve")
+    }
+}
+
+/// Province figures of one metric, for the choropleth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapLayer {
+    pub metric: String,
+    /// `(province code, newest point)`.
+    pub provinces: Vec<(String, Point)>,
+}
+
+/// The wall's rotation, as configured (see `config::DashboardSettings`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WallSettings {
+    pub rotation: Vec<String>,
+    pub rotation_seconds: u32,
+    pub alert_hold_seconds: u32,
+}
+
+/// Everything the wall screen shows; pushed as the `wall` event.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WallSnapshot {
+    pub generated_at_ms: i64,
+    pub panels: Vec<CommitteePanel>,
+    /// One layer per committee (its map metric).
+    pub maps: Vec<MapLayer>,
+    /// Open alerts, worst first.
+    pub alerts: Vec<Alert>,
+    pub freshness: Vec<SourceFreshness>,
+    /// Rejected messages of the last 24 h by committee and reason kind.
+    pub rejects: Vec<RejectCount>,
+    pub settings: WallSettings,
+}
+
+/// Rejected messages of one reason kind on one committee's topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectCount {
+    /// Empty for topics that belong to no committee (the legacy water topic).
+    pub committee: String,
+    pub reason_kind: String,
+    pub count: u64,
+}
+
+/// A place in the drill-down, with its display names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    /// `nation`, `region4`, `province` or `district`.
+    pub level: String,
+    pub code: String,
+    pub name_th: String,
+    pub name_en: String,
+}
+
+/// A child area's newest figures, one per metric of the committee.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildRow {
+    pub place: Place,
+    /// Same order as `AreaDetail::series`; `None` without data.
+    pub values: Vec<Option<Point>>,
+}
+
+/// One committee's figures for one place and time range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaDetail {
+    /// Nation first, the place itself last.
+    pub breadcrumbs: Vec<Place>,
+    pub committee: String,
+    /// `1h`, `1d` or `7d`.
+    pub range: String,
+    pub window_seconds: u32,
+    pub series: Vec<MetricSeries>,
+    pub children: Vec<ChildRow>,
+    pub complete_up_to_ms: Option<i64>,
+    pub generated_at_ms: i64,
+}
+
+/// Body of `POST /api/alerts/{id}/acknowledge` and `/resolve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRequest {
+    pub comment: String,
+    /// Used only when the reverse proxy sets no `X-PMOC-User` header.
+    #[serde(default)]
+    pub actor: Option<String>,
+}
+
+/// The time ranges the drill-down offers, with the window width that fits:
+/// `(key, seconds back, window seconds)`.
+pub const RANGES: &[(&str, i64, u32)] = &[
+    ("1h", 3_600, 60),
+    ("1d", 86_400, 3_600),
+    ("7d", 7 * 86_400, 3_600),
+];
+
+/// Region names of the NSO/NESDC scheme (`area::REGIONS4`): `(key, th, en)`.
+pub const REGION4_NAMES: &[(&str, &str, &str)] = &[
+    ("BKK", "กรุงเทพมหานคร", "Bangkok"),
+    ("C", "ภาคกลาง", "Central"),
+    ("N", "ภาคเหนือ", "North"),
+    ("NE", "ภาคตะวันออกเฉียงเหนือ", "Northeast"),
+    ("S", "ภาคใต้", "South"),
+];
+
+/// The display names of an area, `None` if unknown.
+pub fn place(level: &str, code: &str) -> Option<Place> {
+    let (th, en) = match level {
+        "nation" if code == crate::area::NATION_CODE => {
+            ("ประเทศไทย".to_owned(), "Thailand".to_owned())
+        }
+        "region4" => REGION4_NAMES
+            .iter()
+            .find(|r| r.0 == code)
+            .map(|r| (r.1.to_owned(), r.2.to_owned()))?,
+        "province" => {
+            crate::area::province(code).map(|p| (p.name_th.clone(), p.name_en.clone()))?
+        }
+        "district" => {
+            crate::district::district(code).map(|d| (d.name_th.clone(), d.name_en.clone()))?
+        }
+        _ => return None,
+    };
+    Some(Place {
+        level: level.to_owned(),
+        code: code.to_owned(),
+        name_th: th,
+        name_en: en,
+    })
+}
+
+/// Nation, region, province, district: the chain above and including a place.
+pub fn breadcrumbs(level: &str, code: &str) -> Vec<Place> {
+    let mut chain = Vec::new();
+    let nation = place("nation", crate::area::NATION_CODE);
+    let province_code = match level {
+        "district" => crate::district::district(code).map(|d| d.province_code.clone()),
+        "province" => Some(code.to_owned()),
+        _ => None,
+    };
+    let region = match (level, &province_code) {
+        ("region4", _) => Some(code.to_owned()),
+        (_, Some(p)) => crate::area::province(p).map(|p| p.region4.clone()),
+        _ => None,
+    };
+    chain.extend(nation);
+    chain.extend(region.and_then(|r| place("region4", &r)));
+    chain.extend(province_code.and_then(|p| place("province", &p)));
+    if level == "district" {
+        chain.extend(place("district", code));
+    }
+    chain
+}
+
+/// The places one level below, in code order.
+pub fn children(level: &str, code: &str) -> Vec<Place> {
+    match level {
+        "nation" => REGION4_NAMES
+            .iter()
+            .filter_map(|r| place("region4", r.0))
+            .collect(),
+        "region4" => crate::area::provinces()
+            .iter()
+            .filter(|p| p.region4 == code)
+            .filter_map(|p| place("province", &p.code))
+            .collect(),
+        "province" => crate::district::districts()
+            .iter()
+            .filter(|d| d.province_code == code)
+            .filter_map(|d| place("district", &d.code))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breadcrumbs_run_from_the_nation_down() {
+        let levels = |v: Vec<Place>| v.into_iter().map(|p| p.code).collect::<Vec<_>>();
+        assert_eq!(levels(breadcrumbs("nation", "TH")), ["TH"]);
+        assert_eq!(levels(breadcrumbs("province", "34")), ["TH", "NE", "34"]);
+        assert_eq!(
+            levels(breadcrumbs("district", "5001")),
+            ["TH", "N", "50", "5001"]
+        );
+        assert_eq!(children("nation", "TH").len(), 5);
+        assert_eq!(children("province", "10").len(), 50);
+        assert!(place("province", "99").is_none());
+    }
+}

@@ -207,6 +207,19 @@ pub struct DashboardSettings {
     pub assets_dir: String,
     /// How often the server reads ClickHouse for changes to push.
     pub refresh_ms: u64,
+    /// The wall's focus views, in order: a committee (`water`), `alerts`,
+    /// or a region of the NSO scheme (`region:NE`).
+    pub rotation: Vec<String>,
+    /// How long each focus view stays on the wall.
+    pub rotation_seconds: u32,
+    /// How long a new critical alert holds the wall if nobody acknowledges it.
+    pub alert_hold_seconds: u32,
+    /// Window width of the wall's headline figures and sparklines.
+    pub wall_window_seconds: u32,
+    /// How many windows a sparkline shows.
+    pub sparkline_windows: u32,
+    /// The metric each committee colours the map by, by catalogue name.
+    pub map_metrics: Vec<String>,
 }
 
 impl Default for DashboardSettings {
@@ -215,6 +228,28 @@ impl Default for DashboardSettings {
             listen: "127.0.0.1:8080".to_owned(),
             assets_dir: "dist".to_owned(),
             refresh_ms: 500,
+            rotation: [
+                "water",
+                "population",
+                "security",
+                "resources",
+                "alerts",
+                "region:NE",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            rotation_seconds: 20,
+            alert_hold_seconds: 120,
+            wall_window_seconds: 3_600,
+            sparkline_windows: 24,
+            map_metrics: [
+                "births",
+                "incident_severity",
+                "water_freeboard_m",
+                "pm25_ugm3",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         }
     }
 }

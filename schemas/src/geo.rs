@@ -43,14 +43,22 @@ fn project(lon: f64, lat: f64) -> (f64, f64) {
 
 /// The outlines of all provinces that have geometry, in file order.
 pub fn province_shapes() -> Vec<Shape> {
-    let Ok(doc) = serde_json::from_str::<Value>(PROVINCES_GEOJSON) else {
+    shapes(PROVINCES_GEOJSON, "ADM1_PCODE")
+}
+
+/// The outlines of an HDX COD-AB layer, coded by the P-code property
+/// `code_key` without its `TH` prefix, in the same projection as the
+/// provinces. The dashboard server uses it for district outlines, which are
+/// too big (0.9 MB) to carry in the WASM bundle.
+pub fn shapes(geojson: &str, code_key: &str) -> Vec<Shape> {
+    let Ok(doc) = serde_json::from_str::<Value>(geojson) else {
         return Vec::new();
     };
     let features = doc["features"].as_array().cloned().unwrap_or_default();
     features
         .iter()
         .filter_map(|f| {
-            let code = f["properties"]["ADM1_PCODE"]
+            let code = f["properties"][code_key]
                 .as_str()?
                 .strip_prefix("TH")?
                 .to_owned();

@@ -8,6 +8,7 @@ pub mod clickhouse;
 pub mod kafka;
 pub mod oracle;
 pub mod process;
+pub mod seed;
 
 use std::path::PathBuf;
 

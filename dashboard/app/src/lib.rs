@@ -3,44 +3,141 @@
 //! Data arrives as a first JSON read and then as Server-Sent Events; while
 //! the stream is down the page says so and keeps showing the as-of time of
 //! what it has, rather than silently freezing.
+//!
+//! Pages: `/` (water overview), `/wall` (kiosk wall screen),
+//! `/area/{level}/{code}?range=1d&committee=water` (drill-down),
+//! `/alerts` (acknowledge and resolve).
 
+mod alerts;
+mod area;
+mod charts;
+mod choropleth;
+mod format;
 mod live;
 mod map;
+mod nav;
+mod rotation;
+mod wall;
 mod water;
 
+use std::time::Duration;
+
 use leptos::prelude::*;
-use pmoc_schemas::{api::WaterSnapshot, calendar::Lang};
+use pmoc_schemas::{
+    api::{WallSnapshot, WaterSnapshot},
+    calendar::Lang,
+};
 
 pub use live::Connection;
 
-/// The whole page.
+use crate::{format::tr, nav::Link};
+
+/// What every page shares: the live snapshots, the connection, the
+/// language and a clock that ticks each second (ages, lights, rotation).
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    pub water: RwSignal<Option<WaterSnapshot>>,
+    pub wall: RwSignal<Option<WallSnapshot>>,
+    pub connection: RwSignal<Connection>,
+    pub lang: RwSignal<Lang>,
+    pub now: RwSignal<i64>,
+}
+
+pub fn ctx() -> Ctx {
+    expect_context::<Ctx>()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Page {
+    Home,
+    Wall,
+    Area,
+    Alerts,
+}
+
+/// The app: picks the page from the path.
 #[component]
 pub fn App() -> impl IntoView {
-    let snapshot = RwSignal::new(None::<WaterSnapshot>);
-    let connection = RwSignal::new(Connection::Connecting);
-    let lang = RwSignal::new(Lang::Th);
-    live::start(snapshot, connection);
-
-    let t = move |th: &'static str, en: &'static str| {
-        move || match lang.get() {
-            Lang::Th => th,
-            Lang::En => en,
-        }
+    let loc = nav::Location::install();
+    let ctx = Ctx {
+        water: RwSignal::new(None),
+        wall: RwSignal::new(None),
+        connection: RwSignal::new(Connection::Connecting),
+        lang: RwSignal::new(match loc.param("lang").as_deref() {
+            Some("en") => Lang::En,
+            _ => Lang::Th,
+        }),
+        now: RwSignal::new(js_sys::Date::now() as i64),
     };
+    provide_context(ctx);
+    live::start(ctx.water, ctx.wall, ctx.connection);
+    let _ = set_interval_with_handle(
+        move || ctx.now.set(js_sys::Date::now() as i64),
+        Duration::from_secs(1),
+    );
+    // Only the first segment picks the page, so moving between places of
+    // the drill-down keeps the page (and its map) instead of rebuilding it.
+    let page = Memo::new(move |_| {
+        loc.path
+            .with(|p| match p.trim_matches('/').split('/').next() {
+                Some("wall") => Page::Wall,
+                Some("area") => Page::Area,
+                Some("alerts") => Page::Alerts,
+                _ => Page::Home,
+            })
+    });
+    move || match page.get() {
+        Page::Home => view! { <Home /> }.into_any(),
+        Page::Wall => view! { <wall::Wall /> }.into_any(),
+        Page::Area => view! { <area::AreaPage /> }.into_any(),
+        Page::Alerts => view! { <alerts::AlertsPage /> }.into_any(),
+    }
+}
+
+/// The header of the normal (non-kiosk) pages.
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let Ctx {
+        connection, lang, ..
+    } = ctx();
+    let t = move |th: &'static str, en: &'static str| move || tr(lang.get(), th, en);
     view! {
         <header class="top">
             <h1>{t("ศูนย์ปฏิบัติการนายกรัฐมนตรี", "Prime Minister's Operations Centre")}</h1>
+            <nav class="pages">
+                <Link href="/">{t("ภาพรวม", "Overview")}</Link>
+                <Link href="/area/nation/TH">{t("เจาะลึกพื้นที่", "Drill-down")}</Link>
+                <Link href="/alerts">{t("การแจ้งเตือน", "Alerts")}</Link>
+                <a href="/wall">{t("จอผนัง", "Wall screen")}</a>
+            </nav>
             <live::Status connection lang />
             <button id="lang-toggle" on:click=move |_| lang.update(|l| *l = match l { Lang::Th => Lang::En, Lang::En => Lang::Th })>
                 {move || match lang.get() { Lang::Th => "English", Lang::En => "ไทย" }}
             </button>
         </header>
-        <main class="grid">
-            <map::ProvinceMap snapshot lang />
-            <water::WaterPanel snapshot lang />
-        </main>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    let lang = ctx().lang;
+    view! {
         <footer>
-            {t("ขอบเขตการปกครอง: กรมแผนที่ทหาร ผ่าน OCHA HDX (CC BY-IGO)", "Boundaries: Royal Thai Survey Department via OCHA HDX (CC BY-IGO)")}
+            {move || tr(lang.get(), "ขอบเขตการปกครอง: กรมแผนที่ทหาร ผ่าน OCHA HDX (CC BY-IGO)", "Boundaries: Royal Thai Survey Department via OCHA HDX (CC BY-IGO)")}
         </footer>
+    }
+}
+
+/// The overview: the water map and table of every province.
+#[component]
+fn Home() -> impl IntoView {
+    let Ctx { water, lang, .. } = ctx();
+    view! {
+        <TopBar />
+        <main class="grid">
+            <map::ProvinceMap snapshot=water lang />
+            <water::WaterPanel snapshot=water lang />
+        </main>
+        <Footer />
     }
 }

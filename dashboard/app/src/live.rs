@@ -1,7 +1,10 @@
 //! The live connection: a first fetch, then the server's event stream.
 
 use leptos::{prelude::*, task::spawn_local};
-use pmoc_schemas::{api::WaterSnapshot, calendar::Lang};
+use pmoc_schemas::{
+    api::{WallSnapshot, WaterSnapshot},
+    calendar::Lang,
+};
 use wasm_bindgen::{JsCast, closure::Closure};
 use web_sys::{EventSource, MessageEvent};
 
@@ -14,8 +17,12 @@ pub enum Connection {
     Disconnected,
 }
 
-/// Loads the current snapshot and subscribes to updates.
-pub fn start(snapshot: RwSignal<Option<WaterSnapshot>>, connection: RwSignal<Connection>) {
+/// Loads the current snapshots and subscribes to updates.
+pub fn start(
+    snapshot: RwSignal<Option<WaterSnapshot>>,
+    wall: RwSignal<Option<WallSnapshot>>,
+    connection: RwSignal<Connection>,
+) {
     spawn_local(async move {
         let fetched = async {
             gloo_net::http::Request::get("/api/water")
@@ -28,6 +35,22 @@ pub fn start(snapshot: RwSignal<Option<WaterSnapshot>>, connection: RwSignal<Con
         match fetched {
             Ok(s) => snapshot.set(Some(s)),
             Err(e) => leptos::logging::warn!("initial load failed: {e}"),
+        }
+    });
+    spawn_local(async move {
+        let fetched = async {
+            gloo_net::http::Request::get("/api/wall")
+                .send()
+                .await?
+                .json::<WallSnapshot>()
+                .await
+        }
+        .await;
+        match fetched {
+            // The stream may already have delivered a newer one.
+            Ok(s) if wall.with_untracked(Option::is_none) => wall.set(Some(s)),
+            Ok(_) => {}
+            Err(e) => leptos::logging::warn!("initial wall load failed: {e}"),
         }
     });
 
@@ -44,13 +67,24 @@ pub fn start(snapshot: RwSignal<Option<WaterSnapshot>>, connection: RwSignal<Con
         }
         connection.set(Connection::Live);
     });
+    let on_wall = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        if let Some(text) = e.data().as_string() {
+            match serde_json::from_str::<WallSnapshot>(&text) {
+                Ok(s) => wall.set(Some(s)),
+                Err(err) => leptos::logging::warn!("bad wall snapshot: {err}"),
+            }
+        }
+        connection.set(Connection::Live);
+    });
     let on_open = Closure::<dyn FnMut()>::new(move || connection.set(Connection::Live));
     let on_error = Closure::<dyn FnMut()>::new(move || connection.set(Connection::Disconnected));
     let _ = source.add_event_listener_with_callback("water", on_water.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("wall", on_wall.as_ref().unchecked_ref());
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     // The page lives as long as the stream: both closures stay for good.
     on_water.forget();
+    on_wall.forget();
     on_open.forget();
     on_error.forget();
     std::mem::forget(source);

@@ -4,13 +4,22 @@
 //! `build` prepares the state; `run` serves on a listener the caller bound,
 //! until the shutdown future completes, so tests run it on port 0 in-process.
 
+pub mod alerts;
+pub mod area;
+pub mod geo;
 pub mod live;
 pub mod read;
+pub mod role;
 pub mod routes;
+pub mod series;
+pub mod wall;
 
 use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
 
-use pmoc_schemas::{api::WaterSnapshot, config::Settings};
+use pmoc_schemas::{
+    api::{WallSnapshot, WaterSnapshot},
+    config::Settings,
+};
 use tokio::{net::TcpListener, sync::watch};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +36,8 @@ pub enum ServerError {
 pub struct AppState {
     pub reader: read::Reader,
     pub snapshots: watch::Receiver<Arc<WaterSnapshot>>,
+    /// Unrestricted; each connection filters it by role.
+    pub wall: watch::Receiver<Arc<WallSnapshot>>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub assets_dir: PathBuf,
 }
@@ -39,16 +50,19 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let reader = read::Reader::new(&settings);
     let (tx, rx) = watch::channel(Arc::new(WaterSnapshot::default()));
+    let (wall_tx, wall_rx) = watch::channel(Arc::new(WallSnapshot::default()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let poller = tokio::spawn(live::poll(
         reader.clone(),
         tx,
+        wall_tx,
         Duration::from_millis(settings.dashboard.refresh_ms),
         stop_rx.clone(),
     ));
     let state = AppState {
         reader,
         snapshots: rx,
+        wall: wall_rx,
         metrics: live::metrics_handle(),
         assets_dir: PathBuf::from(&settings.dashboard.assets_dir),
     };

@@ -8,7 +8,7 @@ use std::{
 };
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use pmoc_schemas::api::WaterSnapshot;
+use pmoc_schemas::api::{WallSnapshot, WaterSnapshot};
 use tokio::sync::watch;
 
 use crate::read::Reader;
@@ -24,6 +24,7 @@ pub fn now_ms() -> i64 {
 pub async fn poll(
     reader: Reader,
     tx: watch::Sender<Arc<WaterSnapshot>>,
+    wall_tx: watch::Sender<Arc<WallSnapshot>>,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -48,6 +49,23 @@ pub async fn poll(
             Err(error) => {
                 metrics::counter!("pmoc_dashboard_clickhouse_errors_total").increment(1);
                 tracing::warn!(error = %pmoc_schemas::error::chain(&error), "reading snapshot failed");
+            }
+        }
+        match reader.wall_snapshot(now_ms()).await {
+            Ok(snapshot) => {
+                wall_tx.send_if_modified(|current| {
+                    let changed = crate::wall::changed(current, &snapshot);
+                    if changed {
+                        metrics::counter!("pmoc_dashboard_wall_snapshots_published_total")
+                            .increment(1);
+                        *current = Arc::new(snapshot);
+                    }
+                    changed
+                });
+            }
+            Err(error) => {
+                metrics::counter!("pmoc_dashboard_clickhouse_errors_total").increment(1);
+                tracing::warn!(error = %pmoc_schemas::error::chain(&error), "reading wall snapshot failed");
             }
         }
     }

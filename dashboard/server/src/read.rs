@@ -15,9 +15,13 @@ use crate::ServerError;
 /// One pooled HTTP client for all requests (never one per request).
 #[derive(Clone)]
 pub struct Reader {
-    client: Client,
-    database: String,
+    pub(crate) client: Client,
+    /// Scoped to the database, for inserts (the crate quotes `db.table` whole).
+    pub(crate) db_client: Client,
+    pub(crate) database: String,
     window_seconds: u32,
+    pub(crate) dashboard: pmoc_schemas::config::DashboardSettings,
+    pub(crate) topics: pmoc_schemas::config::CommitteeTopics,
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -45,6 +49,7 @@ impl Reader {
             .with_compression(Compression::None)
             .with_validation(false);
         Self {
+            db_client: client.clone().with_database(&ch.database),
             client,
             database: ch.database.clone(),
             // The shortest window: the freshest final figures.
@@ -55,6 +60,8 @@ impl Reader {
                 .copied()
                 .min()
                 .unwrap_or(60),
+            dashboard: settings.dashboard.clone(),
+            topics: settings.kafka.topics.clone(),
         }
     }
 

@@ -9,3 +9,4 @@ mod outages;
 mod scale_out;
 mod support;
 mod walking_skeleton;
+mod wall_screen;

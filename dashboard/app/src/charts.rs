@@ -1,0 +1,94 @@
+//! Inline SVG charts: no chart library, just polylines, so a sparkline
+//! costs a few hundred bytes of DOM and renders identically everywhere.
+
+use leptos::prelude::*;
+use pmoc_schemas::{
+    api::Point,
+    calendar::{Lang, format_datetime},
+};
+
+use crate::format;
+
+/// `x,y` pairs of `points` scaled into `width` x `height` (y grows down),
+/// skipping suppressed windows (their value is not known here).
+pub fn polyline(points: &[Point], width: f64, height: f64) -> String {
+    let shown: Vec<(usize, f64)> = points
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.suppressed && p.value.is_finite())
+        .map(|(i, p)| (i, p.value))
+        .collect();
+    let (lo, hi) = bounds(shown.iter().map(|(_, v)| *v));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let last = points.len().saturating_sub(1).max(1) as f64;
+    shown
+        .iter()
+        .map(|(i, v)| {
+            let x = *i as f64 / last * width;
+            let y = height - (v - lo) / span * height;
+            format!("{x:.1},{y:.1}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    })
+}
+
+/// A sparkline of a tile's recent windows; an open window's point is hollow.
+#[component]
+pub fn Sparkline(points: Vec<Point>) -> impl IntoView {
+    let line = polyline(&points, 100.0, 24.0);
+    let provisional = points.last().is_some_and(|p| !p.final_);
+    let tip = line.rsplit(' ').next().unwrap_or_default().to_owned();
+    let (cx, cy) = tip.split_once(',').unwrap_or(("0", "0"));
+    let (cx, cy) = (cx.to_owned(), cy.to_owned());
+    view! {
+        <svg class="sparkline" viewBox="-2 -2 104 28" preserveAspectRatio="none" aria-hidden="true">
+            <polyline points=line />
+            <circle cx=cx cy=cy r="2" class:provisional=provisional />
+        </svg>
+    }
+}
+
+/// A time-series chart with its range written beside it.
+#[component]
+pub fn LineChart(metric: String, points: Vec<Point>, lang: Lang) -> impl IntoView {
+    let line = polyline(&points, 300.0, 80.0);
+    let values = points.iter().filter(|p| !p.suppressed).map(|p| p.value);
+    let (lo, hi) = bounds(values);
+    let has = lo.is_finite();
+    let first = points
+        .first()
+        .map(|p| format_datetime(p.window_start_ms, lang));
+    let last = points
+        .last()
+        .map(|p| format_datetime(p.window_end_ms, lang));
+    let newest = points.last().map(|p| format::value(&metric, p));
+    let unit = format::def(&metric).map(|d| d.unit).unwrap_or_default();
+    let provisional = points.last().is_some_and(|p| !p.final_);
+    view! {
+        <figure class="chart" data-metric=metric.clone()>
+            <figcaption>
+                <span class="label">{format::metric_label(&metric, lang)}</span>
+                <span class="value" class:provisional=provisional>
+                    {newest.unwrap_or_else(|| "-".to_owned())}
+                </span>
+                <span class="unit">{unit}</span>
+            </figcaption>
+            <svg viewBox="-4 -4 308 88" preserveAspectRatio="none" aria-hidden="true">
+                <polyline points=line />
+            </svg>
+            <div class="axis">
+                <span>{first.unwrap_or_default()}</span>
+                <span>
+                    {if has { format!("{} – {}", format::number(lo), format::number(hi)) } else { String::new() }}
+                </span>
+                <span>{last.unwrap_or_default()}</span>
+            </div>
+        </figure>
+    }
+}

@@ -1,0 +1,129 @@
+//! The drill-down's read: one committee at one place over a time range,
+//! with the newest figures of the places one level below.
+
+use std::collections::BTreeMap;
+
+use pmoc_schemas::{
+    api::{AreaDetail, ChildRow, RANGES, breadcrumbs, children},
+    committee::Committee,
+    metric,
+};
+
+use crate::{
+    ServerError,
+    read::Reader,
+    series::{self, COLUMNS, WindowRow},
+};
+
+/// The level whose rows are a place's children.
+fn child_level(level: &str) -> Option<&'static str> {
+    match level {
+        "nation" => Some("region4"),
+        "region4" => Some("province"),
+        "province" => Some("district"),
+        _ => None,
+    }
+}
+
+/// `(key, seconds back, window seconds)` of a range key; a day by default.
+pub fn range(key: Option<&str>) -> (&'static str, i64, u32) {
+    RANGES
+        .iter()
+        .copied()
+        .find(|r| Some(r.0) == key)
+        .unwrap_or(RANGES[1])
+}
+
+impl Reader {
+    /// `level`/`code` must be a known place (`api::place`); the caller checks.
+    pub async fn area_detail(
+        &self,
+        level: &str,
+        code: &str,
+        committee: Committee,
+        range_key: Option<&str>,
+        now_ms: i64,
+    ) -> Result<AreaDetail, ServerError> {
+        let db = &self.database;
+        let (range_key, back_s, width) = range(range_key);
+        let from_s = now_ms / 1000 - back_s;
+        let names: Vec<&str> = metric::of_committee(committee).map(|m| m.name).collect();
+
+        let rows: Vec<WindowRow> = self
+            .client
+            .query(&format!(
+                "SELECT {COLUMNS} FROM {db}.window_aggregates FINAL
+                 WHERE committee = ? AND area_level = ? AND area_code = ?
+                   AND window_seconds = ? AND toUInt32(window_start) >= ?
+                 ORDER BY metric, window_start"
+            ))
+            .bind(committee.as_str())
+            .bind(level)
+            .bind(code)
+            .bind(width)
+            .bind(from_s)
+            .fetch_all()
+            .await?;
+        let series = series::by_metric(&rows, &names, usize::MAX);
+
+        let places = children(level, code);
+        let child_rows: Vec<WindowRow> = match child_level(level) {
+            None => Vec::new(),
+            Some(child) => {
+                // Districts share their province's prefix; other levels are few.
+                let prefix = if child == "district" { code } else { "" };
+                self.client
+                    .query(&format!(
+                        "SELECT {COLUMNS} FROM {db}.window_aggregates FINAL
+                         WHERE committee = ? AND area_level = ? AND startsWith(area_code, ?)
+                           AND window_seconds = ? AND toUInt32(window_start) >= ?
+                         ORDER BY metric, area_code, window_start"
+                    ))
+                    .bind(committee.as_str())
+                    .bind(child)
+                    .bind(prefix)
+                    .bind(width)
+                    .bind(from_s)
+                    .fetch_all()
+                    .await?
+            }
+        };
+        // Ordered by window: the last row per (metric, area) is the newest.
+        let newest: BTreeMap<(&str, &str), &WindowRow> = child_rows
+            .iter()
+            .map(|r| ((r.metric.as_str(), r.area_code.as_str()), r))
+            .collect();
+        let children = places
+            .into_iter()
+            .map(|place| ChildRow {
+                values: names
+                    .iter()
+                    .map(|m| {
+                        newest
+                            .get(&(*m, place.code.as_str()))
+                            .map(|r| series::point(r))
+                    })
+                    .collect(),
+                place,
+            })
+            .collect();
+
+        let complete_up_to_ms = self
+            .freshness(now_ms)
+            .await?
+            .iter()
+            .filter(|f| f.committee == committee.as_str())
+            .map(|f| f.final_up_to_ms)
+            .min();
+        Ok(AreaDetail {
+            breadcrumbs: breadcrumbs(level, code),
+            committee: committee.as_str().to_owned(),
+            range: range_key.to_owned(),
+            window_seconds: width,
+            series,
+            children,
+            complete_up_to_ms,
+            generated_at_ms: now_ms,
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! Rows of `window_aggregates` and the headline figure a tile shows of them.
+
+use clickhouse::Row;
+use pmoc_schemas::{
+    api::{MetricSeries, Point},
+    metric::{Headline, MetricId},
+};
+use serde::Deserialize;
+
+/// The columns every window read selects, in this order (see [`COLUMNS`]).
+#[derive(Debug, Clone, Row, Deserialize)]
+pub struct WindowRow {
+    pub metric: String,
+    pub area_code: String,
+    pub w_start: u32,
+    pub w_end: u32,
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub last: f64,
+    pub p50: f64,
+    pub is_final: u8,
+    pub computed_at_ms: i64,
+}
+
+/// Select list matching [`WindowRow`]; aliases differ from column names
+/// because 18.16 lets an alias shadow its column elsewhere in the query.
+pub const COLUMNS: &str = "metric, area_code, toUInt32(window_start) AS w_start,
+    toUInt32(window_end) AS w_end, count, sum, min, max, last, p50,
+    is_final, computed_at_ms";
+
+/// The headline figure of a window, suppressed when it is a small count of
+/// people: then the value is zeroed here, so it never leaves the server.
+///
+/// Zero is shown: "no deaths" identifies nobody.
+pub fn point(row: &WindowRow) -> Point {
+    let def = MetricId::from_name(&row.metric).map(MetricId::def);
+    let value = match def.map_or(Headline::Last, |d| d.headline) {
+        Headline::Count => row.count as f64,
+        Headline::Sum => row.sum,
+        Headline::Mean if row.count > 0 => row.sum / row.count as f64,
+        Headline::Mean => 0.0,
+        Headline::Max => row.max,
+        Headline::Min => row.min,
+        Headline::Last => row.last,
+        Headline::P50 => row.p50,
+    };
+    let suppressed = def
+        .and_then(|d| d.suppress_below)
+        .is_some_and(|below| value > 0.0 && value < below as f64);
+    Point {
+        window_start_ms: i64::from(row.w_start) * 1000,
+        window_end_ms: i64::from(row.w_end) * 1000,
+        value: if suppressed { 0.0 } else { value },
+        count: if suppressed { 0 } else { row.count },
+        final_: row.is_final == 1,
+        suppressed,
+        computed_at_ms: row.computed_at_ms,
+    }
+}
+
+/// Groups rows (ordered by metric, then window) into one series per name
+/// in `metrics`, keeping at most the `keep` newest points; metrics without
+/// rows get an empty series so every tile is drawn.
+pub fn by_metric(rows: &[WindowRow], metrics: &[&str], keep: usize) -> Vec<MetricSeries> {
+    metrics
+        .iter()
+        .map(|m| {
+            let points: Vec<Point> = rows.iter().filter(|r| r.metric == *m).map(point).collect();
+            let skip = points.len().saturating_sub(keep);
+            MetricSeries {
+                metric: (*m).to_owned(),
+                points: points.into_iter().skip(skip).collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(metric: &str, sum: f64) -> WindowRow {
+        WindowRow {
+            metric: metric.to_owned(),
+            area_code: "5001".to_owned(),
+            w_start: 0,
+            w_end: 3600,
+            count: 3,
+            sum,
+            min: 0.0,
+            max: 0.0,
+            last: 0.0,
+            p50: 0.0,
+            is_final: 1,
+            computed_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn small_counts_of_people_never_leave_the_server() {
+        let p = point(&row("deaths", 3.0));
+        assert!(p.suppressed);
+        assert_eq!((p.value, p.count), (0.0, 0));
+        assert!(!point(&row("deaths", 0.0)).suppressed);
+        assert_eq!(point(&row("deaths", 12.0)).value, 12.0);
+        // Not about people: never suppressed.
+        assert!(!point(&row("dam_inflow_mcm", 3.0)).suppressed);
+    }
+}

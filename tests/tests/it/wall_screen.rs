@@ -1,0 +1,601 @@
+//! The wall screen and the drill-down against a seeded ClickHouse: real
+//! server in-process, real browser. Rows are written directly (see
+//! `pmoc_tests::seed`); the pipeline that normally writes them is tested
+//! elsewhere.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use fantoccini::Locator;
+use pmoc_schemas::{
+    api::{AreaDetail, WallSnapshot},
+    area::provinces,
+    config::Settings,
+    district::districts,
+};
+use pmoc_tests::{
+    browser::Browser,
+    clickhouse::ClickHouse,
+    dist_dir, init_tracing,
+    process::wait_for,
+    seed::{self, Window},
+    unique_name,
+};
+
+const HOUR: i64 = 3_600;
+
+/// A day of hourly nation windows for every metric plus the open hour,
+/// every province's map figures, Ubon's districts and its region.
+fn windows(now_s: i64) -> Vec<Window> {
+    let hour = now_s - now_s % HOUR;
+    let mut rows = Vec::new();
+    for (i, m) in pmoc_schemas::metric::METRICS.iter().enumerate() {
+        for k in 0..24 {
+            let start = hour - HOUR * (24 - k);
+            let v = 100.0 * (i as f64 + 1.0) + (k as f64 * 7.0) % 23.0;
+            rows.push(Window::new(m.name, "nation", "TH", 3600, start, v));
+        }
+    }
+    // The open hour: provisional headlines the test looks for.
+    for (metric, v) in [
+        ("water_level_m_msl", 12.34),
+        ("births", 4321.0),
+        ("incident_severity", 57.0),
+        ("pm25_ugm3", 87.5),
+    ] {
+        let mut w = Window::new(metric, "nation", "TH", 3600, hour, v);
+        w.is_final = false;
+        w.version = 1;
+        rows.push(w);
+    }
+    for (n, p) in provinces().iter().enumerate() {
+        let x = n as f64;
+        for (metric, v) in [
+            ("births", 40.0 + x * 3.0),
+            ("incident_severity", (x * 7.0) % 13.0),
+            ("water_freeboard_m", 0.2 + (x * 0.37) % 6.0),
+            ("pm25_ugm3", 15.0 + (x * 11.0) % 90.0),
+        ] {
+            for k in 0..3 {
+                rows.push(Window::new(
+                    metric,
+                    "province",
+                    &p.code,
+                    3600,
+                    hour - HOUR * k,
+                    v + k as f64,
+                ));
+            }
+        }
+    }
+    for k in 0..24 {
+        let start = hour - HOUR * k;
+        rows.push(Window::new(
+            "water_level_m_msl",
+            "province",
+            "34",
+            3600,
+            start,
+            110.0 + k as f64 * 0.1,
+        ));
+        rows.push(Window::new(
+            "water_level_m_msl",
+            "region4",
+            "NE",
+            3600,
+            start,
+            108.0 + k as f64 * 0.1,
+        ));
+    }
+    for (n, d) in districts()
+        .iter()
+        .filter(|d| d.province_code == "34")
+        .enumerate()
+    {
+        rows.push(Window::new(
+            "water_level_m_msl",
+            "district",
+            &d.code,
+            3600,
+            hour - HOUR,
+            105.0 + n as f64,
+        ));
+        // 3401 has three births: a small count of people, never shown.
+        let births = if d.code == "3401" {
+            3.0
+        } else {
+            20.0 + n as f64
+        };
+        rows.push(Window::new(
+            "births",
+            "district",
+            &d.code,
+            3600,
+            hour - HOUR,
+            births,
+        ));
+    }
+    rows
+}
+
+async fn seed_all(
+    client: &clickhouse::Client,
+    settings: &Settings,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    seed::windows(client, &windows(now_ms / 1000)).await?;
+    let hour_ms = now_ms - now_ms % 3_600_000;
+    seed::watermark(
+        client,
+        ("water", "HII", "hii.water_level"),
+        hour_ms,
+        now_ms - 60_000,
+        600,
+    )
+    .await?;
+    seed::watermark(
+        client,
+        ("population", "DOPA", "dopa.civil_registration"),
+        hour_ms,
+        now_ms - 600_000,
+        3600,
+    )
+    .await?;
+    // Security has gone quiet for 40 min against a 15-min cadence: amber.
+    seed::watermark(
+        client,
+        ("security", "NSC", "nsc.incident"),
+        hour_ms - 3_600_000,
+        now_ms - 2_400_000,
+        900,
+    )
+    .await?;
+    seed::watermark(
+        client,
+        ("resources", "PCD", "pcd.air_quality"),
+        hour_ms,
+        now_ms - 120_000,
+        3600,
+    )
+    .await?;
+    seed::alerts(
+        client,
+        &[
+            seed::Alert {
+                id: "a-water-34",
+                rule: "freeboard_below",
+                severity: "critical",
+                committee: "water",
+                metric: "water_freeboard_m",
+                area: ("province", "34"),
+                opened_at_ms: now_ms - 600_000,
+                value: -0.3,
+                threshold: 0.0,
+            },
+            seed::Alert {
+                id: "a-sec-95",
+                rule: "incident_spike",
+                severity: "warning",
+                committee: "security",
+                metric: "incident_severity",
+                area: ("province", "95"),
+                opened_at_ms: now_ms - 1_200_000,
+                value: 14.0,
+                threshold: 8.0,
+            },
+            seed::Alert {
+                id: "a-res-50",
+                rule: "pm25_above",
+                severity: "info",
+                committee: "resources",
+                metric: "pm25_ugm3",
+                area: ("province", "50"),
+                opened_at_ms: now_ms - 300_000,
+                value: 92.0,
+                threshold: 75.0,
+            },
+        ],
+    )
+    .await?;
+    seed::rejects(
+        client,
+        &settings.kafka.topics.water,
+        "invalid_field",
+        3,
+        now_ms - 60_000,
+    )
+    .await?;
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+async fn text(browser: &Browser, css: &str) -> anyhow::Result<String> {
+    Ok(browser.client.find(Locator::Css(css)).await?.text().await?)
+}
+
+/// Waits until the element's text is `want` (the page updates by itself).
+async fn wait_text(browser: &Browser, css: &str, want: &str) -> anyhow::Result<()> {
+    let result = wait_for(
+        &format!("{css} = {want:?}"),
+        Duration::from_secs(20),
+        || async { Ok((text(browser, css).await.unwrap_or_default() == want).then_some(())) },
+    )
+    .await;
+    if result.is_err() {
+        let shot = browser.screenshot("wall_screen_failure").await?;
+        let seen = text(browser, css).await.unwrap_or_default();
+        return result.with_context(|| format!("saw {seen:?}; screenshot {}", shot.display()));
+    }
+    result
+}
+
+async fn wait_url(browser: &Browser, part: &str) -> anyhow::Result<String> {
+    wait_for(
+        &format!("url with {part}"),
+        Duration::from_secs(10),
+        || async {
+            let url = browser.client.current_url().await?.to_string();
+            Ok(url.contains(part).then_some(url))
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
+    init_tracing();
+    let dir = tempfile::tempdir()?;
+    let clickhouse = ClickHouse::start(dir.path()).await?;
+    let mut settings = Settings::default();
+    settings.clickhouse.url = clickhouse.url.clone();
+    settings.clickhouse.database = unique_name("wall");
+    settings.dashboard.assets_dir = dist_dir()?.to_string_lossy().into_owned();
+    settings.dashboard.refresh_ms = 200;
+    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
+    let client = pmoc_pipeline::store::client(&settings.clickhouse);
+    let seeded_at = now_ms();
+    seed_all(&client, &settings, seeded_at).await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(pmoc_server::run(listener, settings.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    // 1. The wall, pinned on water: 77 provinces, four panels, headlines.
+    let browser = Browser::start(dir.path(), 1920, 1080).await?;
+    let started = Instant::now();
+    browser
+        .client
+        .goto(&format!("{base}/wall?focus=water"))
+        .await?;
+    let level = "#panel-water .tile-m[data-metric='water_level_m_msl'] .headline";
+    wait_text(&browser, level, "12.3").await?;
+    tracing::warn!(
+        ms = started.elapsed().as_millis() as u64,
+        "wall: time to first figures"
+    );
+    let paths = browser
+        .client
+        .find_all(Locator::Css("#wall path[data-province]"))
+        .await?;
+    assert_eq!(paths.len(), 77, "every province on the wall map");
+    let panels = browser
+        .client
+        .find_all(Locator::Css(".wall-panels .panel-c"))
+        .await?;
+    assert_eq!(panels.len(), 4, "one panel per committee");
+    for (css, want) in [
+        (
+            "#panel-population .tile-m[data-metric='births'] .headline",
+            "4,321",
+        ),
+        (
+            "#panel-security .tile-m[data-metric='incident_severity'] .headline",
+            "57",
+        ),
+        (
+            "#panel-resources .tile-m[data-metric='pm25_ugm3'] .headline",
+            "87.5",
+        ),
+    ] {
+        assert_eq!(text(&browser, css).await?, want, "{css}");
+    }
+    let class = browser
+        .client
+        .find(Locator::Css(level))
+        .await?
+        .attr("class")
+        .await?;
+    assert!(
+        class.unwrap_or_default().contains("provisional"),
+        "the open hour looks provisional"
+    );
+    let security = browser.client.find(Locator::Css("#panel-security")).await?;
+    assert_eq!(
+        security.attr("data-light").await?.as_deref(),
+        Some("amber"),
+        "security is late"
+    );
+    assert!(
+        text(&browser, "#ticker").await?.contains("อุบลราชธานี"),
+        "ticker names the area in Thai"
+    );
+    let clock = text(&browser, "#wall-clock").await?;
+    assert!(
+        clock.contains(&(time::OffsetDateTime::now_utc().year() + 543).to_string()),
+        "{clock}"
+    );
+    let no_scroll: bool = serde_json::from_value(
+        browser
+            .client
+            .execute("return document.documentElement.scrollHeight <= window.innerHeight && document.documentElement.scrollWidth <= window.innerWidth;", vec![])
+            .await?,
+    )?;
+    assert!(no_scroll, "the wall fits the screen");
+
+    // 2. A newer running value reaches the wall without a reload.
+    browser
+        .client
+        .execute("window.pmocMarker = 7; return null;", vec![])
+        .await?;
+    let hour = seeded_at / 1000 - (seeded_at / 1000) % HOUR;
+    let mut newer = Window::new("water_level_m_msl", "nation", "TH", 3600, hour, 13.57);
+    newer.is_final = false;
+    newer.version = 5;
+    seed::windows(&client, &[newer]).await?;
+    let pushed = Instant::now();
+    wait_text(&browser, level, "13.6").await?;
+    tracing::warn!(
+        ms = pushed.elapsed().as_millis() as u64,
+        "wall: insert to DOM"
+    );
+    let marker = browser
+        .client
+        .execute("return window.pmocMarker;", vec![])
+        .await?;
+    assert_eq!(marker, serde_json::json!(7), "no reload");
+    browser.screenshot("wall_1920x1080").await?;
+
+    // 3. The 4K wall, rotating: the open critical alert holds it.
+    let dir4k = dir.path().join("4k");
+    std::fs::create_dir_all(&dir4k)?;
+    let wall4k = Browser::start(&dir4k, 3840, 2160).await?;
+    wall4k.client.goto(&format!("{base}/wall")).await?;
+    wait_for(
+        "critical alert holds the wall",
+        Duration::from_secs(20),
+        || async {
+            let el = wall4k.client.find(Locator::Id("wall")).await?;
+            let held = wall4k
+                .client
+                .find_all(Locator::Css(".alert-list li.holding"))
+                .await?;
+            Ok(
+                (el.attr("data-focus").await?.as_deref() == Some("alerts") && !held.is_empty())
+                    .then_some(()),
+            )
+        },
+    )
+    .await?;
+    // The map shows alert severity in place of a metric, recoloured in place.
+    wait_for("map by severity", Duration::from_secs(10), || async {
+        let ubon = wall4k
+            .client
+            .find(Locator::Css("#wall path[data-province='34']"))
+            .await?;
+        let quiet = wall4k
+            .client
+            .find(Locator::Css("#wall path[data-province='10']"))
+            .await?;
+        Ok(
+            (ubon.attr("data-band").await?.as_deref() == Some("sev-critical")
+                && quiet.attr("data-band").await?.as_deref() == Some("none"))
+            .then_some(()),
+        )
+    })
+    .await?;
+    wall4k.screenshot("wall_3840x2160").await?;
+    wall4k.close().await?;
+
+    // 4. Drill down: nation -> Ubon Ratchathani -> its first district.
+    browser
+        .client
+        .goto(&format!("{base}/area/nation/TH?range=1d&committee=water"))
+        .await?;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css("#children-table tbody tr"))
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("path[data-province='34']"))
+        .await?
+        .click()
+        .await?;
+    wait_url(&browser, "/area/province/34?range=1d&committee=water").await?;
+    wait_text(&browser, "#breadcrumbs a:last-child", "อุบลราชธานี").await?;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css("#district-map path[data-district='3401']"))
+        .await?;
+    wait_for("districts coloured", Duration::from_secs(10), || async {
+        let p = browser
+            .client
+            .find(Locator::Css("#district-map path[data-district='3402']"))
+            .await?;
+        Ok((p.attr("data-band").await?.as_deref() != Some("none")).then_some(()))
+    })
+    .await?;
+    browser.screenshot("drill_down_province_1920x1080").await?;
+    browser
+        .client
+        .find(Locator::Css("#district-map path[data-district='3401']"))
+        .await?
+        .click()
+        .await?;
+    wait_url(&browser, "/area/district/3401").await?;
+    wait_for("four breadcrumbs", Duration::from_secs(10), || async {
+        let n = browser
+            .client
+            .find_all(Locator::Css("#breadcrumbs a"))
+            .await?
+            .len();
+        Ok((n == 4).then_some(()))
+    })
+    .await?;
+    assert_eq!(
+        text(&browser, "#breadcrumbs a:nth-child(2)").await?,
+        "ภาคตะวันออกเฉียงเหนือ"
+    );
+
+    // 5. The language toggle: labels and the date format.
+    let asof_th = text(&browser, ".detail .asof").await?;
+    assert!(
+        asof_th.starts_with("ณ ") && !asof_th.contains("BE"),
+        "{asof_th}"
+    );
+    browser
+        .client
+        .find(Locator::Id("lang-toggle"))
+        .await?
+        .click()
+        .await?;
+    wait_text(&browser, "#breadcrumbs a:nth-child(3)", "Ubon Ratchathani").await?;
+    let asof_en = text(&browser, ".detail .asof").await?;
+    assert!(
+        asof_en.starts_with("As of ") && asof_en.contains(" BE "),
+        "{asof_en}"
+    );
+    browser
+        .client
+        .find(Locator::Id("lang-toggle"))
+        .await?
+        .click()
+        .await?;
+
+    // Small counts of people never leave the server.
+    let http = reqwest::Client::new();
+    let detail: AreaDetail = http
+        .get(format!(
+            "{base}/api/area/province/34?range=1d&committee=population"
+        ))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let births = detail
+        .series
+        .iter()
+        .position(|s| s.metric == "births")
+        .context("births")?;
+    let mueang = detail
+        .children
+        .iter()
+        .find(|c| c.place.code == "3401")
+        .context("3401")?;
+    let point = mueang.values[births].as_ref().context("3401 has births")?;
+    assert!(point.suppressed && point.value == 0.0, "{point:?}");
+
+    // 6. Acknowledge the critical alert with a comment.
+    browser.client.goto(&format!("{base}/alerts")).await?;
+    let card = "article[data-alert='a-water-34']";
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css(card))
+        .await?;
+    browser
+        .client
+        .find(Locator::Id("operator-name"))
+        .await?
+        .send_keys("Somchai P.")
+        .await?;
+    browser
+        .client
+        .find(Locator::Css(&format!("{card} textarea.comment")))
+        .await?
+        .send_keys("Provincial office informed")
+        .await?;
+    let clicked = now_ms();
+    browser
+        .client
+        .find(Locator::Css(&format!("{card} button.ack")))
+        .await?
+        .click()
+        .await?;
+    let stored: (String, String, String, i64) = wait_for("action stored", Duration::from_secs(10), || async {
+        let rows: Vec<(String, String, String, i64)> = client
+            .query("SELECT action, comment, actor, at_ms FROM alert_actions WHERE alert_id = 'a-water-34'")
+            .fetch_all()
+            .await?;
+        Ok(rows.into_iter().next())
+    })
+    .await?;
+    assert_eq!(
+        (stored.0.as_str(), stored.1.as_str(), stored.2.as_str()),
+        ("acknowledge", "Provincial office informed", "Somchai P.")
+    );
+    assert!(
+        (stored.3 - clicked).abs() < 10_000,
+        "stored when it happened"
+    );
+    wait_for("history shown", Duration::from_secs(10), || async {
+        Ok(text(&browser, &format!("{card} .history"))
+            .await?
+            .contains("Somchai P.")
+            .then_some(()))
+    })
+    .await?;
+    // The proxy's header names the actor, over any field.
+    let resolved = http
+        .post(format!("{base}/api/alerts/a-res-50/resolve"))
+        .header("X-PMOC-User", "duty.officer")
+        .json(&serde_json::json!({"comment": "wind changed", "actor": "someone else"}))
+        .send()
+        .await?;
+    assert_eq!(resolved.status(), 201);
+    let actor: String = client
+        .query("SELECT actor FROM alert_actions WHERE alert_id = 'a-res-50'")
+        .fetch_one()
+        .await?;
+    assert_eq!(actor, "duty.officer");
+
+    // 7. A liaison officer sees and acts on only their committee.
+    let liaison = |req: reqwest::RequestBuilder| req.header("X-PMOC-Role", "liaison:water");
+    let wall: WallSnapshot = liaison(http.get(format!("{base}/api/wall")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let committees: Vec<&str> = wall.panels.iter().map(|p| p.committee.as_str()).collect();
+    assert_eq!(committees, ["water"]);
+    assert!(wall.alerts.iter().all(|a| a.committee == "water") && !wall.alerts.is_empty());
+    assert!(wall.freshness.iter().all(|f| f.committee == "water"));
+    let denied = liaison(http.get(format!("{base}/api/area/nation/TH?committee=security")))
+        .send()
+        .await?;
+    assert_eq!(denied.status(), 403);
+    let denied = liaison(http.post(format!("{base}/api/alerts/a-sec-95/acknowledge")))
+        .header("X-PMOC-User", "liaison.w")
+        .json(&serde_json::json!({"comment": "not mine"}))
+        .send()
+        .await?;
+    assert_eq!(denied.status(), 403);
+
+    browser.close().await?;
+    let _ = stop_server.send(());
+    server.await??;
+    Ok(())
+}
