@@ -8,7 +8,13 @@
 //! way, provided the watermark is restored with the offset (see
 //! [`CommitPoint`]).
 
-use std::{collections::BTreeMap, time::Instant};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Instant,
+};
+
+/// Fewest remembered ids before old ones are swept.
+const MIN_SWEEP: usize = 4_096;
 
 /// How a record was classified on arrival.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +58,10 @@ pub struct PartitionState {
     /// Time from which a record's output is stored (its window end, or the
     /// late record's emit time + 1) -> (least offset, max seen before it).
     pending: BTreeMap<i64, (i64, Option<i64>)>,
+    /// Event ids read, with their event time, to drop republished copies
+    /// (a client retrying, a connector re-run); forgotten beyond the horizon.
+    seen: HashMap<Box<str>, i64>,
+    next_sweep: usize,
 }
 
 impl PartitionState {
@@ -73,7 +83,33 @@ impl PartitionState {
             last_message: now,
             last_end_check: None,
             pending: BTreeMap::new(),
+            seen: HashMap::new(),
+            next_sweep: MIN_SWEEP,
         }
+    }
+
+    /// Whether `event_id` was already read in this partition within
+    /// `horizon_ms` of event time before the newest event; remembers it if not.
+    ///
+    /// Deterministic on replay: a copy whose original lies before the resume
+    /// offset belongs to windows that are all stored (that is what the resume
+    /// offset means), so it is skipped either way; and a copy older than the
+    /// horizon (longer than the allowed lateness) is late, kept in
+    /// `late_events` under the same id, never counted twice.
+    pub fn is_duplicate(&mut self, event_id: &str, event_ms: i64, horizon_ms: i64) -> bool {
+        if self.seen.contains_key(event_id) {
+            return true;
+        }
+        if self.seen.len() >= self.next_sweep {
+            let oldest = self
+                .max_seen_ms
+                .unwrap_or(i64::MIN)
+                .saturating_sub(horizon_ms);
+            self.seen.retain(|_, t| *t >= oldest);
+            self.next_sweep = (self.seen.len() * 2).max(MIN_SWEEP);
+        }
+        self.seen.insert(event_id.into(), event_ms);
+        false
     }
 
     /// The event time before which records of this partition are late.
@@ -210,6 +246,26 @@ mod tests {
         p.track(offset, before, stored_from);
         p.advance(event_ms);
         a
+    }
+
+    #[test]
+    fn republished_ids_are_duplicates_until_they_age_out() {
+        let start = CommitPoint {
+            offset: 0,
+            max_seen_ms: None,
+            stored_below_ms: None,
+        };
+        let mut p = PartitionState::new(0, 0, start, true, Instant::now());
+        assert!(!p.is_duplicate("a", 1_000, 60_000));
+        assert!(p.is_duplicate("a", 1_000, 60_000));
+        assert!(!p.is_duplicate("b", 1_000, 60_000));
+        // Far ahead in event time, enough ids to sweep: "a" is forgotten.
+        p.advance(10_000_000);
+        for i in 0..MIN_SWEEP {
+            let _ = p.is_duplicate(&format!("x{i}"), 10_000_000, 60_000);
+        }
+        let _ = p.is_duplicate("trigger", 10_000_000, 60_000);
+        assert!(!p.is_duplicate("a", 1_000, 60_000));
     }
 
     #[test]

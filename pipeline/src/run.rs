@@ -50,6 +50,7 @@ impl DataflowConfig {
                 idle: Duration::from_secs(u64::from(p.idle_partition_seconds)),
                 commit_every: COMMIT_EVERY,
                 max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+                dedup_horizon_ms: i64::from(p.dedup_horizon_seconds) * 1000,
                 checkpoints: Arc::new(checkpoints),
                 cadences: Arc::new(settings.cadence_seconds.clone()),
             },

@@ -48,6 +48,8 @@ pub struct SourceConfig {
     pub idle: Duration,
     pub commit_every: Duration,
     pub max_message_bytes: usize,
+    /// How long (event time) an event id is remembered to drop copies.
+    pub dedup_horizon_ms: i64,
     /// Resume points read from ClickHouse at start.
     pub checkpoints: Arc<Checkpoints>,
     /// Expected seconds between messages, by schema name.
@@ -208,6 +210,15 @@ pub fn kafka_source<'s>(
                                 }
                             };
                         saw(&mut sources, &envelope, poll_ms);
+                        if state.is_duplicate(
+                            envelope.event_id.as_str(),
+                            envelope.event_time_ms(),
+                            config.dedup_horizon_ms,
+                        ) {
+                            telemetry::duplicate(committee);
+                            state.arrive_rejected(offset, started);
+                            continue;
+                        }
                         classify(
                             &config, state, &envelope, offset, cap_ms, started, poll_ms, &mut batch,
                         );

@@ -23,6 +23,12 @@ pub fn late(metric: Metric) {
     metrics::counter!("pmoc_pipeline_events_late_total", "metric" => metric.name()).increment(1);
 }
 
+/// A message whose event id was already read: dropped, not double counted.
+pub fn duplicate(committee: pmoc_schemas::committee::Committee) {
+    metrics::counter!("pmoc_pipeline_events_duplicate_total", "committee" => committee.as_str())
+        .increment(1);
+}
+
 pub fn consume_error(error: &KafkaError) {
     tracing::warn!(%error, "kafka consume error");
     metrics::counter!("pmoc_pipeline_kafka_errors_total", "op" => "consume").increment(1);

@@ -177,6 +177,11 @@ pub struct PipelineSettings {
     /// How far behind the newest event of a partition an event may be and
     /// still count in its window; later events go to `late_events`.
     pub allowed_lateness_seconds: u32,
+    /// How long (in event time, behind the newest event of a partition) an
+    /// event id is remembered, so a republished copy is dropped rather than
+    /// counted twice. Must exceed the allowed lateness: older copies are late
+    /// anyway and kept once, by id, in `late_events`.
+    pub dedup_horizon_seconds: u32,
     /// A partition with no new message for this long stops holding windows open.
     pub idle_partition_seconds: u32,
     /// Longest time rows wait before a ClickHouse insert.
@@ -191,6 +196,7 @@ impl Default for PipelineSettings {
             group_id: "pmoc-pipeline".to_owned(),
             windows_seconds: vec![60, 3_600, 86_400],
             allowed_lateness_seconds: 30,
+            dedup_horizon_seconds: 3_600,
             idle_partition_seconds: 120,
             flush_interval_ms: 500,
             max_batch_rows: 50_000,
