@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod partition;
 pub mod rollup;
 pub mod run;
+pub mod silence;
 pub mod source;
 pub mod store;
 pub mod telemetry;

@@ -99,6 +99,10 @@ pub fn run(
         &settings.clickhouse,
     )))?;
 
+    let mut silence = crate::silence::Silence::new(settings.alerts.silence_factor, &open_alerts);
+    silence
+        .observe(&runtime.block_on(store::load_watermarks(&store::client(&settings.clickhouse)))?);
+
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let dead_letter = {
         let _rt = runtime.enter();
@@ -112,6 +116,7 @@ pub fn run(
     let writer = runtime.spawn(store::run_writer(
         store::client(&settings.clickhouse),
         dead_letter,
+        silence,
         rx,
         Duration::from_millis(settings.pipeline.flush_interval_ms),
         settings.pipeline.max_batch_rows,

@@ -232,6 +232,15 @@ pub async fn load_open_alerts(client: &Client) -> Result<Vec<AlertEvent>, StoreE
         .collect())
 }
 
+/// The newest freshness row of every source and worker, so silence is
+/// judged across restarts.
+pub async fn load_watermarks(client: &Client) -> Result<Vec<WatermarkRow>, StoreError> {
+    Ok(client
+        .query("SELECT ?fields FROM source_watermarks FINAL")
+        .fetch_all()
+        .await?)
+}
+
 /// A row of `source_watermarks`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct WatermarkRow {
@@ -404,6 +413,7 @@ impl Pending {
 pub async fn run_writer(
     client: Client,
     dead_letter: DeadLetter,
+    mut silence: crate::silence::Silence,
     mut messages: UnboundedReceiver<WriterMessage>,
     flush_interval: Duration,
     max_rows: usize,
@@ -422,7 +432,9 @@ pub async fn run_writer(
                 Ok(None) | Err(_) => break,
             }
         }
-        let split = split_rows(std::mem::take(&mut pending.rows), now_ms());
+        let mut split = split_rows(std::mem::take(&mut pending.rows), now_ms());
+        silence.observe(&pending.watermarks);
+        split.alerts.extend(silence.check(now_ms()));
         let rejected: Vec<RejectedRow> = split.rejected.iter().map(RejectedRow::from).collect();
         let alerts: Vec<AlertRow> = split.alerts.iter().map(AlertRow::from).collect();
         let marks = std::mem::take(&mut pending.checkpoints);

@@ -96,6 +96,9 @@ pub struct RateRule {
 pub struct AlertRules {
     pub thresholds: Vec<ThresholdRule>,
     pub rates: Vec<RateRule>,
+    /// A source quiet for more than this many times its expected cadence
+    /// (`cadence_seconds`) raises a `source_silent` alert.
+    pub silence_factor: f64,
 }
 
 fn threshold(
@@ -182,6 +185,7 @@ impl Default for AlertRules {
                     severity: Severity::Warning,
                 },
             ],
+            silence_factor: 3.0,
         }
     }
 }
