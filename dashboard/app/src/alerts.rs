@@ -141,7 +141,7 @@ fn AlertCard(
                 {area}" · "{format::metric_label(&alert.metric, lang)}
             </h3>
             <p class="facts">
-                {alert.rule.clone()}" · "{format::number(alert.value)}" / "{format::number(alert.threshold)}" · "
+                {format::rule_label(&alert.rule, lang)}" · "{format::number(alert.value)}" / "{format::number(alert.threshold)}" · "
                 {tr(lang, "เปิดเมื่อ ", "opened ")}{format_datetime(alert.opened_at_ms, lang)}" · "{alert.state.clone()}
             </p>
             <p class="evidence">{alert.evidence.clone()}</p>

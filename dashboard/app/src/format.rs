@@ -25,6 +25,12 @@ pub fn metric_label(metric: &str, lang: Lang) -> String {
     )
 }
 
+/// An alert rule as operators say it; its configured name when unlabelled.
+pub fn rule_label(rule: &str, lang: Lang) -> String {
+    pmoc_schemas::alert::rule_label(rule)
+        .map_or_else(|| rule.to_owned(), |(th, en)| tr(lang, th, en).to_owned())
+}
+
 /// A figure as a person reads it: thousands separated, fewer decimals the
 /// bigger it is; a suppressed small count of people as `<5`.
 pub fn value(metric: &str, point: &Point) -> String {

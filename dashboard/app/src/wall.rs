@@ -322,7 +322,7 @@ fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
                             <li data-severity=a.severity.clone() class:holding=holding data-alert=a.alert_id.clone()>
                                 <span class="sev">{format::severity_name(&a.severity, lang)}</span>
                                 <span class="area">{if lang == Lang::Th { a.area_th.clone() } else { a.area_en.clone() }}</span>
-                                <span class="rule">{format::metric_label(&a.metric, lang)}" · "{a.rule.clone()}</span>
+                                <span class="rule">{format::metric_label(&a.metric, lang)}" · "{format::rule_label(&a.rule, lang)}</span>
                                 <span class="val">{format::number(a.value)}" / "{format::number(a.threshold)}</span>
                                 <span class="ack">
                                     {if a.acknowledged() { tr(lang, "รับทราบแล้ว", "acknowledged") } else if holding { tr(lang, "รอการรับทราบ", "awaiting acknowledgement") } else { "" }}
@@ -454,7 +454,7 @@ fn Ticker() -> impl IntoView {
                             view! {
                                 <span class="item" data-severity=a.severity.clone() data-alert=a.alert_id.clone()>
                                     <b>{format::severity_name(&a.severity, lang)}</b>" "{area}" · "
-                                    {format::metric_label(&a.metric, lang)}" "{format::number(a.value)}" · "{a.rule.clone()}
+                                    {format::metric_label(&a.metric, lang)}" "{format::number(a.value)}" · "{format::rule_label(&a.rule, lang)}
                                 </span>
                             }
                         })

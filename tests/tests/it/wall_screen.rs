@@ -163,7 +163,7 @@ async fn seed_all(
         &[
             seed::Alert {
                 id: "a-water-34",
-                rule: "freeboard_below",
+                rule: "water_over_bank",
                 severity: "critical",
                 committee: "water",
                 metric: "water_freeboard_m",
@@ -185,7 +185,7 @@ async fn seed_all(
             },
             seed::Alert {
                 id: "a-res-50",
-                rule: "pm25_above",
+                rule: "pm25_hazardous",
                 severity: "info",
                 committee: "resources",
                 metric: "pm25_ugm3",
@@ -328,6 +328,10 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     assert!(
         text(&browser, "#ticker").await?.contains("อุบลราชธานี"),
         "ticker names the area in Thai"
+    );
+    assert!(
+        text(&browser, "#ticker").await?.contains("น้ำล้นตลิ่ง"),
+        "ticker says what the rule means, in Thai"
     );
     let clock = text(&browser, "#wall-clock").await?;
     assert!(
