@@ -12,13 +12,14 @@ use crate::support::{
     assert_equals_oracle, events, inserted, oracle, pipeline, publish, settings, wait_for_all,
 };
 
-/// Rounds of 75 messages (60 water readings, 15 service transactions);
-/// `PMOC_CRASH_ROUNDS=2700` replays the 200,000 events.
+/// Rounds of 75 messages (60 water readings, 15 service transactions):
+/// 2,700 rounds are 202,500 events, about 15 hours of event time.
+/// `PMOC_CRASH_ROUNDS` changes it (smaller for a quick local run).
 fn rounds() -> i64 {
     std::env::var("PMOC_CRASH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(360)
+        .unwrap_or(2_700)
 }
 const KILLS: usize = 5;
 
