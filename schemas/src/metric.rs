@@ -24,7 +24,9 @@ pub enum Headline {
     Mean,
     Max,
     Min,
-    /// The value of the newest event (a level, a cumulative percentage).
+    /// The value of the newest event (a level). Not for percentages reported
+    /// per dam or per ministry: above one reporter, "last" would be whichever
+    /// report came last, so those use `Mean`.
     Last,
     /// The median, for distributions such as waiting times.
     P50,
@@ -252,7 +254,7 @@ pub const METRICS: &[MetricDef] = &[
         "RID",
         "%",
         ("ปริมาณน้ำในเขื่อน", "Dam storage"),
-        Last,
+        Mean,
     ),
     def(
         MetricId::DamInflow,
@@ -315,7 +317,7 @@ pub const METRICS: &[MetricDef] = &[
         "CGD",
         "%",
         ("การเบิกจ่ายงบประมาณ", "Budget disbursed"),
-        Last,
+        Mean,
     ),
     def(
         MetricId::ProcurementValue,

@@ -406,13 +406,14 @@ fn Freshness() -> impl IntoView {
                 view! {
                     <li class="light" data-light=light.as_str() data-schema=f.schema.clone()>
                         <span class="dot"></span>
-                        <span class="who">{f.source_agency.clone()}" "{f.schema.clone()}</span>
+                        <span class="who">{f.schema.clone()}</span>
                         <span class="age">{format::age(t - f.last_seen_ms, lang)}</span>
-                        <span class="upto">{tr(lang, "ครบถึง ", "complete ")}{pmoc_schemas::calendar::format_time(f.final_up_to_ms)}</span>
                     </li>
                 }
             })
             .collect_view();
+        // One completeness time for the strip: every source is final up to it.
+        let complete = w.freshness.iter().map(|f| f.final_up_to_ms).min();
         let rejected: u64 = w.rejects.iter().map(|r| r.count).sum();
         let reasons = w
             .rejects
@@ -424,6 +425,10 @@ fn Freshness() -> impl IntoView {
         view! {
             <section id="freshness" class="freshness">
                 <ul>{lights}</ul>
+                <p class="complete">
+                    {tr(lang, "ครบถึง ", "Complete to ")}
+                    {complete.map(pmoc_schemas::calendar::format_time).unwrap_or_else(|| "-".to_owned())}
+                </p>
                 <p id="rejects" class="rejects" title=tip>
                     {tr(lang, "ข้อความถูกปฏิเสธ 24 ชม.: ", "Rejected, 24 h: ")}{format::number(rejected as f64)}
                     <span class="reasons">{reasons}</span>

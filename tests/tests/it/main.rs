@@ -5,6 +5,7 @@ mod connectors;
 mod crash_recovery;
 mod harness;
 mod http_ingest;
+mod local_stack;
 mod outages;
 mod scale_out;
 mod support;
