@@ -53,6 +53,10 @@ pub struct Point {
     pub final_: bool,
     pub suppressed: bool,
     pub computed_at_ms: i64,
+    /// Values of this window that arrived after it was final: not in the
+    /// figure, kept as corrections in `late_events` and shown beside it.
+    #[serde(default)]
+    pub late: u64,
 }
 
 /// A metric's newest figure and its recent history, for a tile.

@@ -180,3 +180,26 @@ pub async fn rejects(
         .await?;
     Ok(())
 }
+
+/// `n` late values of `metric` with event time `event_ms`: corrections the
+/// figure of that window does not include.
+pub async fn late(
+    client: &clickhouse::Client,
+    metric: &str,
+    event_ms: i64,
+    n: i64,
+) -> anyhow::Result<()> {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            format!("('{metric}','late-{metric}-{i}','10',{event_ms},{event_ms},1.0,{event_ms})")
+        })
+        .collect();
+    client
+        .query(&format!(
+            "INSERT INTO late_events VALUES {}",
+            rows.join(",")
+        ))
+        .execute()
+        .await?;
+    Ok(())
+}

@@ -114,6 +114,7 @@ mod tests {
             final_: true,
             suppressed: true,
             computed_at_ms: 0,
+            late: 0,
         };
         assert_eq!(value("deaths", &p), "<5");
     }

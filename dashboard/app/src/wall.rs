@@ -281,6 +281,8 @@ fn PanelView(committee: String, large: bool) -> impl IntoView {
 fn Tile(series: MetricSeries, lang: Lang) -> impl IntoView {
     let latest = series.latest().cloned();
     let provisional = latest.as_ref().is_some_and(|p| !p.final_);
+    // Values that came after the window was final: shown, not hidden.
+    let late = latest.as_ref().map_or(0, |p| p.late);
     let value = latest
         .as_ref()
         .map(|p| format::value(&series.metric, p))
@@ -293,7 +295,12 @@ fn Tile(series: MetricSeries, lang: Lang) -> impl IntoView {
             <span class="label">{format::metric_label(&series.metric, lang)}</span>
             <span class="headline" class:provisional=provisional>{value}</span>
             <span class="unit">{unit}</span>
-            <span class="prov-mark" class:hidden=!provisional>{tr(lang, "ชั่วคราว", "provisional")}</span>
+            <span class="marks">
+                <span class="prov-mark" class:hidden=!provisional>{tr(lang, "ชั่วคราว", "provisional")}</span>
+                <span class="late-mark" class:hidden=late == 0>
+                    {tr(lang, "ข้อมูลล่าช้า +", "late +")}{late}
+                </span>
+            </span>
             <Sparkline points=series.points />
         </div>
     }

@@ -57,6 +57,7 @@ pub fn point(row: &WindowRow) -> Point {
         final_: row.is_final == 1,
         suppressed,
         computed_at_ms: row.computed_at_ms,
+        late: 0,
     }
 }
 

@@ -103,6 +103,9 @@ impl Reader {
         let alerts = self.alerts(true).await?;
 
         let keep = d.sparkline_windows.max(1) as usize;
+        let late = self
+            .late_counts(d.wall_window_seconds, from_s * 1000)
+            .await?;
         let panels = Committee::ALL
             .into_iter()
             .map(|c| {
@@ -111,10 +114,19 @@ impl Reader {
                     .iter()
                     .filter(|f| f.committee == c.as_str())
                     .collect();
+                let mut series = series::by_metric(&nation, &names, keep);
+                for s in &mut series {
+                    for p in &mut s.points {
+                        p.late = late
+                            .get(&(s.metric.clone(), p.window_start_ms))
+                            .copied()
+                            .unwrap_or_default();
+                    }
+                }
                 CommitteePanel {
                     committee: c.as_str().to_owned(),
                     window_seconds: d.wall_window_seconds,
-                    series: series::by_metric(&nation, &names, keep),
+                    series,
                     complete_up_to_ms: sources.iter().map(|s| s.final_up_to_ms).min(),
                     light: sources
                         .iter()
@@ -174,6 +186,40 @@ impl Reader {
                 alert_hold_seconds: d.alert_hold_seconds,
             },
         })
+    }
+
+    /// Late values per (metric, window start) in windows of `width_s` from
+    /// `from_ms`, nationally: the corrections each figure does not include.
+    /// Windows are aligned to Thai time, as the pipeline aligns them.
+    async fn late_counts(
+        &self,
+        width_s: u32,
+        from_ms: i64,
+    ) -> Result<BTreeMap<(String, i64), u64>, ServerError> {
+        #[derive(Debug, Row, Deserialize)]
+        struct LateCount {
+            metric: String,
+            start_ms: i64,
+            n: u64,
+        }
+        let db = &self.database;
+        let w = i64::from(width_s.max(1)) * 1000;
+        let rows: Vec<LateCount> = self
+            .client
+            .query(&format!(
+                "SELECT metric, intDiv(event_time_ms + 25200000, {w}) * {w} - 25200000 AS start_ms,
+                        count() AS n
+                 FROM {db}.late_events FINAL
+                 WHERE event_time_ms >= ?
+                 GROUP BY metric, start_ms"
+            ))
+            .bind(from_ms)
+            .fetch_all()
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.metric, r.start_ms), r.n))
+            .collect())
     }
 
     /// Every source, greatest over the pipeline's workers.

@@ -124,6 +124,9 @@ async fn seed_all(
     now_ms: i64,
 ) -> anyhow::Result<()> {
     seed::windows(client, &windows(now_ms / 1000)).await?;
+    // Three births of the open hour arrived too late for it.
+    let hour_ms = (now_ms / 1000 - (now_ms / 1000) % HOUR) * 1000;
+    seed::late(client, "births", hour_ms + 60_000, 3).await?;
     let hour_ms = now_ms - now_ms % 3_600_000;
     seed::watermark(
         client,
@@ -309,6 +312,15 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     ] {
         assert_eq!(text(&browser, css).await?, want, "{css}");
     }
+    assert_eq!(
+        text(
+            &browser,
+            "#panel-population .tile-m[data-metric='births'] .late-mark"
+        )
+        .await?,
+        "ข้อมูลล่าช้า +3",
+        "late values are shown beside the figure they missed"
+    );
     let class = browser
         .client
         .find(Locator::Css(level))
