@@ -202,7 +202,8 @@ impl Alert {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MapLayer {
     pub metric: String,
-    /// `(province code, newest point)`.
+    /// `(area code, newest point)`: provinces on the wall, districts on the
+    /// national district map.
     pub provinces: Vec<(String, Point)>,
 }
 

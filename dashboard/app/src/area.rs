@@ -33,16 +33,24 @@ struct Here {
     code: String,
     range: String,
     committee: String,
+    /// On the nation page, `districts` shows all 928 districts.
+    map: String,
 }
 
 impl Here {
-    /// The province whose districts the map shows, if any.
+    /// The province whose districts the map shows (empty: the whole
+    /// country's), if the map shows districts.
     fn province(&self) -> Option<String> {
         match self.level.as_str() {
             "province" => Some(self.code.clone()),
             "district" => Some(self.code.chars().take(2).collect()),
+            "nation" if self.national_districts() => Some(String::new()),
             _ => None,
         }
+    }
+
+    fn national_districts(&self) -> bool {
+        self.level == "nation" && self.map == "districts"
     }
 }
 
@@ -67,11 +75,13 @@ pub fn AreaPage() -> impl IntoView {
             .param("range")
             .filter(|r| RANGES.iter().any(|x| x.0 == r))
             .unwrap_or_else(|| "1d".to_owned());
+        let map = loc.param("map").unwrap_or_default();
         Here {
             level,
             code,
             range,
             committee,
+            map,
         }
     });
     let detail = RwSignal::new(None::<AreaDetail>);
@@ -164,6 +174,42 @@ pub fn AreaPage() -> impl IntoView {
         });
     });
 
+    // All districts coloured by the committee's map metric, refetched with
+    // every live snapshot; only the bands change, in place.
+    Effect::new(move |_| {
+        let h = here.get();
+        wall.track();
+        if !h.national_districts() {
+            return;
+        }
+        let lang = lang.get_untracked();
+        let url = format!(
+            "/api/map/districts?committee={}&range={}",
+            h.committee, h.range
+        );
+        spawn_local(async move {
+            let got = async {
+                gloo_net::http::Request::get(&url)
+                    .send()
+                    .await?
+                    .json::<pmoc_schemas::api::MapLayer>()
+                    .await
+            }
+            .await;
+            match got {
+                Ok(m) if here.get_untracked() == h => {
+                    district_layer.set(metric_layer(&m.metric, &m.provinces, lang));
+                }
+                Ok(_) => {}
+                Err(e) => leptos::logging::warn!("district map: {e}"),
+            }
+        });
+    });
+
+    // The map is rebuilt only when what it outlines changes, not when the
+    // range, committee or live figures do.
+    let map_province = Memo::new(move |_| here.with(Here::province));
+
     let t = move |th: &'static str, en: &'static str| move || tr(lang.get(), th, en);
     view! {
         <TopBar />
@@ -201,6 +247,22 @@ pub fn AreaPage() -> impl IntoView {
                         })
                         .collect_view()}
                 </span>
+                <span class="granularity" class:hidden=move || here.with(|h| h.level != "nation")>
+                    {[("", "จังหวัด", "Provinces"), ("districts", "อำเภอ (928)", "Districts (928)")]
+                        .into_iter()
+                        .map(|(map, th, en)| {
+                            let to = Signal::derive(move || {
+                                let h = here.get();
+                                let base = href(&h.level, &h.code, &h.range, &h.committee);
+                                if map.is_empty() { base } else { format!("{base}&map={map}") }
+                            });
+                            let class = Signal::derive(move || {
+                                if here.with(|h| h.map == map) { "tab active".to_owned() } else { "tab".to_owned() }
+                            });
+                            view! { <Link href=to class>{move || tr(lang.get(), th, en)}</Link> }
+                        })
+                        .collect_view()}
+                </span>
                 <span class="ranges">
                     {RANGES
                         .iter()
@@ -229,7 +291,7 @@ pub fn AreaPage() -> impl IntoView {
             <p class="problem" class:hidden=move || problem.with(Option::is_none)>{move || problem.get()}</p>
             <div class="area-grid">
                 <section class="panel map">
-                    {move || match here.get().province() {
+                    {move || match map_province.get() {
                         None => view! { <ProvinceChoropleth layer=province_layer keep lang pick=pick_province /> }.into_any(),
                         Some(p) => view! { <DistrictMap province=p here layer=district_layer pick=pick_district /> }.into_any(),
                     }}
@@ -321,8 +383,9 @@ fn ChildTable(detail: RwSignal<Option<AreaDetail>>, here: Memo<Here>) -> impl In
     }
 }
 
-/// One province's districts, fetched when the province changes; new
-/// figures only change each path's `data-band`.
+/// One province's districts (or, for an empty `province`, all 928),
+/// fetched when the province changes; new figures only change each path's
+/// `data-band`.
 #[component]
 fn DistrictMap(
     province: String,
@@ -331,7 +394,11 @@ fn DistrictMap(
     pick: Callback<String>,
 ) -> impl IntoView {
     let outlines = RwSignal::new(Vec::<Outline>::new());
-    let url = format!("/api/geo/districts/{province}");
+    let url = if province.is_empty() {
+        "/api/geo/districts".to_owned()
+    } else {
+        format!("/api/geo/districts/{province}")
+    };
     spawn_local(async move {
         let got = async {
             gloo_net::http::Request::get(&url)

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use pmoc_schemas::{
-    api::{AreaDetail, ChildRow, RANGES, breadcrumbs, children},
+    api::{AreaDetail, ChildRow, MapLayer, RANGES, breadcrumbs, children},
     committee::Committee,
-    metric,
+    metric::{self, MetricId},
 };
 
 use crate::{
@@ -124,6 +124,50 @@ impl Reader {
             children,
             complete_up_to_ms,
             generated_at_ms: now_ms,
+        })
+    }
+
+    /// The newest figure of `committee`'s map metric (the first of
+    /// `dashboard.map_metrics` in the committee, else its first metric) in
+    /// every district with data in the range: the national district map.
+    pub async fn district_layer(
+        &self,
+        committee: Committee,
+        range_key: Option<&str>,
+        now_ms: i64,
+    ) -> Result<MapLayer, ServerError> {
+        let db = &self.database;
+        let (_, back_s, width) = range(range_key);
+        let metric = self
+            .dashboard
+            .map_metrics
+            .iter()
+            .filter_map(|m| MetricId::from_name(m))
+            .find(|m| m.def().committee == committee)
+            .or_else(|| metric::of_committee(committee).next().map(|d| d.id))
+            .map_or("", MetricId::name);
+        let rows: Vec<WindowRow> = self
+            .client
+            .query(&format!(
+                "SELECT {COLUMNS} FROM {db}.window_aggregates FINAL
+                 WHERE area_level = 'district' AND metric = ?
+                   AND window_seconds = ? AND toUInt32(window_start) >= ?
+                 ORDER BY area_code, window_start"
+            ))
+            .bind(metric)
+            .bind(width)
+            .bind(now_ms / 1000 - back_s)
+            .fetch_all()
+            .await?;
+        // Ordered by window: the last row per district is the newest.
+        let newest: BTreeMap<&str, &WindowRow> =
+            rows.iter().map(|r| (r.area_code.as_str(), r)).collect();
+        Ok(MapLayer {
+            metric: metric.to_owned(),
+            provinces: newest
+                .into_iter()
+                .map(|(code, r)| (code.to_owned(), series::point(r)))
+                .collect(),
         })
     }
 }

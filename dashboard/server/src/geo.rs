@@ -31,6 +31,11 @@ static BY_PROVINCE: LazyLock<BTreeMap<String, Vec<Outline>>> = LazyLock::new(|| 
     by_province
 });
 
+/// All 928 districts, province by province, for the national district map.
+pub fn all_districts() -> Vec<&'static Outline> {
+    BY_PROVINCE.values().flatten().collect()
+}
+
 /// The districts of one province, `None` for an unknown province.
 pub fn districts_of(province: &str) -> Option<&'static [Outline]> {
     BY_PROVINCE.get(province).map(Vec::as_slice)
@@ -43,5 +48,6 @@ mod tests {
         let total: usize = super::BY_PROVINCE.values().map(Vec::len).sum();
         assert_eq!(total, 928);
         assert_eq!(super::districts_of("10").map(<[_]>::len), Some(50));
+        assert_eq!(super::all_districts().len(), 928);
     }
 }

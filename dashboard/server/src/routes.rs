@@ -8,6 +8,8 @@
 //! | `GET /api/alerts[?all=true]` | open (or all recent) alerts with their action history |
 //! | `POST /api/alerts/{id}/acknowledge`, `/resolve` | `{"comment": ..., "actor": ...}`; the actor is the `X-PMOC-User` header when set |
 //! | `GET /api/geo/districts/{province}` | that province's district outlines |
+//! | `GET /api/geo/districts` | all 928 district outlines (the national district map) |
+//! | `GET /api/map/districts?committee=water&range=1d` | newest figure of the committee's map metric in every district (`api::MapLayer`) |
 //! | `GET /api/stream` | SSE: `water` and `wall` events |
 //!
 //! Every `/api` result is restricted to what the `X-PMOC-Role` header may
@@ -52,6 +54,8 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
         .route("/api/alerts", get(alerts))
         .route("/api/alerts/{id}/{action}", post(act))
         .route("/api/geo/districts/{province}", get(districts))
+        .route("/api/geo/districts", get(all_districts))
+        .route("/api/map/districts", get(district_map))
         .route(
             "/api/stream",
             get(move |s: State<AppState>, h: HeaderMap| stream(s, h, stop.clone())),
@@ -226,6 +230,44 @@ async fn districts(Path(province): Path<String>) -> Response {
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "no such province").into_response(),
+    }
+}
+
+async fn all_districts() -> Response {
+    (
+        [("cache-control", "public, max-age=86400")],
+        Json(crate::geo::all_districts()),
+    )
+        .into_response()
+}
+
+/// Every district's newest figure of one committee's map metric.
+async fn district_map(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AreaQuery>,
+) -> Response {
+    let role = match role_of(&headers) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let Some(committee) = q.committee.as_deref().and_then(Committee::from_name) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "committee= is one of population, security, water, resources",
+        )
+            .into_response();
+    };
+    if !role.sees(committee.as_str()) {
+        return forbidden("see this committee");
+    }
+    match state
+        .reader
+        .district_layer(committee, q.range.as_deref(), now_ms())
+        .await
+    {
+        Ok(layer) => Json(layer).into_response(),
+        Err(error) => unavailable("api/map/districts", &error),
     }
 }
 

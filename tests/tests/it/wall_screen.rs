@@ -500,6 +500,92 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .click()
         .await?;
 
+    // 6. All 928 districts at once; new figures recolour them in place.
+    let hour = seeded_at / 1000 - (seeded_at / 1000) % HOUR;
+    let freeboard = |code: &str, v: f64, version: u64| {
+        let mut w = Window::new("water_freeboard_m", "district", code, 3600, hour, v);
+        w.version = version;
+        w
+    };
+    seed::windows(
+        &client,
+        &[freeboard("5001", -100.0, 1), freeboard("9601", 100.0, 1)],
+    )
+    .await?;
+    browser
+        .client
+        .goto(&format!(
+            "{base}/area/nation/TH?range=1d&committee=water&map=districts"
+        ))
+        .await?;
+    let band = |code: &'static str| {
+        let client = browser.client.clone();
+        async move {
+            let css = format!("#district-map path[data-district='{code}']");
+            anyhow::Ok(
+                client
+                    .find(Locator::Css(&css))
+                    .await?
+                    .attr("data-band")
+                    .await?,
+            )
+        }
+    };
+    wait_for(
+        "national districts coloured",
+        Duration::from_secs(20),
+        || async {
+            Ok((band("5001").await?.as_deref() == Some("q0")
+                && band("9601").await?.as_deref() == Some("q4"))
+            .then_some(()))
+        },
+    )
+    .await?;
+    let outlines = browser
+        .client
+        .find_all(Locator::Css("#district-map path[data-district]"))
+        .await?;
+    assert_eq!(outlines.len(), 928, "every district on the national map");
+    browser
+        .client
+        .execute(
+            "document.querySelector(\"#district-map path[data-district='5001']\").dataset.marker = 'same'; return null;",
+            vec![],
+        )
+        .await?;
+    // As in production, the districts' new figures come with their nation's
+    // (the rollup of the same events), which is what the page is pushed.
+    let mut nation = Window::new("water_freeboard_m", "nation", "TH", 3600, hour, 2.5);
+    nation.version = 9;
+    seed::windows(
+        &client,
+        &[
+            freeboard("5001", 100.0, 2),
+            freeboard("9601", -100.0, 2),
+            nation,
+        ],
+    )
+    .await?;
+    wait_for("districts recoloured", Duration::from_secs(20), || async {
+        Ok((band("5001").await?.as_deref() == Some("q4")
+            && band("9601").await?.as_deref() == Some("q0"))
+        .then_some(()))
+    })
+    .await?;
+    let same = browser
+        .client
+        .execute(
+            "return document.querySelector(\"#district-map path[data-district='5001']\").dataset.marker || null;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        same,
+        serde_json::json!("same"),
+        "recoloured in place, not rebuilt"
+    );
+    browser.screenshot("drill_down_districts_1920x1080").await?;
+
     // Small counts of people never leave the server.
     let http = reqwest::Client::new();
     let detail: AreaDetail = http
