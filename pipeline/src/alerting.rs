@@ -19,7 +19,7 @@ use timely::{
     container::CapacityContainerBuilder,
     dataflow::{
         Stream,
-        channels::pact::Exchange,
+        channels::pact::{Exchange, Pipeline},
         operators::{Capability, Concat, Operator},
     },
 };
@@ -249,79 +249,87 @@ pub fn alerts<'s>(
     open: Vec<AlertEvent>,
 ) -> Stream<'s, u64, Vec<Output>> {
     let rules = compile(rules);
-    let transitions = outputs
+    // Only final province windows some rule reads cross the exchange.
+    let wanted = rules.clone();
+    let candidates = outputs
         .clone()
-        .unary_frontier::<CapacityContainerBuilder<Vec<Output>>, _, _, _>(
-            Exchange::new(|o: &Output| match o {
-                Output::Window(w) => w.area.route(),
-                _ => 0,
-            }),
-            "Alerts",
+        .unary::<CapacityContainerBuilder<Vec<WindowValue>>, _, _, _>(
+            Pipeline,
+            "AlertCandidates",
             move |_, _| {
-                let mut state = State::default();
-                for event in open {
-                    let Some(index) = rules.iter().position(|r| r.name() == event.rule) else {
-                        continue;
-                    };
-                    if event.area_level == AreaLevel::Province.as_str()
-                        && let Ok(code) = event.area_code.parse()
-                    {
-                        let area = Area {
-                            level: AreaLevel::Province,
-                            code,
-                        };
-                        state.open.insert((index, area), event);
-                    }
-                }
-                // Final windows, by time, evaluated in time order once complete.
-                let mut pending: BTreeMap<u64, (Capability<u64>, Vec<WindowValue>)> =
-                    BTreeMap::new();
-                move |(input, frontier), output| {
-                    input.for_each_stamp(|cap, data| {
-                        let windows: Vec<WindowValue> = data
-                            .flat_map(|batch| batch.drain(..))
-                            .filter_map(|o| match o {
-                                Output::Window(w)
-                                    if w.is_final && w.area.level == AreaLevel::Province =>
-                                {
-                                    Some(*w)
-                                }
-                                _ => None,
-                            })
-                            .filter(|w| rules.iter().any(|r| r.applies_to(w)))
-                            .collect();
-                        if windows.is_empty() {
-                            return;
-                        }
-                        let Some(cap) = cap.retain_least(output.output_index()) else {
-                            return;
-                        };
-                        pending
-                            .entry(*cap.time())
-                            .or_insert_with(|| (cap, Vec::new()))
-                            .1
-                            .extend(windows);
-                    });
-                    while let Some(entry) = pending.first_entry() {
-                        if frontier.less_equal(entry.key()) {
-                            break;
-                        }
-                        let (cap, mut windows) = entry.remove();
-                        windows.sort_by_key(|w| (w.start_ms, w.metric, w.area));
+                move |input, output| {
+                    input.for_each(|cap, data| {
                         let mut session = output.session(&cap);
-                        for w in &windows {
-                            for (i, rule) in rules.iter().enumerate() {
-                                if rule.applies_to(w)
-                                    && let Some(event) = state.evaluate(i, rule, w)
-                                {
-                                    session.give(Output::Alert(Box::new(event)));
-                                }
+                        for o in data.iter() {
+                            if let Output::Window(w) = o
+                                && w.is_final
+                                && w.area.level == AreaLevel::Province
+                                && wanted.iter().any(|r| r.applies_to(w))
+                            {
+                                session.give((**w).clone());
+                            }
+                        }
+                    });
+                }
+            },
+        );
+    let transitions = candidates.unary_frontier::<CapacityContainerBuilder<Vec<Output>>, _, _, _>(
+        Exchange::new(|w: &WindowValue| w.area.route()),
+        "Alerts",
+        move |_, _| {
+            let mut state = State::default();
+            for event in open {
+                let Some(index) = rules.iter().position(|r| r.name() == event.rule) else {
+                    continue;
+                };
+                if event.area_level == AreaLevel::Province.as_str()
+                    && let Ok(code) = event.area_code.parse()
+                {
+                    let area = Area {
+                        level: AreaLevel::Province,
+                        code,
+                    };
+                    state.open.insert((index, area), event);
+                }
+            }
+            // Final windows, by time, evaluated in time order once complete.
+            let mut pending: BTreeMap<u64, (Capability<u64>, Vec<WindowValue>)> = BTreeMap::new();
+            move |(input, frontier), output| {
+                input.for_each_stamp(|cap, data| {
+                    let windows: Vec<WindowValue> =
+                        data.flat_map(|batch| batch.drain(..)).collect();
+                    if windows.is_empty() {
+                        return;
+                    }
+                    let Some(cap) = cap.retain_least(output.output_index()) else {
+                        return;
+                    };
+                    pending
+                        .entry(*cap.time())
+                        .or_insert_with(|| (cap, Vec::new()))
+                        .1
+                        .extend(windows);
+                });
+                while let Some(entry) = pending.first_entry() {
+                    if frontier.less_equal(entry.key()) {
+                        break;
+                    }
+                    let (cap, mut windows) = entry.remove();
+                    windows.sort_by_key(|w| (w.start_ms, w.metric, w.area));
+                    let mut session = output.session(&cap);
+                    for w in &windows {
+                        for (i, rule) in rules.iter().enumerate() {
+                            if rule.applies_to(w)
+                                && let Some(event) = state.evaluate(i, rule, w)
+                            {
+                                session.give(Output::Alert(Box::new(event)));
                             }
                         }
                     }
                 }
-            },
-        );
+            }
+        },
+    );
     outputs.concat(transitions)
 }
 

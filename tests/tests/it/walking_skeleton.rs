@@ -14,7 +14,11 @@ use anyhow::Context;
 use fantoccini::Locator;
 use pmoc_ingest::{Publisher, kafka::ensure_topics};
 use pmoc_pipeline::store::{LateRow, WindowRow};
-use pmoc_schemas::{api::WaterSnapshot, config::Settings, envelope::Envelope};
+use pmoc_schemas::{
+    api::WaterSnapshot,
+    config::Settings,
+    envelope::{Envelope, Payload},
+};
 use pmoc_tests::{
     browser::Browser,
     clickhouse::ClickHouse,
@@ -37,6 +41,15 @@ fn reading(id: &str, province: &str, at: OffsetDateTime, level: f64) -> Envelope
     support::water(id, province, at, level, province == "34")
 }
 
+/// A reading 0.30 m above its bank: the river overtops.
+fn overtopping(id: &str, province: &str, at: OffsetDateTime, level: f64) -> Envelope {
+    let mut e = reading(id, province, at, level);
+    if let Payload::WaterLevel(w) = &mut e.payload {
+        w.bank_level_m_msl = level - 0.3;
+    }
+    e
+}
+
 /// Three provinces, each in its own later block of time so the scenario
 /// holds whichever provinces share a partition. Out-of-order events inside
 /// the 30 s lateness count; `34-late` and `50-late` arrive beyond it.
@@ -52,7 +65,7 @@ fn scenario() -> Vec<Envelope> {
         reading("34-f", "34", T0 + s(130), 112.60),
         reading("34-late", "34", T0 + s(55), 112.90), // 75 s behind: late
         reading("34-g", "34", T0 + s(125), 112.70),   // on time, earlier than 34-f
-        reading("50-a", "50", t1 + s(10), 300.00),
+        overtopping("50-a", "50", t1 + s(10), 300.00), // opens an alert
         reading("50-b", "50", t1 + s(30), 301.00),
         reading("50-c", "50", t1 + s(65), 302.00),
         reading("50-late", "50", t1 + s(15), 299.00), // 50 s behind: late
@@ -182,6 +195,68 @@ async fn assert_rejects_kept(
         .collect();
     expected.sort();
     assert_eq!(dead, expected, "dead-letter topic holds the original bytes");
+    Ok(())
+}
+
+/// Chiang Mai's first window overtops (freeboard -0.30 m): the standing
+/// `water_over_bank` rule opens one alert, and the next window, 5 m below
+/// the bank, resolves it; both transitions are on the alerts topic.
+async fn assert_alert_opened_and_resolved(
+    settings: &Settings,
+    client: &clickhouse::Client,
+) -> anyhow::Result<()> {
+    use pmoc_schemas::alert::{AlertEvent, AlertState};
+    use rdkafka::{
+        ClientConfig, Message, Offset, TopicPartitionList,
+        consumer::{BaseConsumer, Consumer},
+    };
+    let t1_ms = (T0.unix_timestamp() + 600) * 1000;
+    let id = format!("water_over_bank:province:50:{t1_ms}");
+    let alert = wait_for("the alert resolved", Duration::from_secs(30), || async {
+        let rows: Vec<pmoc_pipeline::store::AlertRow> = client
+            .query("SELECT ?fields FROM alerts FINAL")
+            .fetch_all()
+            .await?;
+        Ok(rows
+            .into_iter()
+            .find(|a| a.alert_id == id && a.state == "resolved"))
+    })
+    .await?;
+    assert_eq!(
+        (alert.severity.as_str(), alert.area_code.as_str()),
+        ("critical", "50")
+    );
+    assert_eq!(alert.opened_at_ms, t1_ms);
+    assert_eq!(alert.resolved_at_ms, t1_ms + 2 * MINUTE_MS);
+    let all: u64 = client
+        .query("SELECT count() FROM alerts FINAL")
+        .fetch_one()
+        .await?;
+    assert_eq!(all, 1, "no other alert, no duplicate");
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &settings.kafka.brokers)
+        .set("group.id", unique_name("alerts-reader"))
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..settings.kafka.partitions {
+        tpl.add_partition_offset(&settings.kafka.alerts_topic, p, Offset::Beginning)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut states = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while states.len() < 2 && std::time::Instant::now() < deadline {
+        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+            let event: AlertEvent = serde_json::from_slice(message?.payload().unwrap_or_default())?;
+            assert_eq!(event.alert_id, id);
+            states.push(event.state);
+        }
+    }
+    assert_eq!(
+        states,
+        [AlertState::Open, AlertState::Resolved],
+        "alerts topic"
+    );
     Ok(())
 }
 
@@ -384,6 +459,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         rows.len(),
         "no window ends provisional"
     );
+    assert_alert_opened_and_resolved(&settings, &client).await?;
 
     // 2. The API returns the newest window of each province.
     let newest = newest_per_province(&expected);
@@ -430,7 +506,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(font, serde_json::json!(true), "bundled font loaded");
-    // Recoloured in place: every reading is 5 m below its bank.
+    // Recoloured in place: every newest window is 5 m below its bank.
     for (province, band) in [
         ("34", "normal"),
         ("50", "normal"),
