@@ -196,3 +196,27 @@ fn the_limit_is_inclusive() {
         "oversized"
     );
 }
+
+/// The kinds the wire decoder cannot produce, from the checks producers and
+/// the pipeline run on a decoded envelope: every kind has a test.
+#[test]
+fn producer_and_topic_rules_have_their_kinds() {
+    use pmoc_schemas::{committee::Committee, envelope::Payload};
+    let bytes = serde_json::to_vec(&message("hii.water_level")).unwrap();
+    let e = decode(&bytes, NOW, MAX).unwrap();
+
+    let mut m = e.clone();
+    m.schema = "hii.rainfall".to_owned();
+    assert_eq!(m.validate(NOW).unwrap_err().kind, "schema_mismatch");
+
+    let mut m = e.clone();
+    if let Payload::WaterLevel(w) = &mut m.payload {
+        w.level_m_msl = f64::NAN;
+    }
+    assert_eq!(m.validate(NOW).unwrap_err().kind, "non_finite_value");
+
+    assert!(e.check_topic_committee(Committee::Water).is_ok());
+    let err = e.check_topic_committee(Committee::Security).unwrap_err();
+    assert_eq!(err.kind, "wrong_committee_for_topic");
+    assert!(err.detail.contains("security"), "{}", err.detail);
+}
