@@ -84,9 +84,10 @@ wait_until 30 "http ingest" curl -fsS "http://$HTTP_INGEST/healthz"
 
 cat <<MSG
 
-  PMOC is running.   Dashboard: http://$DASHBOARD/
-  Windows are one minute long and close 30 s after they end, so the first
-  figures appear about 90 s after start. Logs: $STATE/log/   Metrics:
+  PMOC is running.   Wall screen: http://$DASHBOARD/wall
+  Drill-down: http://$DASHBOARD/area/nation/TH   Alerts: http://$DASHBOARD/alerts
+  Running (provisional) figures appear within seconds; one-minute windows
+  become final 30 s after they end. Logs: $STATE/log/   Metrics:
   http://$DASHBOARD/metrics and http://127.0.0.1:9464/metrics (pipeline).
 
   HTTP ingest (agencies without Kafka): POST http://$HTTP_INGEST/v1/events
