@@ -35,8 +35,7 @@ pub enum IngestError {
 
 /// Every topic PMOC uses, from the settings.
 pub fn topics(settings: &KafkaSettings) -> Vec<String> {
-    let mut topics = vec![settings.water_level_topic.clone()];
-    topics.extend(settings.topics.all().map(|(_, t)| t.to_owned()));
+    let mut topics: Vec<String> = settings.topics.all().map(|(_, t)| t.to_owned()).collect();
     topics.push(settings.dead_letter_topic.clone());
     topics.push(settings.alerts_topic.clone());
     topics

@@ -9,7 +9,7 @@ use pmoc_ingest::{
     Publisher,
     connect::{self, Format, Source},
     kafka,
-    simulate::{self, Scenario, Scenarios, SimOptions, Simulator, water::WaterSimulator},
+    simulate::{self, Scenario, Scenarios, SimOptions, Simulator},
 };
 use pmoc_schemas::{committee::Committee, config::Settings};
 use time::OffsetDateTime;
@@ -28,12 +28,6 @@ struct Cli {
 enum Command {
     /// Create every PMOC topic that does not exist yet.
     Topics,
-    /// Publish simulated water-level telemetry until interrupted.
-    SimulateWater {
-        /// Stop after this many rounds (one reading per station each).
-        #[arg(long)]
-        rounds: Option<u64>,
-    },
     /// Publish simulated feeds of the committees' envelopes until interrupted.
     Simulate {
         /// Which committee to simulate.
@@ -133,7 +127,6 @@ async fn main() -> anyhow::Result<()> {
                 .context("creating topics")?;
             tracing::info!(topics = ?kafka::topics(&settings.kafka), "topics ready");
         }
-        Command::SimulateWater { rounds } => simulate_water(&settings, rounds).await?,
         Command::Simulate {
             committee,
             scenarios,
@@ -267,37 +260,5 @@ async fn simulate_committees(
         }
     }
     tracing::info!(rounds = round, events = ?totals, "simulator stopped");
-    Ok(())
-}
-
-async fn simulate_water(settings: &Settings, rounds: Option<u64>) -> anyhow::Result<()> {
-    let sim = &settings.simulator;
-    let publisher = Publisher::new(&settings.kafka.brokers)?;
-    let topic = &settings.kafka.water_level_topic;
-    let mut simulator = WaterSimulator::new(sim.seed, sim.stations);
-    let mut interval = tokio::time::interval(Duration::from_millis(sim.interval_ms));
-    let mut total = 0u64;
-    let mut round = 0u64;
-    tracing::info!(%topic, stations = sim.stations, interval_ms = sim.interval_ms, "simulating water-level telemetry");
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            _ = tokio::signal::ctrl_c() => break,
-        }
-        let readings = simulator.tick(OffsetDateTime::now_utc());
-        let messages = readings
-            .iter()
-            .map(|r| Ok((r.province_code.to_string(), serde_json::to_vec(r)?)))
-            .collect::<Result<Vec<_>, serde_json::Error>>()?;
-        total += publisher.send_all(topic, messages).await?.len() as u64;
-        round += 1;
-        if round.is_multiple_of(30) {
-            tracing::info!(rounds = round, events = total, "published");
-        }
-        if rounds.is_some_and(|n| round >= n) {
-            break;
-        }
-    }
-    tracing::info!(rounds = round, events = total, "simulator stopped");
     Ok(())
 }

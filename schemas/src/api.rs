@@ -233,7 +233,8 @@ pub struct WallSnapshot {
 /// Rejected messages of one reason kind on one committee's topic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RejectCount {
-    /// Empty for topics that belong to no committee (the legacy water topic).
+    /// Empty for a source topic that is no committee's (rows stored under a
+    /// topic name the settings no longer use).
     pub committee: String,
     pub reason_kind: String,
     pub count: u64,

@@ -75,8 +75,6 @@ impl Settings {
 pub struct KafkaSettings {
     /// Bootstrap servers, `host:port[,host:port]`.
     pub brokers: String,
-    /// Topic of HII water-level telemetry.
-    pub water_level_topic: String,
     /// Each committee's topic; a message on it must belong to that committee.
     pub topics: CommitteeTopics,
     /// Where alert transitions (open, updated, resolved) are published.
@@ -94,7 +92,6 @@ impl Default for KafkaSettings {
     fn default() -> Self {
         Self {
             brokers: "127.0.0.1:19092".to_owned(),
-            water_level_topic: "hii.water-level.v1".to_owned(),
             dead_letter_topic: "pmoc.dead-letter.v1".to_owned(),
             topics: CommitteeTopics::default(),
             alerts_topic: "pmoc.alerts.v1".to_owned(),
@@ -265,10 +262,8 @@ impl Default for DashboardSettings {
 pub struct SimulatorSettings {
     /// Seed for reproducible feeds.
     pub seed: u64,
-    /// Number of water-level stations of the old v1 feed (`simulate-water`).
-    pub stations: usize,
-    /// Wall-clock time between two rounds: one reading per station of the v1
-    /// feed, one round of every committee's simulator (`simulate`).
+    /// Wall-clock time between two rounds of every committee's simulator
+    /// (`simulate`).
     pub interval_ms: u64,
     /// Seconds of national activity the committee simulators pack into one
     /// wall-clock second: at real rates a daily report would leave the
@@ -283,7 +278,6 @@ impl Default for SimulatorSettings {
     fn default() -> Self {
         Self {
             seed: 2569,
-            stations: 60,
             interval_ms: 2_000,
             speedup: 60.0,
             scenarios: Vec::new(),

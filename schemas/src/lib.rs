@@ -21,6 +21,5 @@ pub mod geo;
 pub mod json_schema;
 pub mod metric;
 pub mod tables;
-pub mod water;
 
 pub use error::RejectReason;

@@ -8,9 +8,6 @@
 //! time (UTC+7), and `speedup` says how many seconds of national activity a
 //! wall-clock second holds, so the local stack sees a steady, modest load
 //! and every schema at least every few seconds.
-//!
-//! `water` is the old v1 water-level feed, kept until its consumer moves to
-//! the committee topics.
 
 pub mod hydro;
 mod places;
@@ -19,7 +16,6 @@ pub mod resources;
 mod sample;
 pub mod scenario;
 pub mod security;
-pub mod water;
 
 #[cfg(test)]
 mod tests;

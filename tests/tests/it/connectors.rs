@@ -42,7 +42,6 @@ fn settings(broker: &Broker) -> Settings {
     let k = &mut s.kafka;
     k.brokers = broker.bootstrap.clone();
     k.partitions = 2;
-    k.water_level_topic = unique_name("water-level");
     k.alerts_topic = unique_name("alerts");
     k.dead_letter_topic = unique_name("dead-letter");
     k.topics.population = unique_name("population");

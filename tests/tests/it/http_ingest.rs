@@ -24,7 +24,6 @@ fn settings(broker: &Broker) -> Settings {
     let mut s = Settings::default();
     s.kafka.brokers = broker.bootstrap.clone();
     s.kafka.partitions = 2;
-    s.kafka.water_level_topic = unique_name("water_level");
     s.kafka.topics.population = unique_name("population");
     s.kafka.topics.security = unique_name("security");
     s.kafka.topics.water = unique_name("water");

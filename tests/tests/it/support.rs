@@ -2,7 +2,7 @@
 
 use std::{path::Path, process::Command, time::Duration};
 
-use pmoc_ingest::{Publisher, simulate::water::WaterSimulator};
+use pmoc_ingest::Publisher;
 use pmoc_pipeline::store::{LateRow, WindowRow};
 use pmoc_schemas::{
     area::ProvinceCode,
@@ -85,26 +85,49 @@ pub fn service(id: &str, province: &str, at: OffsetDateTime, wait_minutes: f64) 
     )
 }
 
-/// Simulated water telemetry of 60 stations and a public-service
+/// Provinces of the test stations, on the Chao Phraya, Ping, Nan, Mun and
+/// Chi systems and in the south: real codes, so every province and district
+/// rollup is exercised, and enough of them to fill every partition.
+const STATION_PROVINCES: [&str; 22] = [
+    "10", "12", "14", "18", "50", "53", "57", "60", "64", "65", "30", "31", "33", "34", "35", "40",
+    "44", "45", "46", "90", "84", "80",
+];
+/// Water-level stations reporting every round.
+const STATIONS: usize = 60;
+
+/// A station's level in round `round`, centimetres above MSL: a fixed
+/// per-station base, a slow triangular swing (stations out of phase) and a
+/// small hashed jitter. Integer arithmetic only, so every run, and the
+/// oracle, sees the very same values.
+fn level_cm(station: usize, round: i64) -> i64 {
+    let station = station as i64;
+    let base = 200 + (station * 2_917) % 17_800;
+    let phase = (round + station * 5).rem_euclid(40);
+    let swing = 3 * phase.min(40 - phase);
+    let mut h = ((station as u64) << 32) ^ round as u64;
+    h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    base + swing + (h % 7) as i64 - 3
+}
+
+/// Deterministic water telemetry of 60 stations and a public-service
 /// transaction for every fourth station, every 20 s of event time for
 /// `rounds` rounds, some out of order: every 7th message 25 s early (inside
-/// the lateness), every 11th 45 s early (beyond it, so late).
+/// the lateness), every 11th 45 s early (beyond it, so late). Event ids are
+/// unique per station and round.
 pub fn events(rounds: i64) -> Vec<Envelope> {
     let t0 = datetime!(2026-09-22 00:00:00 +07:00);
-    let mut sim = WaterSimulator::new(99, 60);
     let mut all = Vec::new();
     for round in 0..rounds {
-        for (i, r) in sim
-            .tick(t0 + TimeDelta::seconds(20 * round))
-            .iter()
-            .enumerate()
-        {
-            let p = r.province_code.as_str();
-            let id = r.event_id.as_str();
-            all.push(water(id, p, r.event_time, r.level_m_msl, i % 2 == 0));
+        let at = t0 + TimeDelta::seconds(20 * round);
+        for i in 0..STATIONS {
+            let p = STATION_PROVINCES[i % STATION_PROVINCES.len()];
+            let id = format!("HII-{p}-{i:03}-{}", round + 1);
+            let level = level_cm(i, round) as f64 / 100.0;
+            all.push(water(&id, p, at, level, i % 2 == 0));
             if i % 4 == 0 {
                 let wait = ((round * 37 + i as i64 * 13) % 95) as f64 + 0.25;
-                all.push(service(&format!("svc-{id}"), p, r.event_time, wait));
+                all.push(service(&format!("svc-{id}"), p, at, wait));
             }
         }
     }
@@ -122,7 +145,6 @@ pub fn events(rounds: i64) -> Vec<Envelope> {
 pub fn settings(broker: &Broker, clickhouse: &ClickHouse, name: &str) -> Settings {
     let mut s = Settings::default();
     s.kafka.brokers = broker.bootstrap.clone();
-    s.kafka.water_level_topic = unique_name("water_v1");
     s.kafka.topics.population = unique_name("population");
     s.kafka.topics.security = unique_name("security");
     s.kafka.topics.water = unique_name("water");
