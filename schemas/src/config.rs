@@ -378,13 +378,6 @@ mod tests {
             Settings::default()
         );
 
-        let example =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/pmoc.example.toml");
-        assert_eq!(
-            Settings::load(Some(&example)).expect("example parses"),
-            Settings::default()
-        );
-
         let missing = std::path::Path::new("/nonexistent/pmoc.toml");
         assert!(Settings::load(Some(missing)).is_err());
     }
