@@ -57,6 +57,9 @@ pub struct Point {
     /// figure, kept as corrections in `late_events` and shown beside it.
     #[serde(default)]
     pub late: u64,
+    /// 95th percentile, for metrics with a distribution (waiting times).
+    #[serde(default)]
+    pub p95: Option<f64>,
 }
 
 /// A metric's newest figure and its recent history, for a tile.

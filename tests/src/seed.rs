@@ -70,7 +70,12 @@ impl Window {
             self.start_s,
             end,
             (end - 1) * 1000,
-            p50 * 1.8,
+            // Only distributions keep percentiles; the pipeline writes NaN.
+            if self.metric.distribution {
+                format!("{}", p50 * 1.8)
+            } else {
+                "nan".to_owned()
+            },
             u8::from(self.is_final),
             // A running value was computed a moment ago, a final one at the end.
             if self.is_final {

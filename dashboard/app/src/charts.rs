@@ -7,7 +7,7 @@ use pmoc_schemas::{
     calendar::{Lang, format_datetime},
 };
 
-use crate::format;
+use crate::format::{self, tr};
 
 /// `x,y` pairs of `points` scaled into `width` x `height` (y grows down),
 /// skipping suppressed windows (their value is not known here).
@@ -70,6 +70,14 @@ pub fn LineChart(metric: String, points: Vec<Point>, lang: Lang) -> impl IntoVie
     let newest = points.last().map(|p| format::value(&metric, p));
     let unit = format::def(&metric).map(|d| d.unit).unwrap_or_default();
     let provisional = points.last().is_some_and(|p| !p.final_);
+    // A median hides the long waits people complain about: show the tail.
+    let p95 = points.last().and_then(|p| p.p95).map(|v| {
+        format!(
+            "{} {} {unit}",
+            tr(lang, "· 95% ไม่เกิน", "· p95"),
+            format::number(v)
+        )
+    });
     view! {
         <figure class="chart" data-metric=metric.clone()>
             <figcaption>
@@ -78,6 +86,7 @@ pub fn LineChart(metric: String, points: Vec<Point>, lang: Lang) -> impl IntoVie
                     {newest.unwrap_or_else(|| "-".to_owned())}
                 </span>
                 <span class="unit">{unit}</span>
+                <span class="p95">{p95.unwrap_or_default()}</span>
             </figcaption>
             <svg viewBox="-4 -4 308 88" preserveAspectRatio="none" aria-hidden="true">
                 <polyline points=line />

@@ -115,6 +115,7 @@ mod tests {
             suppressed: true,
             computed_at_ms: 0,
             late: 0,
+            p95: None,
         };
         assert_eq!(value("deaths", &p), "<5");
     }

@@ -20,6 +20,7 @@ pub struct WindowRow {
     pub max: f64,
     pub last: f64,
     pub p50: f64,
+    pub p95: f64,
     pub is_final: u8,
     pub computed_at_ms: i64,
 }
@@ -27,7 +28,7 @@ pub struct WindowRow {
 /// Select list matching [`WindowRow`]; aliases differ from column names
 /// because 18.16 lets an alias shadow its column elsewhere in the query.
 pub const COLUMNS: &str = "metric, area_code, toUInt32(window_start) AS w_start,
-    toUInt32(window_end) AS w_end, count, sum, min, max, last, p50,
+    toUInt32(window_end) AS w_end, count, sum, min, max, last, p50, p95,
     is_final, computed_at_ms";
 
 /// The headline figure of a window, suppressed when it is a small count of
@@ -58,6 +59,8 @@ pub fn point(row: &WindowRow) -> Point {
         suppressed,
         computed_at_ms: row.computed_at_ms,
         late: 0,
+        // The tail of a distribution (waiting times): NaN when none is kept.
+        p95: (!suppressed && row.p95.is_finite()).then_some(row.p95),
     }
 }
 
@@ -94,6 +97,7 @@ mod tests {
             max: 0.0,
             last: 0.0,
             p50: 0.0,
+            p95: f64::NAN,
             is_final: 1,
             computed_at_ms: 0,
         }

@@ -500,6 +500,32 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .click()
         .await?;
 
+    // Waiting times show their tail (p95), not only the median.
+    browser
+        .client
+        .goto(&format!(
+            "{base}/area/nation/TH?range=1d&committee=population"
+        ))
+        .await?;
+    let tail = "figure.chart[data-metric='service_wait_min'] .p95";
+    wait_for(
+        "the p95 of waiting times",
+        Duration::from_secs(20),
+        || async {
+            let shown = match browser.client.find(Locator::Css(tail)).await {
+                Ok(e) => e.text().await?,
+                Err(_) => String::new(),
+            };
+            Ok(shown.contains("95%").then_some(shown))
+        },
+    )
+    .await?;
+    let births_tail = text(&browser, "figure.chart[data-metric='births'] .p95").await?;
+    assert!(
+        births_tail.is_empty(),
+        "no percentile for a count: {births_tail}"
+    );
+
     // 6. All 928 districts at once; new figures recolour them in place.
     let hour = seeded_at / 1000 - (seeded_at / 1000) % HOUR;
     let freeboard = |code: &str, v: f64, version: u64| {
