@@ -41,51 +41,46 @@ impl DeadLetter {
 
     /// Publishes every message and waits for all acknowledgements.
     pub async fn publish(&self, rejected: &[RejectedMessage]) -> Result<(), KafkaError> {
-        let sends = rejected.iter().map(|r| {
-            let partition = r.partition.to_string();
-            let offset = r.offset.to_string();
+        let records = rejected.iter().map(|r| {
             let headers = OwnedHeaders::new()
                 .insert(header("pmoc-reason-kind", &r.kind))
                 .insert(header("pmoc-reason", &r.reason))
                 .insert(header("pmoc-source-topic", &r.topic))
-                .insert(header("pmoc-source-partition", &partition))
-                .insert(header("pmoc-source-offset", &offset));
+                .insert(header("pmoc-source-partition", &r.partition.to_string()))
+                .insert(header("pmoc-source-offset", &r.offset.to_string()));
             let key = format!("{}/{}/{}", r.topic, r.partition, r.offset);
-            let producer = self.producer.clone();
-            let topic = self.topic.clone();
-            async move {
-                let record = FutureRecord::to(&topic)
-                    .key(&key)
-                    .payload(&r.payload)
-                    .headers(headers);
-                producer
-                    .send(record, Timeout::Never)
-                    .await
-                    .map(|_| ())
-                    .map_err(|(e, _)| e)
-            }
+            (key, r.payload.clone(), Some(headers))
         });
-        for result in futures::future::join_all(sends).await {
-            result?;
-        }
-        Ok(())
+        self.send_all(&self.topic, records).await
     }
-}
 
-impl DeadLetter {
     /// Publishes alert transitions as JSON, keyed by alert id (so one
     /// alert's transitions stay in order on one partition).
     pub async fn publish_alerts(
         &self,
         alerts: &[pmoc_schemas::alert::AlertEvent],
     ) -> Result<(), KafkaError> {
-        let sends = alerts.iter().map(|a| {
+        let records = alerts.iter().map(|a| {
             let payload = serde_json::to_vec(a).unwrap_or_default();
+            (a.alert_id.clone(), payload, None)
+        });
+        self.send_all(&self.alerts_topic, records).await
+    }
+
+    /// Sends (key, payload, headers) records concurrently and waits for
+    /// every acknowledgement; the first failure is returned.
+    async fn send_all(
+        &self,
+        topic: &str,
+        records: impl Iterator<Item = (String, Vec<u8>, Option<OwnedHeaders>)>,
+    ) -> Result<(), KafkaError> {
+        let sends = records.map(|(key, payload, headers)| {
             let producer = self.producer.clone();
-            let topic = self.alerts_topic.clone();
-            let key = a.alert_id.clone();
             async move {
-                let record = FutureRecord::to(&topic).key(&key).payload(&payload);
+                let mut record = FutureRecord::to(topic).key(&key).payload(&payload);
+                if let Some(h) = headers {
+                    record = record.headers(h);
+                }
                 producer
                     .send(record, Timeout::Never)
                     .await

@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod oracle;
 pub mod process;
 pub mod seed;
+pub mod topic;
 
 use std::path::PathBuf;
 

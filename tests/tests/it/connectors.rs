@@ -3,7 +3,7 @@
 //! and the dead-letter topic are read back and compared with what the
 //! mappers make of the same file.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::collections::BTreeMap;
 
 use pmoc_ingest::{
     connect::{self, Format, Mapped, Options, Source},
@@ -15,11 +15,12 @@ use pmoc_schemas::{
     envelope::{DEFAULT_MAX_MESSAGE_BYTES, decode},
     event::unix_ms,
 };
-use pmoc_tests::{init_tracing, kafka::Broker, repo_root, unique_name};
-use rdkafka::{
-    ClientConfig, Message, Offset, TopicPartitionList,
-    consumer::{BaseConsumer, Consumer},
-    message::Headers,
+use pmoc_tests::{
+    init_tracing,
+    kafka::Broker,
+    repo_root,
+    topic::{self, Stored},
+    unique_name,
 };
 use time::OffsetDateTime;
 
@@ -28,14 +29,6 @@ const SAMPLES: [(Format, &str); 3] = [
     (Format::Air4Thai, "air4thai_getNewAQI_JSON.json"),
     (Format::Gistda, "gistda_hotspot_viirs.csv"),
 ];
-
-/// One message read back: key, payload and headers.
-#[derive(Debug)]
-struct Stored {
-    key: String,
-    payload: Vec<u8>,
-    headers: BTreeMap<String, String>,
-}
 
 fn settings(broker: &Broker) -> Settings {
     let mut s = Settings::default();
@@ -63,53 +56,9 @@ fn expected(format: Format, name: &str) -> anyhow::Result<Vec<Mapped>> {
     Ok(out)
 }
 
-/// Reads `want` messages from every partition of `topic`, failing after 30 s.
+/// Exactly `want` messages of every partition of `topic`.
 fn read_topic(kafka: &KafkaSettings, topic: &str, want: usize) -> anyhow::Result<Vec<Stored>> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &kafka.brokers)
-        .set("group.id", unique_name("reader"))
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..kafka.partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning)?;
-    }
-    consumer.assign(&tpl)?;
-    let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while out.len() < want && std::time::Instant::now() < deadline {
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = message?;
-        let headers = message
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| {
-                        let value = String::from_utf8_lossy(h.value.unwrap_or_default());
-                        (h.key.to_owned(), value.into_owned())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.push(Stored {
-            key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
-            payload: message.payload().unwrap_or_default().to_vec(),
-            headers,
-        });
-    }
-    // Nothing beyond what was expected arrives either.
-    if out.len() == want
-        && let Some(extra) = consumer.poll(Duration::from_secs(1))
-    {
-        anyhow::bail!("unexpected message on {topic}: {:?}", extra?.key());
-    }
-    anyhow::ensure!(
-        out.len() == want,
-        "{topic}: read {} of {want} messages",
-        out.len()
-    );
-    Ok(out)
+    topic::read_topic(&kafka.brokers, topic, kafka.partitions, want)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,11 +9,15 @@ use pmoc_ingest::{
     kafka::ensure_topics,
 };
 use pmoc_schemas::config::Settings;
-use pmoc_tests::{init_tracing, kafka::Broker, unique_name};
+use pmoc_tests::{
+    init_tracing,
+    kafka::Broker,
+    topic::{self, Stored},
+    unique_name,
+};
 use rdkafka::{
-    ClientConfig, Message, Offset, TopicPartitionList,
+    ClientConfig,
     consumer::{BaseConsumer, Consumer},
-    message::Headers,
 };
 use reqwest::StatusCode;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339, macros::offset};
@@ -54,50 +58,10 @@ fn air_quality(id: &str, province: &str, time: &str) -> String {
         r#"{{"schema":"pcd.air_quality","schema_version":1,"event_id":"{id}","source_agency":"HII","source_system":"it","committee":"resources","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"A-{province}","pm25_ugm3":37.5}}}}"#
     )
 }
-
-/// One message read back: key, payload and headers.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Stored {
-    key: String,
-    payload: Vec<u8>,
-    headers: BTreeMap<String, String>,
-}
-
-/// Every message of `topic` from the beginning, once `want` have arrived.
+/// Every message of `topic` from the beginning (exactly `want`), sorted.
 fn read_topic(settings: &Settings, topic: &str, want: usize) -> anyhow::Result<Vec<Stored>> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &settings.kafka.brokers)
-        .set("group.id", unique_name("http-reader"))
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..settings.kafka.partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning)?;
-    }
-    consumer.assign(&tpl)?;
-    let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while out.len() < want && std::time::Instant::now() < deadline {
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = message?;
-        let headers = message
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| {
-                        let value = String::from_utf8_lossy(h.value.unwrap_or_default());
-                        (h.key.to_owned(), value.into_owned())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.push(Stored {
-            key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
-            payload: message.payload().unwrap_or_default().to_vec(),
-            headers,
-        });
-    }
+    let k = &settings.kafka;
+    let mut out = topic::read_topic(&k.brokers, topic, k.partitions, want)?;
     out.sort();
     Ok(out)
 }

@@ -26,7 +26,7 @@ use pmoc_tests::{
     kafka::Broker,
     oracle::{self, Delivered, Expected},
     process::wait_for,
-    unique_name,
+    topic::read_topic,
 };
 use time::{Duration as TimeDelta, OffsetDateTime, macros::datetime};
 
@@ -151,11 +151,6 @@ async fn assert_rejects_kept(
     client: &clickhouse::Client,
     bad: &[(&str, &[u8])],
 ) -> anyhow::Result<()> {
-    use rdkafka::{
-        ClientConfig, Message, Offset, TopicPartitionList,
-        consumer::{BaseConsumer, Consumer},
-        message::Headers,
-    };
     let rejected: Vec<pmoc_pipeline::store::RejectedRow> = client
         .query("SELECT ?fields FROM rejected_events FINAL ORDER BY offset")
         .fetch_all()
@@ -165,29 +160,12 @@ async fn assert_rejects_kept(
     assert_eq!(kinds, want, "reasons in rejected_events");
     assert!(rejected.iter().all(|r| !r.reason.is_empty()));
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &settings.kafka.brokers)
-        .set("group.id", unique_name("dlq-reader"))
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..settings.kafka.partitions {
-        tpl.add_partition_offset(&settings.kafka.dead_letter_topic, p, Offset::Beginning)?;
-    }
-    consumer.assign(&tpl)?;
-    let mut dead = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while dead.len() < bad.len() && std::time::Instant::now() < deadline {
-        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
-            let message = message?;
-            let kind = message.headers().and_then(|h| {
-                h.iter()
-                    .find(|h| h.key == "pmoc-reason-kind")
-                    .and_then(|h| h.value)
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-            });
-            dead.push((kind, message.payload().unwrap_or_default().to_vec()));
-        }
-    }
+    let k = &settings.kafka;
+    let mut dead: Vec<(Option<String>, Vec<u8>)> =
+        read_topic(&k.brokers, &k.dead_letter_topic, k.partitions, bad.len())?
+            .into_iter()
+            .map(|m| (m.headers.get("pmoc-reason-kind").cloned(), m.payload))
+            .collect();
     dead.sort();
     let mut expected: Vec<(Option<String>, Vec<u8>)> = bad
         .iter()
@@ -206,10 +184,6 @@ async fn assert_alert_opened_and_resolved(
     client: &clickhouse::Client,
 ) -> anyhow::Result<()> {
     use pmoc_schemas::alert::{AlertEvent, AlertState};
-    use rdkafka::{
-        ClientConfig, Message, Offset, TopicPartitionList,
-        consumer::{BaseConsumer, Consumer},
-    };
     let t1_ms = (T0.unix_timestamp() + 600) * 1000;
     let id = format!("water_over_bank:province:50:{t1_ms}");
     let alert = wait_for("the alert resolved", Duration::from_secs(30), || async {
@@ -234,23 +208,13 @@ async fn assert_alert_opened_and_resolved(
         .await?;
     assert_eq!(all, 1, "no other alert, no duplicate");
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &settings.kafka.brokers)
-        .set("group.id", unique_name("alerts-reader"))
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..settings.kafka.partitions {
-        tpl.add_partition_offset(&settings.kafka.alerts_topic, p, Offset::Beginning)?;
-    }
-    consumer.assign(&tpl)?;
+    // One alert's transitions share a key, so they keep their order.
+    let k = &settings.kafka;
     let mut states = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while states.len() < 2 && std::time::Instant::now() < deadline {
-        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
-            let event: AlertEvent = serde_json::from_slice(message?.payload().unwrap_or_default())?;
-            assert_eq!(event.alert_id, id);
-            states.push(event.state);
-        }
+    for m in read_topic(&k.brokers, &k.alerts_topic, k.partitions, 2)? {
+        let event: AlertEvent = serde_json::from_slice(&m.payload)?;
+        assert_eq!(event.alert_id, id);
+        states.push(event.state);
     }
     assert_eq!(
         states,
