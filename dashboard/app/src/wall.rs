@@ -410,10 +410,16 @@ fn Freshness() -> impl IntoView {
             .iter()
             .map(|f| {
                 let light = Light::of(t, f.last_seen_ms, f.expected_cadence_s);
+                // The agency is the schema's prefix; the subject is what differs.
+                let subject = f
+                    .schema
+                    .split_once('.')
+                    .map_or(f.schema.as_str(), |(_, s)| s)
+                    .to_owned();
                 view! {
                     <li class="light" data-light=light.as_str() data-schema=f.schema.clone()>
                         <span class="dot"></span>
-                        <span class="who">{f.schema.clone()}</span>
+                        <span class="who" title=f.schema.clone()>{subject}</span>
                         <span class="age">{format::age(t - f.last_seen_ms, lang)}</span>
                     </li>
                 }
