@@ -30,30 +30,25 @@ pub struct Silence {
     /// Newest last-seen time over the workers, and the expected cadence.
     seen: HashMap<SourceKey, (i64, u32)>,
     open: HashMap<SourceKey, AlertEvent>,
+    /// Silence alerts open when the pipeline stopped, claimed by their
+    /// source (matched by id) when it is next observed.
+    restored: Vec<AlertEvent>,
+}
+
+/// The start of a silence alert's id: rule and source.
+fn id_prefix((_, agency, system, schema): &SourceKey) -> String {
+    format!("{RULE}:{agency}:{system}:{schema}:")
 }
 
 impl Silence {
     /// `open`: alerts still open when the pipeline stopped (any rule; only
     /// silence alerts are kept).
     pub fn new(factor: f64, open: &[AlertEvent]) -> Self {
-        let open = open
-            .iter()
-            .filter(|a| a.rule == RULE)
-            .filter_map(|a| {
-                let mut parts = a.evidence.splitn(5, ' ');
-                let key = (
-                    parts.next()?.to_owned(),
-                    parts.next()?.to_owned(),
-                    parts.next()?.to_owned(),
-                    parts.next()?.to_owned(),
-                );
-                Some((key, a.clone()))
-            })
-            .collect();
         Self {
             factor,
             seen: HashMap::new(),
-            open,
+            open: HashMap::new(),
+            restored: open.iter().filter(|a| a.rule == RULE).cloned().collect(),
         }
     }
 
@@ -65,6 +60,16 @@ impl Silence {
                 r.source_system.clone(),
                 r.schema.clone(),
             );
+            if !self.open.contains_key(&key) {
+                let prefix = id_prefix(&key);
+                if let Some(i) = self
+                    .restored
+                    .iter()
+                    .position(|a| a.committee == key.0 && a.alert_id.starts_with(&prefix))
+                {
+                    self.open.insert(key.clone(), self.restored.swap_remove(i));
+                }
+            }
             let entry = self
                 .seen
                 .entry(key)
@@ -86,7 +91,7 @@ impl Silence {
                 (true, false) => {
                     let (committee, agency, system, schema) = key;
                     let event = AlertEvent {
-                        alert_id: format!("{RULE}:{agency}:{system}:{schema}:{last_seen}"),
+                        alert_id: format!("{}{last_seen}", id_prefix(key)),
                         rule: RULE.to_owned(),
                         severity: Severity::Warning,
                         committee: committee.clone(),
@@ -99,7 +104,6 @@ impl Silence {
                         resolved_at_ms: 0,
                         value: (quiet_ms / 1000) as f64,
                         threshold: (allowed_ms / 1000) as f64,
-                        // Starts with the source key, so a restart can match it.
                         evidence: format!(
                             "{committee} {agency} {system} {schema} quiet for {} s, expected every {cadence_s} s",
                             quiet_ms / 1000

@@ -208,20 +208,13 @@ pub async fn load_open_alerts(client: &Client) -> Result<Vec<AlertEvent>, StoreE
         .map(|r| AlertEvent {
             alert_id: r.alert_id,
             rule: r.rule,
-            severity: match r.severity.as_str() {
-                "critical" => Severity::Critical,
-                "info" => Severity::Info,
-                _ => Severity::Warning,
-            },
+            severity: Severity::from_name(&r.severity).unwrap_or_default(),
             committee: r.committee,
             metric: r.metric,
             area_level: r.area_level,
             area_code: r.area_code,
-            state: if r.state == "open" {
-                AlertState::Open
-            } else {
-                AlertState::Updated
-            },
+            // Only unresolved alerts are loaded.
+            state: AlertState::from_name(&r.state).unwrap_or(AlertState::Updated),
             opened_at_ms: r.opened_at_ms,
             updated_at_ms: r.updated_at_ms,
             resolved_at_ms: r.resolved_at_ms,

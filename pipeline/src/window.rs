@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use pmoc_schemas::{
     aggregate::{AreaLevel, WindowAggregate},
     area::{NATION_CODE, ProvinceCode, REGIONS4, REGIONS6, province},
+    calendar::THAI_OFFSET,
     district::DistrictCode,
     metric::MetricId,
 };
@@ -18,7 +19,7 @@ pub type Metric = MetricId;
 /// Thailand's offset from UTC. Windows are aligned to Thai local time, so a
 /// one-day window is a Thai calendar day (midnight to midnight, UTC+7), the
 /// day the operations room and the agencies report by.
-pub const LOCAL_OFFSET_MS: i64 = 7 * 3_600_000;
+pub const LOCAL_OFFSET_MS: i64 = THAI_OFFSET.whole_seconds() as i64 * 1000;
 
 /// At most this many window widths; an observation names the ones it still
 /// feeds in a bit mask.
@@ -130,9 +131,8 @@ pub fn window_of(event_ms: i64, width_ms: i64) -> (i64, i64) {
 
 /// `ms` as Thai local time, RFC 3339, for evidence texts people read.
 pub fn local_time(ms: i64) -> String {
-    let offset = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map(|t| t.to_offset(offset))
+        .map(|t| t.to_offset(THAI_OFFSET))
         .ok()
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)

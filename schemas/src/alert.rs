@@ -19,6 +19,13 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The inverse of [`Self::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Info, Self::Warning, Self::Critical]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Info => "info",
@@ -200,6 +207,13 @@ pub enum AlertState {
 }
 
 impl AlertState {
+    /// The inverse of [`Self::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Open, Self::Updated, Self::Resolved]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",

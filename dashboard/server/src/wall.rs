@@ -204,10 +204,11 @@ impl Reader {
         }
         let db = &self.database;
         let w = i64::from(width_s.max(1)) * 1000;
+        let tz = i64::from(pmoc_schemas::calendar::THAI_OFFSET.whole_seconds()) * 1000;
         let rows: Vec<LateCount> = self
             .client
             .query(&format!(
-                "SELECT metric, intDiv(event_time_ms + 25200000, {w}) * {w} - 25200000 AS start_ms,
+                "SELECT metric, intDiv(event_time_ms + {tz}, {w}) * {w} - {tz} AS start_ms,
                         count() AS n
                  FROM {db}.late_events FINAL
                  WHERE event_time_ms >= ?
