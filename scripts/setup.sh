@@ -5,8 +5,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# rdkafka-sys builds librdkafka with cmake; its sources include <curl/curl.h>
+# even with the curl feature off, so the curl headers are a build dependency.
 packages=(clickhouse-server chromium chromium-driver fonts-thai-tlwg fonts-tlwg-loma-ttf
-          cmake g++ make pkg-config zlib1g-dev curl ca-certificates)
+          cmake g++ make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev curl ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
