@@ -38,6 +38,15 @@ pub struct ActionRow {
     pub at_ms: i64,
 }
 
+/// The committee and place of an alert, and how many actions it has.
+#[derive(Debug, Row, Deserialize)]
+pub struct AlertTarget {
+    pub committee: String,
+    pub area_level: String,
+    pub area_code: String,
+    pub actions: u64,
+}
+
 /// Critical first, then warning, then info; newest first within each.
 fn severity_rank(severity: &str) -> u8 {
     match severity {
@@ -120,14 +129,17 @@ impl Reader {
         Ok(alerts)
     }
 
-    /// The committee of one alert, `None` if there is no such alert.
-    pub async fn alert_committee(&self, alert_id: &str) -> Result<Option<String>, ServerError> {
+    /// What the scope checks need of one alert, `None` if there is none.
+    pub async fn alert_target(&self, alert_id: &str) -> Result<Option<AlertTarget>, ServerError> {
         let db = &self.database;
-        let found: Vec<String> = self
+        let found: Vec<AlertTarget> = self
             .client
             .query(&format!(
-                "SELECT committee FROM {db}.alerts FINAL WHERE alert_id = ? LIMIT 1"
+                "SELECT committee, area_level, area_code,
+                    (SELECT count() FROM {db}.alert_actions WHERE alert_id = ?) AS actions
+                 FROM {db}.alerts FINAL WHERE alert_id = ? LIMIT 1"
             ))
+            .bind(alert_id)
             .bind(alert_id)
             .fetch_all()
             .await?;
