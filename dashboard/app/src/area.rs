@@ -96,7 +96,7 @@ pub fn AreaPage() -> impl IntoView {
         );
         spawn_local(async move {
             let got = async {
-                let r = gloo_net::http::Request::get(&url).send().await?;
+                let r = crate::api::get(&url).await?;
                 if r.ok() {
                     r.json::<AreaDetail>().await.map(Ok)
                 } else {
@@ -189,9 +189,7 @@ pub fn AreaPage() -> impl IntoView {
         );
         spawn_local(async move {
             let got = async {
-                gloo_net::http::Request::get(&url)
-                    .send()
-                    .await?
+                crate::api::get(&url).await?
                     .json::<pmoc_schemas::api::MapLayer>()
                     .await
             }
@@ -401,9 +399,7 @@ fn DistrictMap(
     };
     spawn_local(async move {
         let got = async {
-            gloo_net::http::Request::get(&url)
-                .send()
-                .await?
+            crate::api::get(&url).await?
                 .json::<Vec<Outline>>()
                 .await
         }

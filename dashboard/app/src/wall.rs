@@ -306,6 +306,18 @@ fn Tile(series: MetricSeries, lang: Lang) -> impl IntoView {
     }
 }
 
+/// How an alert on the wall has been dealt with: `new`, `acknowledged`, or
+/// `closed` (an operator closed it but the pipeline still sees the breach).
+fn alert_mark(a: &pmoc_schemas::api::Alert) -> &'static str {
+    if a.closed_by_operator() {
+        "closed"
+    } else if a.acknowledged() {
+        "acknowledged"
+    } else {
+        "new"
+    }
+}
+
 /// Open alerts, worst first; the one holding the wall is marked.
 #[component]
 fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
@@ -326,13 +338,14 @@ fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
                     .map(|a| {
                         let holding = held.as_deref() == Some(a.alert_id.as_str());
                         view! {
-                            <li data-severity=a.severity.clone() class:holding=holding data-alert=a.alert_id.clone()>
+                            <li data-severity=a.severity.clone() class:holding=holding data-alert=a.alert_id.clone()
+                                data-mark=alert_mark(&a)>
                                 <span class="sev">{format::severity_name(&a.severity, lang)}</span>
                                 <span class="area">{if lang == Lang::Th { a.area_th.clone() } else { a.area_en.clone() }}</span>
                                 <span class="rule">{format::metric_label(&a.metric, lang)}" · "{format::rule_label(&a.rule, lang)}</span>
                                 <span class="val">{format::number(a.value)}" / "{format::number(a.threshold)}</span>
                                 <span class="ack">
-                                    {if a.acknowledged() { tr(lang, "รับทราบแล้ว", "acknowledged") } else if holding { tr(lang, "รอการรับทราบ", "awaiting acknowledgement") } else { "" }}
+                                    {if a.closed_by_operator() { tr(lang, "ปิดแล้ว ยังเกินเกณฑ์", "closed, still in breach") } else if a.acknowledged() { tr(lang, "รับทราบแล้ว", "acknowledged") } else if holding { tr(lang, "รอการรับทราบ", "awaiting acknowledgement") } else { "" }}
                                 </span>
                             </li>
                         }

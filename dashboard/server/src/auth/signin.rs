@@ -162,6 +162,9 @@ pub async fn submit(
         return refused_form(&auth, &next, Reason::RateLimited, "พยายามบ่อยเกินไป · Too many attempts; wait a minute");
     }
     let user = form.user.trim().to_owned();
+    if !local::valid_user(&user) {
+        return refused_form(&auth, &next, Reason::BadCredentials, "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง · Wrong user name or password");
+    }
     if auth.limits.locked(&user) {
         return refused_form(&auth, &next, Reason::LockedOut, "บัญชีถูกล็อกชั่วคราว · Account locked after failed sign-ins; try later");
     }
@@ -169,7 +172,7 @@ pub async fn submit(
         .accounts
         .as_ref()
         .and_then(|a| a.get().accounts.get(&user).cloned())
-        .filter(|a| !a.disabled && local::valid_user(&user));
+        .filter(|a| !a.disabled);
     let hash = account.as_ref().map(|a| a.hash.clone());
     let password = form.password;
     let ok = tokio::task::spawn_blocking(move || local::verify(hash.as_deref(), &password))
