@@ -29,6 +29,7 @@ export PMOC_HTTP_INGEST__LISTEN="$HTTP_INGEST"
 export PMOC_AUTH__ACCOUNTS_FILE="$STATE/accounts.json"
 export PMOC_AUTH__KIOSKS_FILE="$STATE/kiosks.json"
 export PMOC_DASHBOARD__METRICS_LISTEN="${PMOC_DASHBOARD__METRICS_LISTEN:-127.0.0.1:9465}"
+export PMOC_HTTP_INGEST__METRICS_LISTEN="${PMOC_HTTP_INGEST__METRICS_LISTEN:-127.0.0.1:9466}"
 bin="$CARGO_TARGET_DIR/release"
 mkdir -p "$STATE"/{clickhouse,broker,log}
 
@@ -108,7 +109,8 @@ cat <<MSG
   Drill-down: http://$DASHBOARD/area/nation/TH   Alerts: http://$DASHBOARD/alerts
   Running (provisional) figures appear within seconds; one-minute windows
   become final 30 s after they end. Logs: $STATE/log/   Metrics:
-  http://$PMOC_DASHBOARD__METRICS_LISTEN/metrics and http://127.0.0.1:9464/metrics (pipeline).
+  http://$PMOC_DASHBOARD__METRICS_LISTEN/metrics, http://127.0.0.1:9464/metrics (pipeline),
+  http://$PMOC_HTTP_INGEST__METRICS_LISTEN/metrics (HTTP ingest).
 
   HTTP ingest (agencies without Kafka): POST http://$HTTP_INGEST/v1/events
   with the development token of agency HII, e.g.

@@ -340,6 +340,9 @@ pub struct HttpIngestSettings {
     pub agencies: BTreeMap<String, String>,
     /// Serve https (both files set) instead of plain http.
     pub tls: TlsSettings,
+    /// A second, private listener for Prometheus' `/metrics`; empty: none.
+    /// Never served on the agency-facing listener.
+    pub metrics_listen: String,
 }
 
 impl Default for HttpIngestSettings {
@@ -351,6 +354,7 @@ impl Default for HttpIngestSettings {
             ack_timeout_ms: 10_000,
             agencies: BTreeMap::new(),
             tls: TlsSettings::default(),
+            metrics_listen: String::new(),
         }
     }
 }
