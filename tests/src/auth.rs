@@ -86,12 +86,21 @@ pub async fn sign_in_form(base: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// Posts the sign-in form; returns the raw response.
-pub async fn post_sign_in(base: &str, user: &str, password: &str) -> anyhow::Result<reqwest::Response> {
+pub async fn post_sign_in(
+    base: &str,
+    user: &str,
+    password: &str,
+) -> anyhow::Result<reqwest::Response> {
     let (cookie, csrf) = sign_in_form(base).await?;
     Ok(http()
         .post(format!("{base}/signin"))
         .header(reqwest::header::COOKIE, cookie)
-        .form(&[("user", user), ("password", password), ("csrf", &csrf), ("next", "/")])
+        .form(&[
+            ("user", user),
+            ("password", password),
+            ("csrf", &csrf),
+            ("next", "/"),
+        ])
         .send()
         .await?)
 }
@@ -122,7 +131,9 @@ pub async fn sign_in(base: &str, user: &str) -> anyhow::Result<Session> {
 
 impl Session {
     pub fn get(&self, url: &str) -> reqwest::RequestBuilder {
-        http().get(url).header(reqwest::header::COOKIE, &self.cookie)
+        http()
+            .get(url)
+            .header(reqwest::header::COOKIE, &self.cookie)
     }
 
     /// A POST with the CSRF header.
@@ -147,7 +158,10 @@ pub async fn browser_sign_in(
         .goto(&format!("{base}/signin?next={next}"))
         .await?;
     let c = &browser.client;
-    c.find(Locator::Id("signin-user")).await?.send_keys(user).await?;
+    c.find(Locator::Id("signin-user"))
+        .await?
+        .send_keys(user)
+        .await?;
     c.find(Locator::Id("signin-password"))
         .await?
         .send_keys(&password_of(user))

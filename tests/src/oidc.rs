@@ -30,7 +30,9 @@ impl Provider {
         let modules = crate::cache_dir().join("oidc/node_modules");
         require_binary(
             &modules.join("oidc-provider/package.json"),
-            &format!("scripts/setup.sh (npm install oidc-provider@{VERSION} into ~/.cache/pmoc/oidc)"),
+            &format!(
+                "scripts/setup.sh (npm install oidc-provider@{VERSION} into ~/.cache/pmoc/oidc)"
+            ),
         )?;
         let port = free_port()?;
         let roles: serde_json::Map<String, serde_json::Value> = roles
@@ -46,7 +48,10 @@ impl Provider {
             .env("PMOC_OIDC_CLIENT_ID", client_id)
             .env("PMOC_OIDC_CLIENT_SECRET", client_secret)
             .env("PMOC_OIDC_REDIRECT_URI", redirect_uri)
-            .env("PMOC_OIDC_ROLES", serde_json::Value::Object(roles).to_string());
+            .env(
+                "PMOC_OIDC_ROLES",
+                serde_json::Value::Object(roles).to_string(),
+            );
         let mut process = ChildGuard::spawn("oidc-provider", command, &dir.join("oidc.log"))?;
         let issuer = format!("http://127.0.0.1:{port}");
         wait_http_ok(

@@ -22,7 +22,8 @@ pub fn AlertsPage() -> impl IntoView {
         reload.track();
         spawn_local(async move {
             let got = async {
-                crate::api::get("/api/alerts?all=true").await?
+                crate::api::get("/api/alerts?all=true")
+                    .await?
                     .json::<Vec<Alert>>()
                     .await
             }

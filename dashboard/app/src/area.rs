@@ -189,7 +189,8 @@ pub fn AreaPage() -> impl IntoView {
         );
         spawn_local(async move {
             let got = async {
-                crate::api::get(&url).await?
+                crate::api::get(&url)
+                    .await?
                     .json::<pmoc_schemas::api::MapLayer>()
                     .await
             }
@@ -398,12 +399,7 @@ fn DistrictMap(
         format!("/api/geo/districts/{province}")
     };
     spawn_local(async move {
-        let got = async {
-            crate::api::get(&url).await?
-                .json::<Vec<Outline>>()
-                .await
-        }
-        .await;
+        let got = async { crate::api::get(&url).await?.json::<Vec<Outline>>().await }.await;
         match got {
             Ok(o) => outlines.set(o),
             Err(e) => leptos::logging::warn!("district outlines: {e}"),

@@ -2,10 +2,7 @@
 //! first, with filters; the server decides who may read it.
 
 use leptos::{prelude::*, task::spawn_local};
-use pmoc_schemas::{
-    auth::AuditEntry,
-    calendar::format_datetime,
-};
+use pmoc_schemas::{auth::AuditEntry, calendar::format_datetime};
 
 use crate::{Ctx, Footer, TopBar, api, ctx, format::tr};
 

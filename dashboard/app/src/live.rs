@@ -25,7 +25,8 @@ pub fn start(
 ) {
     spawn_local(async move {
         let fetched = async {
-            crate::api::get("/api/water").await?
+            crate::api::get("/api/water")
+                .await?
                 .json::<WaterSnapshot>()
                 .await
         }
@@ -37,7 +38,8 @@ pub fn start(
     });
     spawn_local(async move {
         let fetched = async {
-            crate::api::get("/api/wall").await?
+            crate::api::get("/api/wall")
+                .await?
                 .json::<WallSnapshot>()
                 .await
         }

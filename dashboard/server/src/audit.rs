@@ -149,9 +149,8 @@ impl Reader {
     pub async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, ServerError> {
         let db = &self.database;
         let decision = q.decision.as_deref().unwrap_or("deny");
-        let mut sql = format!(
-            "SELECT ?fields FROM {db}.audit_log WHERE (? = 'all' OR decision = ?)"
-        );
+        let mut sql =
+            format!("SELECT ?fields FROM {db}.audit_log WHERE (? = 'all' OR decision = ?)");
         let mut binds: Vec<&str> = vec![decision, decision];
         for (column, value) in [("user", &q.user), ("reason", &q.reason)] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {

@@ -11,12 +11,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use pmoc_schemas::config::Settings;
 
-use crate::auth::{
-    file,
-    kiosk::Kiosks,
-    local::Accounts,
-    session::random_token,
-};
+use crate::auth::{file, kiosk::Kiosks, local::Accounts, session::random_token};
 
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
@@ -64,13 +59,22 @@ fn role_exists(settings: &Settings, role: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         settings.auth.roles.contains_key(role),
         "role {role:?} is not in [auth.roles] (known: {})",
-        settings.auth.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+        settings
+            .auth
+            .roles
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }
 
 fn path<'a>(file: &'a str, what: &str) -> anyhow::Result<&'a Path> {
-    anyhow::ensure!(!file.is_empty(), "auth.{what} is empty: no store configured");
+    anyhow::ensure!(
+        !file.is_empty(),
+        "auth.{what} is empty: no store configured"
+    );
     Ok(Path::new(file))
 }
 

@@ -79,9 +79,11 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
         .route("/api/map/districts", get(district_map))
         .route(
             "/api/stream",
-            get(move |s: State<AppState>, p: Principal, q: Query<StreamQuery>| {
-                stream(s, p, q, stop.clone())
-            }),
+            get(
+                move |s: State<AppState>, p: Principal, q: Query<StreamQuery>| {
+                    stream(s, p, q, stop.clone())
+                },
+            ),
         )
         .route("/api/audit", get(audit))
         .route("/metrics", get(metrics))
@@ -271,7 +273,11 @@ async fn act(
         return Refusal::new(Reason::OutOfScope).into_response();
     }
     if target.actions >= MAX_ACTIONS_PER_ALERT as u64 {
-        return (StatusCode::CONFLICT, "this alert has too many actions already").into_response();
+        return (
+            StatusCode::CONFLICT,
+            "this alert has too many actions already",
+        )
+            .into_response();
     }
     let row = ActionRow {
         alert_id: id,
@@ -354,8 +360,9 @@ async fn stream(
     let access = p.access.clone();
     let mut rx = state.snapshots.clone();
     let mut wall_rx = state.wall.clone();
-    let sees_water =
-        !p.is_kiosk() && access.sees(Committee::Water) && only.is_none_or(|c| c == Committee::Water);
+    let sees_water = !p.is_kiosk()
+        && access.sees(Committee::Water)
+        && only.is_none_or(|c| c == Committee::Water);
     let events = async_stream::stream! {
         let (mut water_changed, mut wall_changed) = (true, true);
         loop {

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use pmoc_schemas::config::Settings;
 use tower::ServiceExt;
 
-use super::{metrics_router, build, hash_token, records::tests::rainfall};
+use super::{build, hash_token, metrics_router, records::tests::rainfall};
 
 const TOKEN: &str = "test-token-hii";
 

@@ -91,8 +91,7 @@ impl Kiosks {
         // Compare every entry in constant time; there are a handful.
         let mut found = None;
         for (name, kiosk) in &self.kiosks {
-            if bool::from(kiosk.token_hash.as_bytes().ct_eq(wanted.as_bytes())) && !kiosk.revoked
-            {
+            if bool::from(kiosk.token_hash.as_bytes().ct_eq(wanted.as_bytes())) && !kiosk.revoked {
                 found = Some((name.as_str(), kiosk));
             }
         }

@@ -100,8 +100,11 @@ pub fn verify(hash: Option<&str>, password: &str) -> bool {
         return false;
     }
     let phc = hash.unwrap_or(&DUMMY);
-    let ok = PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+    let ok = PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    });
     ok && hash.is_some()
 }
 
@@ -142,7 +145,11 @@ impl Accounts {
         Self::update(path, user, |a| a.disabled = true)
     }
 
-    fn update(path: &Path, user: &str, change: impl FnOnce(&mut Account)) -> Result<(), AccountError> {
+    fn update(
+        path: &Path,
+        user: &str,
+        change: impl FnOnce(&mut Account),
+    ) -> Result<(), AccountError> {
         let mut all: Self = file::load(path)?;
         let account = all
             .accounts

@@ -120,7 +120,12 @@ impl Auth {
         let roles = a
             .roles
             .iter()
-            .map(|(name, r)| Ok((name.clone(), Arc::new(scope::Access::from_settings(name, r)?))))
+            .map(|(name, r)| {
+                Ok((
+                    name.clone(),
+                    Arc::new(scope::Access::from_settings(name, r)?),
+                ))
+            })
             .collect::<Result<HashMap<_, _>, scope::ScopeError>>()?;
         if let Some(bad) = a.oidc.roles.values().find(|r| !roles.contains_key(*r)) {
             return Err(AuthError::OidcRole(bad.clone()));
@@ -131,7 +136,10 @@ impl Auth {
                     .map_err(|e| AuthError::ProxyKey(a.proxy.hmac_key_file.clone(), e))
             })
             .transpose()?;
-        if proxy_key.as_ref().is_some_and(|k| k.len() < proxy::MIN_KEY_BYTES) {
+        if proxy_key
+            .as_ref()
+            .is_some_and(|k| k.len() < proxy::MIN_KEY_BYTES)
+        {
             return Err(AuthError::ShortProxyKey);
         }
         let auth = Self {
@@ -165,7 +173,10 @@ impl Auth {
                     format!("[::1]:{port}"),
                 ]
             } else {
-                a.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect()
+                a.allowed_hosts
+                    .iter()
+                    .map(|h| h.to_ascii_lowercase())
+                    .collect()
             },
             settings: a.clone(),
         };
@@ -190,7 +201,10 @@ impl Auth {
     pub fn sign_in_configured(&self) -> bool {
         self.oidc.is_some()
             || self.proxy_key.is_some()
-            || self.accounts.as_ref().is_some_and(|a| a.get().any_enabled())
+            || self
+                .accounts
+                .as_ref()
+                .is_some_and(|a| a.get().any_enabled())
     }
 
     /// The resolved scope of a role name.
@@ -213,10 +227,7 @@ impl Auth {
         if let Some(key) = &self.proxy_key
             && let Some(value) = headers.get(proxy::HEADER)
         {
-            let path = request
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str());
+            let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
             let (user, role) = value
                 .to_str()
                 .ok()
@@ -287,8 +298,14 @@ impl Auth {
 fn public(path: &str) -> bool {
     matches!(
         path,
-        "/signin" | "/signin/oidc" | "/oidc/callback" | "/kiosk" | "/healthz" | "/style.css"
-            | "/boot.js" | "/favicon.ico"
+        "/signin"
+            | "/signin/oidc"
+            | "/oidc/callback"
+            | "/kiosk"
+            | "/healthz"
+            | "/style.css"
+            | "/boot.js"
+            | "/favicon.ico"
     ) || path.starts_with("/pkg/")
         || path.starts_with("/fonts/")
 }
@@ -348,7 +365,10 @@ pub async fn layer(
     let status = response.status();
     gate.audit.record(AuditEntry {
         at_ms,
-        user: principal.as_ref().map(|p| p.user.clone()).unwrap_or_default(),
+        user: principal
+            .as_ref()
+            .map(|p| p.user.clone())
+            .unwrap_or_default(),
         role: principal
             .as_ref()
             .map(|p| p.access.role.clone())
@@ -386,14 +406,17 @@ fn decide(auth: &Auth, request: &mut Request, path: &str) -> Result<(), Response
             return Err(Refusal::new(Reason::NoSession).into_response());
         }
         // A page: to the sign-in page, and back here afterwards.
-        let mut response = Redirect::to(&format!("/signin?next={}", signin::encode(path)))
-            .into_response();
+        let mut response =
+            Redirect::to(&format!("/signin?next={}", signin::encode(path))).into_response();
         *response.status_mut() = StatusCode::SEE_OTHER;
         Refusal::new(Reason::NoSession);
         response.extensions_mut().insert(Reason::NoSession);
         return Err(response);
     };
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if !safe && path.starts_with("/api/") {
         if let Via::Session { csrf, .. } = &principal.via {
             let sent = request

@@ -64,7 +64,9 @@ pub enum OidcError {
     Claim(String),
 }
 
-fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> Box<dyn std::error::Error + Send + Sync> {
+fn boxed(
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(e)
 }
 
@@ -125,10 +127,9 @@ impl Oidc {
             .get_or_try_init(|| async {
                 let issuer = IssuerUrl::new(self.settings.issuer.clone())
                     .map_err(|_| OidcError::Config("issuer"))?;
-                let metadata =
-                    CoreProviderMetadata::discover_async(issuer, &self.http)
-                        .await
-                        .map_err(|e| OidcError::Discovery(boxed(e)))?;
+                let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+                    .await
+                    .map_err(|e| OidcError::Discovery(boxed(e)))?;
                 let secret = (!self.settings.client_secret.is_empty())
                     .then(|| ClientSecret::new(self.settings.client_secret.clone()));
                 let redirect = RedirectUrl::new(self.settings.redirect_url.clone())

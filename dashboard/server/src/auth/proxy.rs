@@ -65,7 +65,10 @@ pub fn verify(
     let sig = fields.get("sig")?;
     let bytes: Vec<u8> = (0..sig.len())
         .step_by(2)
-        .map(|i| sig.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|i| {
+            sig.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect::<Option<_>>()?;
     mac(key, user, role, ts, method, path)
         .verify_slice(&bytes)
@@ -85,7 +88,10 @@ mod tests {
         assert_eq!(ok, Some(("duty".to_owned(), "operator".to_owned())));
         assert!(verify(&key, &h, "GET", "/api/alerts", 1_010, 30).is_none());
         assert!(verify(&key, &h, "POST", "/api/wall", 1_010, 30).is_none());
-        assert!(verify(&key, &h, "GET", "/api/wall", 1_100, 30).is_none(), "stale");
+        assert!(
+            verify(&key, &h, "GET", "/api/wall", 1_100, 30).is_none(),
+            "stale"
+        );
         assert!(verify(&[8u8; 32], &h, "GET", "/api/wall", 1_010, 30).is_none());
         let forged = h.replace("role=operator", "role=executive");
         assert!(verify(&key, &forged, "GET", "/api/wall", 1_010, 30).is_none());

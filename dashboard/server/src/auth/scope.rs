@@ -173,13 +173,16 @@ impl Access {
             return snapshot.clone();
         }
         let nation = self.geo == Geo::Nation;
-        let metric_seen = |m: &str| {
-            MetricId::from_name(m).is_some_and(|id| self.sees(id.def().committee))
-        };
+        let metric_seen =
+            |m: &str| MetricId::from_name(m).is_some_and(|id| self.sees(id.def().committee));
         WallSnapshot {
             generated_at_ms: snapshot.generated_at_ms,
             panels: if nation {
-                snapshot.panels.iter().filter_map(|p| self.panel(p)).collect()
+                snapshot
+                    .panels
+                    .iter()
+                    .filter_map(|p| self.panel(p))
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -269,8 +272,8 @@ mod tests {
 
     #[test]
     fn scopes_resolve_and_bad_ones_are_refused() {
-        let ne = Access::from_settings("ne", &liaison(&[Committee::Water], "NE", &[]))
-            .expect("valid");
+        let ne =
+            Access::from_settings("ne", &liaison(&[Committee::Water], "NE", &[])).expect("valid");
         assert!(ne.sees(Committee::Water) && !ne.sees(Committee::Security));
         assert!(ne.in_geo("province", "34") && !ne.in_geo("province", "50"));
         assert!(ne.in_geo("district", "3401") && !ne.in_geo("district", "5001"));

@@ -53,9 +53,8 @@ pub fn safe_next(next: Option<&str>) -> String {
             if n.starts_with('/')
                 && !n.starts_with("//")
                 && n.len() <= 512
-                && n.bytes().all(|b| {
-                    b.is_ascii_alphanumeric() || b"/-_.~?=&:%".contains(&b)
-                }) =>
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.~?=&:%".contains(&b)) =>
         {
             n.to_owned()
         }
@@ -78,7 +77,12 @@ fn escape(text: &str) -> String {
 
 fn page(auth: &Auth, next: &str, csrf: &str, problem: Option<&str>) -> String {
     let problem = problem
-        .map(|p| format!(r#"<p id="signin-problem" class="problem">{}</p>"#, escape(p)))
+        .map(|p| {
+            format!(
+                r#"<p id="signin-problem" class="problem">{}</p>"#,
+                escape(p)
+            )
+        })
         .unwrap_or_default();
     let oidc = if auth.oidc.is_some() {
         format!(
@@ -123,7 +127,10 @@ fn form_response(auth: &Auth, next: &str, problem: Option<&str>, status: StatusC
     let csrf = random_token();
     (
         status,
-        [(header::SET_COOKIE, auth.cookies.set(SIGN_IN, &csrf, FORM_SECONDS))],
+        [(
+            header::SET_COOKIE,
+            auth.cookies.set(SIGN_IN, &csrf, FORM_SECONDS),
+        )],
         Html(page(auth, next, &csrf, problem)),
     )
         .into_response()
@@ -156,17 +163,37 @@ pub async fn submit(
     let next = safe_next(form.next.as_deref());
     let cookie = auth.cookies.get(&headers, SIGN_IN).unwrap_or_default();
     if !same_secret(&cookie, &form.csrf) {
-        return refused_form(&auth, &next, Reason::Csrf, "แบบฟอร์มหมดอายุ · The form expired; try again");
+        return refused_form(
+            &auth,
+            &next,
+            Reason::Csrf,
+            "แบบฟอร์มหมดอายุ · The form expired; try again",
+        );
     }
     if !auth.limits.attempt(peer.0.ip()) {
-        return refused_form(&auth, &next, Reason::RateLimited, "พยายามบ่อยเกินไป · Too many attempts; wait a minute");
+        return refused_form(
+            &auth,
+            &next,
+            Reason::RateLimited,
+            "พยายามบ่อยเกินไป · Too many attempts; wait a minute",
+        );
     }
     let user = form.user.trim().to_owned();
     if !local::valid_user(&user) {
-        return refused_form(&auth, &next, Reason::BadCredentials, "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง · Wrong user name or password");
+        return refused_form(
+            &auth,
+            &next,
+            Reason::BadCredentials,
+            "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง · Wrong user name or password",
+        );
     }
     if auth.limits.locked(&user) {
-        return refused_form(&auth, &next, Reason::LockedOut, "บัญชีถูกล็อกชั่วคราว · Account locked after failed sign-ins; try later");
+        return refused_form(
+            &auth,
+            &next,
+            Reason::LockedOut,
+            "บัญชีถูกล็อกชั่วคราว · Account locked after failed sign-ins; try later",
+        );
     }
     let account = auth
         .accounts
@@ -180,12 +207,26 @@ pub async fn submit(
         .unwrap_or(false);
     let Some(account) = account.filter(|_| ok) else {
         auth.limits.failed(&user);
-        return refused_form(&auth, &next, Reason::BadCredentials, "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง · Wrong user name or password");
+        return refused_form(
+            &auth,
+            &next,
+            Reason::BadCredentials,
+            "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง · Wrong user name or password",
+        );
     };
     auth.limits.succeeded(&user);
     if auth.access(&account.role).is_none() {
-        tracing::warn!(user, role = account.role, "account names a role not in [auth.roles]");
-        return refused_form(&auth, &next, Reason::BadCredentials, "บทบาทไม่ถูกต้อง · This account's role is not configured");
+        tracing::warn!(
+            user,
+            role = account.role,
+            "account names a role not in [auth.roles]"
+        );
+        return refused_form(
+            &auth,
+            &next,
+            Reason::BadCredentials,
+            "บทบาทไม่ถูกต้อง · This account's role is not configured",
+        );
     }
     let id = auth.sessions.open(
         &user,
@@ -268,7 +309,12 @@ pub async fn oidc_callback(
 ) -> Response {
     let fail = |why: &str| {
         tracing::info!(why, "oidc sign-in failed");
-        refused_form(&auth, "/", Reason::BadCredentials, "การเข้าสู่ระบบผ่านผู้ให้บริการไม่สำเร็จ · Sign-in with the identity provider failed")
+        refused_form(
+            &auth,
+            "/",
+            Reason::BadCredentials,
+            "การเข้าสู่ระบบผ่านผู้ให้บริการไม่สำเร็จ · Sign-in with the identity provider failed",
+        )
     };
     let (Some(oidc), Some(code), Some(state)) = (&auth.oidc, &q.code, &q.state) else {
         return fail(q.error.as_deref().unwrap_or("no code"));
@@ -344,8 +390,16 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/area/province/34?range=1d")), "/area/province/34?range=1d");
-        for bad in ["//evil.example/", "https://evil.example/", "/a\"><script>", "javascript:x"] {
+        assert_eq!(
+            safe_next(Some("/area/province/34?range=1d")),
+            "/area/province/34?range=1d"
+        );
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/a\"><script>",
+            "javascript:x",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(encode("/a b?c=d"), "/a%20b%3Fc%3Dd");

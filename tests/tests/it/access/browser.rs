@@ -17,7 +17,10 @@ async fn text(browser: &Browser, css: &str) -> anyhow::Result<String> {
 async fn wait_path(browser: &Browser, base: &str, path: &str) -> anyhow::Result<()> {
     wait_for(&format!("at {path}"), Duration::from_secs(20), || async {
         let url = browser.client.current_url().await?.to_string();
-        Ok(url.strip_prefix(base).is_some_and(|p| p.starts_with(path)).then_some(()))
+        Ok(url
+            .strip_prefix(base)
+            .is_some_and(|p| p.starts_with(path))
+            .then_some(()))
     })
     .await
 }
@@ -35,7 +38,10 @@ async fn sign_in_at_provider(browser: &Browser, user: &str) -> anyhow::Result<()
         .await?
         .send_keys("any password: development interactions")
         .await?;
-    c.find(Locator::Css("button[type='submit']")).await?.click().await?;
+    c.find(Locator::Css("button[type='submit']"))
+        .await?
+        .click()
+        .await?;
     // The consent page (the first sign-in of this client).
     c.wait()
         .at_most(Duration::from_secs(20))
@@ -73,7 +79,12 @@ async fn oidc_and_local_sign_in_in_the_browser() -> anyhow::Result<()> {
     let browser = Browser::start(dir.path(), 1280, 900).await?;
     browser.client.goto(&format!("{base}/alerts")).await?;
     wait_path(&browser, &base, "/signin").await?;
-    browser.client.find(Locator::Id("signin-oidc")).await?.click().await?;
+    browser
+        .client
+        .find(Locator::Id("signin-oidc"))
+        .await?
+        .click()
+        .await?;
     sign_in_at_provider(&browser, "ops.oidc").await?;
     wait_path(&browser, &base, "/alerts").await?;
     wait_for("signed in as ops.oidc", Duration::from_secs(20), || async {
@@ -84,12 +95,19 @@ async fn oidc_and_local_sign_in_in_the_browser() -> anyhow::Result<()> {
     browser
         .client
         .wait()
-        .for_element(Locator::Css("article[data-alert='a-water-34'] button.resolve"))
+        .for_element(Locator::Css(
+            "article[data-alert='a-water-34'] button.resolve",
+        ))
         .await?;
     browser.screenshot("signed_in_oidc_alerts").await?;
 
     // Signing out ends the session: the next page asks for sign-in again.
-    browser.client.find(Locator::Id("sign-out")).await?.click().await?;
+    browser
+        .client
+        .find(Locator::Id("sign-out"))
+        .await?
+        .click()
+        .await?;
     wait_path(&browser, &base, "/signin").await?;
     browser.client.goto(&format!("{base}/wall")).await?;
     wait_path(&browser, &base, "/signin").await?;
@@ -99,7 +117,12 @@ async fn oidc_and_local_sign_in_in_the_browser() -> anyhow::Result<()> {
     // and both run on 127.0.0.1): forget it to sign in as another user.
     browser.client.delete_all_cookies().await?;
     browser.client.goto(&format!("{base}/signin")).await?;
-    browser.client.find(Locator::Id("signin-oidc")).await?.click().await?;
+    browser
+        .client
+        .find(Locator::Id("signin-oidc"))
+        .await?
+        .click()
+        .await?;
     sign_in_at_provider(&browser, "stranger").await?;
     wait_for("refused", Duration::from_secs(20), || async {
         Ok(browser
@@ -110,14 +133,19 @@ async fn oidc_and_local_sign_in_in_the_browser() -> anyhow::Result<()> {
             .then_some(()))
     })
     .await?;
-    stack.audited("", "/oidc/callback", "bad_credentials").await?;
+    stack
+        .audited("", "/oidc/callback", "bad_credentials")
+        .await?;
 
     // 3. A local account: a liaison lands on the drill-down, sees no
     // resolve button and no audit link.
     browser.client.delete_all_cookies().await?;
     browser_sign_in(&browser, &base, "wne", "/alerts").await?;
     wait_for("signed in as wne", Duration::from_secs(20), || async {
-        Ok((text(&browser, "#signed-in").await.unwrap_or_default() == "wne · water_ne").then_some(()))
+        Ok(
+            (text(&browser, "#signed-in").await.unwrap_or_default() == "wne · water_ne")
+                .then_some(()),
+        )
     })
     .await?;
     browser
@@ -127,7 +155,9 @@ async fn oidc_and_local_sign_in_in_the_browser() -> anyhow::Result<()> {
         .await?;
     let resolve = browser
         .client
-        .find(Locator::Css("article[data-alert='a-water-34'] button.resolve"))
+        .find(Locator::Css(
+            "article[data-alert='a-water-34'] button.resolve",
+        ))
         .await?;
     assert_eq!(
         resolve.attr("class").await?.unwrap_or_default(),

@@ -30,7 +30,10 @@ async fn lockout_rate_limit_expiry_csrf_and_revocation() -> anyhow::Result<()> {
     }
     let r = post_sign_in(base, "exec", &password_of("exec")).await?;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(set_cookie(&r, "pmoc_session").is_none(), "no session while locked");
+    assert!(
+        set_cookie(&r, "pmoc_session").is_none(),
+        "no session while locked"
+    );
     stack.audited("", "/signin", "locked_out").await?;
     stack.audited("", "/signin", "bad_credentials").await?;
     // Another account is not affected.
@@ -39,7 +42,11 @@ async fn lockout_rate_limit_expiry_csrf_and_revocation() -> anyhow::Result<()> {
     // The form's CSRF token must match its cookie.
     let r = http()
         .post(stack.url("/signin"))
-        .form(&[("user", "op"), ("password", &password_of("op")), ("csrf", "forged")])
+        .form(&[
+            ("user", "op"),
+            ("password", &password_of("op")),
+            ("csrf", "forged"),
+        ])
         .send()
         .await?;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -63,7 +70,9 @@ async fn lockout_rate_limit_expiry_csrf_and_revocation() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-    stack.audited("op", "/api/alerts/{id}/{action}", "csrf").await?;
+    stack
+        .audited("op", "/api/alerts/{id}/{action}", "csrf")
+        .await?;
     let actions: u64 = stack
         .client
         .query("SELECT count() FROM alert_actions")
@@ -79,7 +88,11 @@ async fn lockout_rate_limit_expiry_csrf_and_revocation() -> anyhow::Result<()> {
     // the idle period itself: this wait is the behaviour under test.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let stale = idle.get(&stack.url("/api/session")).send().await?;
-    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED, "idle session expired");
+    assert_eq!(
+        stale.status(),
+        StatusCode::UNAUTHORIZED,
+        "idle session expired"
+    );
     let leaving = sign_in(base, "wne").await?;
     let out = leaving.post(&stack.url("/api/signout")).send().await?;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
@@ -89,17 +102,25 @@ async fn lockout_rate_limit_expiry_csrf_and_revocation() -> anyhow::Result<()> {
     // Disabling an account (the command line's store) ends its sessions.
     let sec = sign_in(base, "sec").await?;
     Accounts::disable(Path::new(&stack.settings.auth.accounts_file), "sec")?;
-    wait_for("disabled account signed out", Duration::from_secs(10), || async {
-        let s = sec.get(&stack.url("/api/wall")).send().await?.status();
-        Ok((s == StatusCode::UNAUTHORIZED).then_some(()))
-    })
+    wait_for(
+        "disabled account signed out",
+        Duration::from_secs(10),
+        || async {
+            let s = sec.get(&stack.url("/api/wall")).send().await?.status();
+            Ok((s == StatusCode::UNAUTHORIZED).then_some(()))
+        },
+    )
     .await?;
     let r = post_sign_in(base, "sec", &password_of("sec")).await?;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     // Revoking a kiosk cuts the wall screen off.
     let kiosk = stack.kiosk_cookie().await?;
-    let wall = http().get(stack.url("/api/wall")).header("cookie", &kiosk).send().await?;
+    let wall = http()
+        .get(stack.url("/api/wall"))
+        .header("cookie", &kiosk)
+        .send()
+        .await?;
     assert_eq!(wall.status(), StatusCode::OK);
     Kiosks::revoke(Path::new(&stack.settings.auth.kiosks_file), "wall-1")?;
     wait_for("revoked kiosk refused", Duration::from_secs(10), || async {
@@ -134,7 +155,11 @@ async fn rate_limit_headers_host_check_and_refusing_to_listen() -> anyhow::Resul
     let base = &stack.base;
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        statuses.push(post_sign_in(base, "nobody", "wrong-password-here").await?.status());
+        statuses.push(
+            post_sign_in(base, "nobody", "wrong-password-here")
+                .await?
+                .status(),
+        );
     }
     assert_eq!(statuses[..4], [StatusCode::UNAUTHORIZED; 4]);
     assert_eq!(statuses[4..], [StatusCode::TOO_MANY_REQUESTS; 2]);
@@ -147,14 +172,26 @@ async fn rate_limit_headers_host_check_and_refusing_to_listen() -> anyhow::Resul
         .get("content-security-policy")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
-    assert_eq!(h.get("x-content-type-options").map(|v| v.as_bytes()), Some(&b"nosniff"[..]));
+    assert_eq!(
+        h.get("x-content-type-options").map(|v| v.as_bytes()),
+        Some(&b"nosniff"[..])
+    );
     assert!(h.get("referrer-policy").is_some());
     let api = http().get(stack.url("/api/wall")).send().await?;
-    assert_eq!(api.headers().get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+    assert_eq!(
+        api.headers().get("cache-control").map(|v| v.as_bytes()),
+        Some(&b"no-store"[..])
+    );
     let cookie = set_cookie(&page, "pmoc_signin").unwrap_or_default();
-    assert!(cookie.starts_with("__Host-"), "secure cookies by default: {cookie}");
+    assert!(
+        cookie.starts_with("__Host-"),
+        "secure cookies by default: {cookie}"
+    );
 
     // DNS rebinding: a foreign Host is refused before anything else.
     let rebound = http()
@@ -187,7 +224,14 @@ async fn the_dashboard_serves_tls() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
         .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
         .args(["-addext", "subjectAltName=IP:127.0.0.1"])
         .arg("-keyout")
@@ -195,7 +239,11 @@ async fn the_dashboard_serves_tls() -> anyhow::Result<()> {
         .arg("-out")
         .arg(&cert)
         .output()?;
-    anyhow::ensure!(made.status.success(), "openssl: {}", String::from_utf8_lossy(&made.stderr));
+    anyhow::ensure!(
+        made.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let stack = Stack::start("access_tls", |s: &mut Settings| {
         s.dashboard.tls.cert_file = cert.to_string_lossy().into_owned();
         s.dashboard.tls.key_file = key.to_string_lossy().into_owned();

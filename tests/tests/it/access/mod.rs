@@ -77,7 +77,10 @@ impl Stack {
         settings.auth.sign_ins_per_minute = 1_000;
         let roles = &mut settings.auth.roles;
         roles.insert("water_ne".to_owned(), liaison(Committee::Water, "NE"));
-        roles.insert("security_liaison".to_owned(), liaison(Committee::Security, ""));
+        roles.insert(
+            "security_liaison".to_owned(),
+            liaison(Committee::Security, ""),
+        );
         tune(&mut settings);
         for (user, role) in [
             ("op", "operator"),
@@ -118,7 +121,11 @@ impl Stack {
             .get(self.url(&format!("/kiosk?token={}", self.kiosk)))
             .send()
             .await?;
-        anyhow::ensure!(r.status() == StatusCode::SEE_OTHER, "kiosk enrol: {}", r.status());
+        anyhow::ensure!(
+            r.status() == StatusCode::SEE_OTHER,
+            "kiosk enrol: {}",
+            r.status()
+        );
         auth::set_cookie(&r, "pmoc_kiosk").ok_or_else(|| anyhow::anyhow!("kiosk cookie"))
     }
 
@@ -185,7 +192,13 @@ const fn get(who: Who, path: &'static str, status: u16) -> Case {
     }
 }
 
-const fn refused(who: Who, path: &'static str, status: u16, route: &'static str, reason: &'static str) -> Case {
+const fn refused(
+    who: Who,
+    path: &'static str,
+    status: u16,
+    route: &'static str,
+    reason: &'static str,
+) -> Case {
     Case {
         who,
         post: None,
@@ -213,11 +226,26 @@ fn matrix() -> Vec<Case> {
         // Nobody signed in: nothing but the sign-in flow.
         refused(Anonymous, "/api/wall", 401, "/api/wall", "no_session"),
         refused(Anonymous, "/api/alerts", 401, "/api/alerts", "no_session"),
-        refused(Anonymous, "/api/area/nation/TH?committee=water", 401, AREA, "no_session"),
+        refused(
+            Anonymous,
+            "/api/area/nation/TH?committee=water",
+            401,
+            AREA,
+            "no_session",
+        ),
         refused(Anonymous, "/api/audit", 401, "/api/audit", "no_session"),
         refused(Anonymous, "/metrics", 401, "/metrics", "no_session"),
         refused(Anonymous, "/wall", 303, "/wall", "no_session"),
-        post(refused(Anonymous, "/api/alerts/a-water-34/acknowledge", 401, ACT, "no_session"), ACK),
+        post(
+            refused(
+                Anonymous,
+                "/api/alerts/a-water-34/acknowledge",
+                401,
+                ACT,
+                "no_session",
+            ),
+            ACK,
+        ),
         get(Anonymous, "/signin", 200),
         get(Anonymous, "/healthz", 200),
         // Operators: everything.
@@ -232,8 +260,26 @@ fn matrix() -> Vec<Case> {
         // Executives: see everything, act on nothing.
         get(exec, "/api/area/province/95?committee=security", 200),
         get(exec, "/api/map/districts?committee=water", 200),
-        post(refused(exec, "/api/alerts/a-water-34/acknowledge", 403, ACT, "read_only"), ACK),
-        post(refused(exec, "/api/alerts/a-water-34/resolve", 403, ACT, "read_only"), CLOSE),
+        post(
+            refused(
+                exec,
+                "/api/alerts/a-water-34/acknowledge",
+                403,
+                ACT,
+                "read_only",
+            ),
+            ACK,
+        ),
+        post(
+            refused(
+                exec,
+                "/api/alerts/a-water-34/resolve",
+                403,
+                ACT,
+                "read_only",
+            ),
+            CLOSE,
+        ),
         refused(exec, "/api/audit", 403, "/api/audit", "not_operator"),
         refused(exec, "/metrics", 403, "/metrics", "not_operator"),
         // A water liaison for the Northeast.
@@ -242,28 +288,115 @@ fn matrix() -> Vec<Case> {
         get(wne, "/api/area/district/3401?committee=water", 200),
         get(wne, "/api/map/districts?committee=water", 200),
         get(wne, "/api/water", 200),
-        refused(wne, "/api/area/province/50?committee=water", 403, AREA, "out_of_scope"),
-        refused(wne, "/api/area/nation/TH?committee=water", 403, AREA, "out_of_scope"),
-        refused(wne, "/api/area/province/34?committee=security", 403, AREA, "out_of_scope"),
-        refused(wne, "/api/map/districts?committee=resources", 403, "/api/map/districts", "out_of_scope"),
+        refused(
+            wne,
+            "/api/area/province/50?committee=water",
+            403,
+            AREA,
+            "out_of_scope",
+        ),
+        refused(
+            wne,
+            "/api/area/nation/TH?committee=water",
+            403,
+            AREA,
+            "out_of_scope",
+        ),
+        refused(
+            wne,
+            "/api/area/province/34?committee=security",
+            403,
+            AREA,
+            "out_of_scope",
+        ),
+        refused(
+            wne,
+            "/api/map/districts?committee=resources",
+            403,
+            "/api/map/districts",
+            "out_of_scope",
+        ),
         post(get(wne, "/api/alerts/a-water-34/acknowledge", 201), ACK),
-        post(refused(wne, "/api/alerts/a-res-50/acknowledge", 403, ACT, "out_of_scope"), ACK),
-        post(refused(wne, "/api/alerts/a-water-34/resolve", 403, ACT, "not_operator"), CLOSE),
+        post(
+            refused(
+                wne,
+                "/api/alerts/a-res-50/acknowledge",
+                403,
+                ACT,
+                "out_of_scope",
+            ),
+            ACK,
+        ),
+        post(
+            refused(
+                wne,
+                "/api/alerts/a-water-34/resolve",
+                403,
+                ACT,
+                "not_operator",
+            ),
+            CLOSE,
+        ),
         refused(wne, "/api/audit", 403, "/api/audit", "not_operator"),
         // A security liaison, not cleared for incident-level detail.
         get(sec, "/api/area/region4/S?committee=security", 200),
-        refused(sec, "/api/area/region4/S?committee=security&range=1h", 403, AREA, "not_cleared"),
-        refused(sec, "/api/area/province/95?committee=security", 403, AREA, "not_cleared"),
-        refused(sec, "/api/map/districts?committee=security", 403, "/api/map/districts", "not_cleared"),
+        refused(
+            sec,
+            "/api/area/region4/S?committee=security&range=1h",
+            403,
+            AREA,
+            "not_cleared",
+        ),
+        refused(
+            sec,
+            "/api/area/province/95?committee=security",
+            403,
+            AREA,
+            "not_cleared",
+        ),
+        refused(
+            sec,
+            "/api/map/districts?committee=security",
+            403,
+            "/api/map/districts",
+            "not_cleared",
+        ),
         refused(sec, "/api/water", 403, "/api/water", "out_of_scope"),
         // A wall screen: the wall and its push, nothing else.
         get(Kiosk, "/api/wall", 200),
         get(Kiosk, "/api/session", 200),
         get(Kiosk, "/wall", 200),
-        refused(Kiosk, "/api/alerts", 403, "/api/alerts", "kiosk_display_only"),
-        refused(Kiosk, "/api/area/nation/TH?committee=water", 403, AREA, "kiosk_display_only"),
-        refused(Kiosk, "/api/geo/districts", 403, "/api/geo/districts", "kiosk_display_only"),
-        post(refused(Kiosk, "/api/alerts/a-water-34/acknowledge", 403, ACT, "kiosk_display_only"), ACK),
+        refused(
+            Kiosk,
+            "/api/alerts",
+            403,
+            "/api/alerts",
+            "kiosk_display_only",
+        ),
+        refused(
+            Kiosk,
+            "/api/area/nation/TH?committee=water",
+            403,
+            AREA,
+            "kiosk_display_only",
+        ),
+        refused(
+            Kiosk,
+            "/api/geo/districts",
+            403,
+            "/api/geo/districts",
+            "kiosk_display_only",
+        ),
+        post(
+            refused(
+                Kiosk,
+                "/api/alerts/a-water-34/acknowledge",
+                403,
+                ACT,
+                "kiosk_display_only",
+            ),
+            ACK,
+        ),
     ]
 }
 
@@ -310,7 +443,11 @@ async fn every_role_sees_only_its_scope_and_every_refusal_is_audited() -> anyhow
             ));
         }
     }
-    assert!(failures.is_empty(), "unexpected answers:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "unexpected answers:\n{}",
+        failures.join("\n")
+    );
     for case in matrix() {
         if let Some((route, reason)) = case.refusal {
             stack.audited(audit_user(case.who), route, reason).await?;
@@ -319,14 +456,30 @@ async fn every_role_sees_only_its_scope_and_every_refusal_is_audited() -> anyhow
 
     // What a liaison receives is cut to its scope, not only refused outside it.
     let wne = &sessions["wne"];
-    let wall: pmoc_schemas::api::WallSnapshot =
-        wne.get(&stack.url("/api/wall")).send().await?.json().await?;
-    assert!(wall.panels.is_empty(), "nation-wide panels are outside a regional scope");
-    assert!(wall.alerts.iter().all(|a| a.committee == "water" && a.area_code == "34"));
+    let wall: pmoc_schemas::api::WallSnapshot = wne
+        .get(&stack.url("/api/wall"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        wall.panels.is_empty(),
+        "nation-wide panels are outside a regional scope"
+    );
+    assert!(
+        wall.alerts
+            .iter()
+            .all(|a| a.committee == "water" && a.area_code == "34")
+    );
     assert!(wall.maps.iter().all(|m| m.metric.starts_with("water")));
-    assert!(wall.maps.iter().flat_map(|m| &m.provinces).all(|(code, _)| {
-        pmoc_schemas::area::province(code).is_some_and(|p| p.region4 == "NE")
-    }));
+    assert!(
+        wall.maps
+            .iter()
+            .flat_map(|m| &m.provinces)
+            .all(|(code, _)| {
+                pmoc_schemas::area::province(code).is_some_and(|p| p.region4 == "NE")
+            })
+    );
     let alerts: Vec<pmoc_schemas::api::Alert> = wne
         .get(&stack.url("/api/alerts?all=true"))
         .send()
@@ -342,10 +495,19 @@ async fn every_role_sees_only_its_scope_and_every_refusal_is_audited() -> anyhow
         .await?;
     assert_eq!(acted, "wne", "the actor is the signed-in user");
     let sec = &sessions["sec"];
-    let wall: pmoc_schemas::api::WallSnapshot =
-        sec.get(&stack.url("/api/wall")).send().await?.json().await?;
+    let wall: pmoc_schemas::api::WallSnapshot = sec
+        .get(&stack.url("/api/wall"))
+        .send()
+        .await?
+        .json()
+        .await?;
     for panel in &wall.panels {
-        let longest = panel.series.iter().map(|s| s.points.len()).max().unwrap_or(0);
+        let longest = panel
+            .series
+            .iter()
+            .map(|s| s.points.len())
+            .max()
+            .unwrap_or(0);
         if panel.committee == "security" {
             assert!(longest > 1, "own committee with its sparklines");
         } else {

@@ -54,15 +54,29 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
     let anonymous = http().get(stack.url("/api/stream")).send().await?;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     stack.audited("", "/api/stream", "no_session").await?;
-    let outside = wne.get(&stack.url("/api/stream?committee=security")).send().await?;
+    let outside = wne
+        .get(&stack.url("/api/stream?committee=security"))
+        .send()
+        .await?;
     assert_eq!(outside.status(), StatusCode::FORBIDDEN);
     stack.audited("wne", "/api/stream", "out_of_scope").await?;
-    let bad = wne.get(&stack.url("/api/stream?committee=navy")).send().await?;
+    let bad = wne
+        .get(&stack.url("/api/stream?committee=navy"))
+        .send()
+        .await?;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     // Each connection gets its own cut.
-    let mut op_stream = op.get(&stack.url("/api/stream")).send().await?.error_for_status()?;
-    let mut wne_stream = wne.get(&stack.url("/api/stream")).send().await?.error_for_status()?;
+    let mut op_stream = op
+        .get(&stack.url("/api/stream"))
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut wne_stream = wne
+        .get(&stack.url("/api/stream"))
+        .send()
+        .await?
+        .error_for_status()?;
     let mut sec_stream = sec
         .get(&stack.url("/api/stream?committee=security"))
         .send()
@@ -81,14 +95,26 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
     assert!(all.alerts.len() >= 3);
     let (mine, _) = next_wall(&mut wne_stream, &mut b_wne).await?;
     assert!(mine.panels.is_empty());
-    assert!(mine.alerts.iter().all(|a| a.committee == "water" && a.area_code == "34"));
+    assert!(
+        mine.alerts
+            .iter()
+            .all(|a| a.committee == "water" && a.area_code == "34")
+    );
     assert!(mine.freshness.iter().all(|f| f.committee == "water"));
     let (security, _) = next_wall(&mut sec_stream, &mut b_sec).await?;
-    let committees: Vec<&str> = security.panels.iter().map(|p| p.committee.as_str()).collect();
+    let committees: Vec<&str> = security
+        .panels
+        .iter()
+        .map(|p| p.committee.as_str())
+        .collect();
     assert_eq!(committees, ["security"], "?committee= narrows the push");
     let (wall, water) = next_wall(&mut kiosk_stream, &mut b_kiosk).await?;
     assert!(!water, "a kiosk gets the wall only");
-    assert_eq!(wall.panels.len(), 4, "the kiosk's role (executive) sees every panel");
+    assert_eq!(
+        wall.panels.len(),
+        4,
+        "the kiosk's role (executive) sees every panel"
+    );
 
     // A new alert outside the liaison's scope: everyone's next push is cut
     // again; the operator sees it, the Northeast water liaison does not.

@@ -505,23 +505,18 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     .await?;
     // The actor never comes from the body: a body naming one is refused.
     let operator = http;
-    let named = operator
-        .post(&format!("{base}/api/alerts/a-res-50/resolve"))
-        .json(&serde_json::json!({"comment": "wind changed", "actor": "someone else"}))
-        .send()
-        .await?;
+    let close = |body: serde_json::Value| {
+        operator
+            .post(&format!("{base}/api/alerts/a-res-50/resolve"))
+            .json(&body)
+            .send()
+    };
+    let named =
+        close(serde_json::json!({"comment": "wind changed", "actor": "someone else"})).await?;
     assert_eq!(named.status(), 422, "a body naming an actor");
-    let no_reason = operator
-        .post(&format!("{base}/api/alerts/a-res-50/resolve"))
-        .json(&serde_json::json!({"comment": "  "}))
-        .send()
-        .await?;
+    let no_reason = close(serde_json::json!({"comment": "  "})).await?;
     assert_eq!(no_reason.status(), 400, "closing needs a reason");
-    let resolved = operator
-        .post(&format!("{base}/api/alerts/a-res-50/resolve"))
-        .json(&serde_json::json!({"comment": "wind changed"}))
-        .send()
-        .await?;
+    let resolved = close(serde_json::json!({"comment": "wind changed"})).await?;
     assert_eq!(resolved.status(), 201);
     let actor: String = client
         .query("SELECT actor FROM alert_actions WHERE alert_id = 'a-res-50'")
@@ -536,20 +531,24 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(closed.status(), 201);
-    wait_for("still on the wall, marked", Duration::from_secs(20), || async {
-        let wall: WallSnapshot = operator
-            .get(&format!("{base}/api/wall"))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        Ok(wall
-            .alerts
-            .iter()
-            .any(|a| a.alert_id == "a-water-34" && a.closed_by_operator())
-            .then_some(()))
-    })
+    wait_for(
+        "still on the wall, marked",
+        Duration::from_secs(20),
+        || async {
+            let wall: WallSnapshot = operator
+                .get(&format!("{base}/api/wall"))
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            Ok(wall
+                .alerts
+                .iter()
+                .any(|a| a.alert_id == "a-water-34" && a.closed_by_operator())
+                .then_some(()))
+        },
+    )
     .await?;
 
     // 7. A liaison officer sees only their committee in full.
@@ -562,7 +561,10 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .json()
         .await?;
     let water = wall.panels.iter().find(|p| p.committee == "water");
-    assert!(water.is_some_and(|p| p.series.iter().any(|s| s.points.len() > 1)), "own panel in full");
+    assert!(
+        water.is_some_and(|p| p.series.iter().any(|s| s.points.len() > 1)),
+        "own panel in full"
+    );
     assert!(
         wall.panels
             .iter()
