@@ -130,7 +130,7 @@ impl Default for AuthSettings {
                 ),
                 (
                     "executive",
-                    RoleSettings::new(RoleKind::Executive, Classification::Confidential),
+                    RoleSettings::new(RoleKind::Executive, Classification::Secret),
                 ),
             ]
             .into_iter()

@@ -409,10 +409,13 @@ fn decide(auth: &Auth, request: &mut Request, path: &str) -> Result<(), Response
         let mut response =
             Redirect::to(&format!("/signin?next={}", signin::encode(path))).into_response();
         *response.status_mut() = StatusCode::SEE_OTHER;
-        Refusal::new(Reason::NoSession);
-        response.extensions_mut().insert(Reason::NoSession);
+        response
+            .extensions_mut()
+            .insert(Refusal::new(Reason::NoSession).0);
         return Err(response);
     };
+    // Known before any refusal below, so the audit names who was refused.
+    request.extensions_mut().insert(principal.clone());
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -432,6 +435,5 @@ fn decide(auth: &Auth, request: &mut Request, path: &str) -> Result<(), Response
             return Err(Refusal::new(Reason::KioskDisplayOnly).into_response());
         }
     }
-    request.extensions_mut().insert(principal);
     Ok(())
 }
