@@ -134,23 +134,23 @@ struct AreaQuery {
 }
 
 /// A range key, checked: `None` is the default day, anything unknown is an error.
-fn range_of(key: Option<&str>) -> Result<(&'static str, u32), Response> {
+fn range_of(key: Option<&str>) -> Result<(&'static str, u32), &'static str> {
     match key {
         None | Some("") => Ok(("1d", 3_600)),
         Some(k) => RANGES
             .iter()
             .find(|r| r.0 == k)
             .map(|r| (r.0, r.2))
-            .ok_or_else(|| bad_request("range= is one of 1h, 1d, 7d")),
+            .ok_or("range= is one of 1h, 1d, 7d"),
     }
 }
 
-fn committee_of(name: Option<&str>) -> Result<Option<Committee>, Response> {
+fn committee_of(name: Option<&str>) -> Result<Option<Committee>, &'static str> {
     match name {
         None | Some("") => Ok(None),
-        Some(n) => Committee::from_name(n).map(Some).ok_or_else(|| {
-            bad_request("committee= is one of population, security, water, resources")
-        }),
+        Some(n) => Committee::from_name(n)
+            .map(Some)
+            .ok_or("committee= is one of population, security, water, resources"),
     }
 }
 
@@ -165,7 +165,7 @@ async fn area(
     }
     let (range, width) = match range_of(q.range.as_deref()) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad_request(e),
     };
     let committee = match committee_of(q.committee.as_deref()) {
         // Water when the role sees it, as the pages always opened on it.
@@ -176,7 +176,7 @@ async fn area(
                 p.access.committees.first().copied()
             }
         }),
-        Err(e) => return e,
+        Err(e) => return bad_request(e),
     };
     let Some(committee) = committee else {
         return Refusal::new(Reason::OutOfScope).into_response();
@@ -311,14 +311,14 @@ async fn district_map(
 ) -> Response {
     let (range, width) = match range_of(q.range.as_deref()) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad_request(e),
     };
     let committee = match committee_of(q.committee.as_deref()) {
         Ok(Some(c)) => c,
         Ok(None) => {
             return bad_request("committee= is one of population, security, water, resources");
         }
-        Err(e) => return e,
+        Err(e) => return bad_request(e),
     };
     if !p.access.sees(committee) {
         return Refusal::new(Reason::OutOfScope).into_response();
@@ -352,7 +352,7 @@ async fn stream(
 ) -> Response {
     let only = match committee_of(q.committee.as_deref()) {
         Ok(c) => c,
-        Err(e) => return e,
+        Err(e) => return bad_request(e),
     };
     if only.is_some_and(|c| !p.access.sees(c)) {
         return Refusal::new(Reason::OutOfScope).into_response();

@@ -217,7 +217,7 @@ impl Auth {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .map(str::to_ascii_lowercase)
-            .is_some_and(|h| self.hosts.iter().any(|a| *a == h))
+            .is_some_and(|h| self.hosts.contains(&h))
     }
 
     /// Who sent this request, if anyone; a bad proxy signature is refused
@@ -358,7 +358,7 @@ pub async fn layer(
     let principal = request.extensions().get::<Principal>().cloned();
     let mut response = match outcome {
         Ok(()) => next.run(request).await,
-        Err(response) => response,
+        Err(response) => *response,
     };
     headers::secure(&path, response.headers_mut());
     let reason = response.extensions().get::<Reason>().copied();
@@ -391,19 +391,19 @@ pub async fn layer(
 }
 
 /// Host check, identity and CSRF; `Err` is the refusal to send instead.
-fn decide(auth: &Auth, request: &mut Request, path: &str) -> Result<(), Response> {
+fn decide(auth: &Auth, request: &mut Request, path: &str) -> Result<(), Box<Response>> {
     if !auth.host_allowed(request.headers()) {
-        return Err(Refusal::new(Reason::BadHost).into_response());
+        return Err(Box::new(Refusal::new(Reason::BadHost).into_response()));
     }
     let principal = auth
         .identify(request)
-        .map_err(|r| Refusal::new(r).into_response())?;
+        .map_err(|r| Box::new(Refusal::new(r).into_response()))?;
     let Some(principal) = principal else {
         if public(path) {
             return Ok(());
         }
         if path.starts_with("/api/") || path == "/metrics" || request.method() != Method::GET {
-            return Err(Refusal::new(Reason::NoSession).into_response());
+            return Err(Box::new(Refusal::new(Reason::NoSession).into_response()));
         }
         // A page: to the sign-in page, and back here afterwards.
         let mut response =
@@ -412,7 +412,7 @@ fn decide(auth: &Auth, request: &mut Request, path: &str) -> Result<(), Response
         response
             .extensions_mut()
             .insert(Refusal::new(Reason::NoSession).0);
-        return Err(response);
+        return Err(Box::new(response));
     };
     // Known before any refusal below, so the audit names who was refused.
     request.extensions_mut().insert(principal.clone());
@@ -428,11 +428,13 @@ fn decide(auth: &Auth, request: &mut Request, path: &str) -> Result<(), Response
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
             if !session::same_secret(csrf, sent) {
-                return Err(Refusal::new(Reason::Csrf).into_response());
+                return Err(Box::new(Refusal::new(Reason::Csrf).into_response()));
             }
         }
         if principal.is_kiosk() {
-            return Err(Refusal::new(Reason::KioskDisplayOnly).into_response());
+            return Err(Box::new(
+                Refusal::new(Reason::KioskDisplayOnly).into_response(),
+            ));
         }
     }
     Ok(())
