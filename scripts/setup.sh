@@ -7,15 +7,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # rdkafka-sys builds librdkafka with cmake; its sources include <curl/curl.h>
 # even with the curl feature off, so the curl headers are a build dependency.
-# Node.js and npm run the OpenID provider the sign-in tests sign in through;
 # openssl makes the TLS test's certificate.
 packages=(clickhouse-server chromium chromium-driver fonts-thai-tlwg fonts-tlwg-loma-ttf
           cmake g++ make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev curl ca-certificates
-          nodejs npm openssl)
+          openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run the OpenID provider the sign-in tests sign in through.
+# Checked as commands, not packages: a Node.js that ships its own npm (as
+# NodeSource's does) conflicts with Debian's npm package.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   step "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
