@@ -10,7 +10,8 @@
 //! | `GET /api/geo/districts/{province}` | that province's district outlines |
 //! | `GET /api/geo/districts` | all 928 district outlines (the national district map) |
 //! | `GET /api/map/districts?committee=water&range=1d` | newest figure of the committee's map metric in every district (`api::MapLayer`) |
-//! | `GET /api/stream` | SSE: `water` and `wall` events |
+//! | `GET /api/health` | whether data is flowing (`health::Health`) |
+//! | `GET /api/stream` | SSE: `water`, `wall` and (each second) `health` events |
 //!
 //! Every `/api` result is restricted to what the `X-PMOC-Role` header may
 //! see (see [`crate::role`]); a page path the router does not know gets
@@ -50,6 +51,10 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
     Router::new()
         .route("/api/water", get(water))
         .route("/api/wall", get(wall))
+        .route(
+            "/api/health",
+            get(|State(s): State<AppState>| async move { Json(*s.health.borrow()) }),
+        )
         .route("/api/area/{level}/{code}", get(area))
         .route("/api/alerts", get(alerts))
         .route("/api/alerts/{id}/{action}", post(act))
@@ -284,9 +289,10 @@ async fn stream(
     };
     let mut rx = state.snapshots.clone();
     let mut wall_rx = state.wall.clone();
+    let mut health_rx = state.health.clone();
     let sees_water = role.sees(Committee::Water.as_str());
     let events = async_stream::stream! {
-        let (mut water_changed, mut wall_changed) = (true, true);
+        let (mut water_changed, mut wall_changed, mut health_changed) = (true, true, true);
         loop {
             if water_changed && sees_water {
                 let snapshot = rx.borrow_and_update().clone();
@@ -304,8 +310,20 @@ async fn stream(
                     yield Ok(event);
                 }
             }
-            (water_changed, wall_changed) = (false, false);
+            if health_changed {
+                let health = *health_rx.borrow_and_update();
+                if health.server_now_ms > 0
+                    && let Ok(event) = Event::default().event("health").json_data(health)
+                {
+                    yield Ok(event);
+                }
+            }
+            (water_changed, wall_changed, health_changed) = (false, false, false);
             tokio::select! {
+                changed = health_rx.changed() => match changed {
+                    Ok(()) => health_changed = true,
+                    Err(_) => break,
+                },
                 changed = rx.changed() => match changed {
                     Ok(()) => water_changed = true,
                     Err(_) => break,
