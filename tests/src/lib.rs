@@ -4,6 +4,7 @@
 //! ever skipped silently.
 
 pub mod browser;
+pub mod burst;
 pub mod clickhouse;
 pub mod kafka;
 pub mod oracle;

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, each test with its own servers, topics and
 //! database.
 
+mod burst;
 mod connectors;
 mod crash_recovery;
 mod harness;
@@ -8,6 +9,7 @@ mod http_ingest;
 mod local_stack;
 mod outages;
 mod scale_out;
+mod staleness;
 mod support;
 mod walking_skeleton;
 mod wall_screen;
