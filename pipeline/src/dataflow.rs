@@ -21,6 +21,7 @@ use timely::{
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
+    backlog::Backlog,
     source::{SourceConfig, kafka_source},
     window::{Accumulator, Area, Metric, Observation},
 };
@@ -112,6 +113,8 @@ pub struct SinkBatch {
 /// Tells the sink operator that batch `id` is durable.
 pub struct SinkAck {
     pub id: u64,
+    rows: usize,
+    backlog: Backlog,
     tx: std::sync::mpsc::Sender<u64>,
     activator: SyncActivator,
 }
@@ -123,11 +126,20 @@ impl std::fmt::Debug for SinkAck {
 }
 
 impl SinkAck {
-    pub fn done(self) {
+    pub fn done(mut self) {
+        self.backlog.done(std::mem::take(&mut self.rows));
         // The operator may be gone at shutdown; then nobody waits for the ack.
         if self.tx.send(self.id).is_ok() {
             let _ = self.activator.activate();
         }
+    }
+}
+
+impl Drop for SinkAck {
+    /// A batch abandoned at shutdown (never stored) leaves the backlog too;
+    /// `done` has already been counted for one that was stored.
+    fn drop(&mut self) {
+        self.backlog.done(std::mem::take(&mut self.rows));
     }
 }
 
@@ -138,6 +150,8 @@ pub struct DataflowConfig {
     pub alert_rules: Arc<pmoc_schemas::alert::AlertRules>,
     /// Alerts open when the pipeline last stopped.
     pub open_alerts: Vec<pmoc_schemas::alert::AlertEvent>,
+    /// Rows awaiting ClickHouse in this process; sources pause when full.
+    pub backlog: Backlog,
 }
 
 /// Builds the dataflow in `scope`; returns the probe of stored event time.
@@ -155,11 +169,12 @@ pub fn build(
         stored.clone(),
         writer.clone(),
         failed,
+        config.backlog.clone(),
     );
     let windows = crate::windowing::windows(scope, records, widths);
     let outputs = crate::rollup::rollups(windows);
     let outputs = crate::alerting::alerts(outputs, &config.alert_rules, config.open_alerts);
-    sink(scope, outputs, writer).probe_with(&stored);
+    sink(scope, outputs, writer, config.backlog).probe_with(&stored);
     stored
 }
 
@@ -170,6 +185,7 @@ pub fn sink<'s>(
     scope: Scope<'s, u64>,
     outputs: Stream<'s, u64, Vec<Output>>,
     writer: UnboundedSender<WriterMessage>,
+    backlog: Backlog,
 ) -> Stream<'s, u64, Vec<()>> {
     outputs
         .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
@@ -190,8 +206,11 @@ pub fn sink<'s>(
                             return;
                         };
                         next_id += 1;
+                        backlog.add(rows.len());
                         let ack = SinkAck {
                             id: next_id,
+                            rows: rows.len(),
+                            backlog: backlog.clone(),
                             tx: ack_tx.clone(),
                             activator: activator.clone(),
                         };

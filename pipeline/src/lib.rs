@@ -3,6 +3,7 @@
 //! ClickHouse.
 
 pub mod alerting;
+pub mod backlog;
 pub mod dataflow;
 pub mod dead_letter;
 pub mod kafka;
@@ -30,4 +31,6 @@ pub enum PipelineError {
     Timely(String),
     #[error("a worker failed; see the log")]
     WorkerFailed,
+    #[error("the clickhouse writer died; nothing more could be stored")]
+    WriterFailed,
 }

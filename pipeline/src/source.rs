@@ -27,6 +27,7 @@ use timely::dataflow::{
 };
 
 use crate::{
+    backlog::Backlog,
     dataflow::{LateEvent, Record, RejectedMessage, WriterMessage},
     kafka::{Checkpoints, KafkaReader},
     partition::{Arrival, PartitionState},
@@ -112,6 +113,8 @@ const MAX_POLL_BATCH: usize = 10_000;
 const MAX_POLL_TIME: Duration = Duration::from_millis(20);
 /// How long to wait before polling again when nothing arrived.
 const IDLE_BACKOFF: Duration = Duration::from_millis(25);
+/// How long to wait before looking again while ClickHouse is behind.
+const BACKLOG_BACKOFF: Duration = Duration::from_millis(50);
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -129,6 +132,7 @@ pub fn kafka_source<'s>(
     stored: ProbeHandle<u64>,
     writer: tokio::sync::mpsc::UnboundedSender<WriterMessage>,
     failed: Arc<AtomicBool>,
+    backlog: Backlog,
 ) -> Stream<'s, u64, Vec<Record>> {
     let (worker, peers) = (scope.index(), scope.peers());
     timely_source(scope, "KafkaSource", move |capability, info| {
@@ -162,6 +166,13 @@ pub fn kafka_source<'s>(
             let (Some(reader), Some(cap)) = (reader.as_mut(), cap.as_mut()) else {
                 return;
             };
+            // ClickHouse is behind: read nothing more (Kafka keeps it) and
+            // hold the frontier where it is, until the writer catches up.
+            if backlog.is_full() {
+                telemetry::paused();
+                activator.activate_after(BACKLOG_BACKOFF);
+                return;
+            }
             let started = Instant::now();
             let cap_ms = *cap.time() as i64;
             let mut read = 0;

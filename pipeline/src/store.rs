@@ -1,7 +1,13 @@
 //! ClickHouse: connection, migrations, and the writer that turns sink batches
 //! into inserts and acknowledges them only once ClickHouse has them.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use clickhouse::{Client, Compression, Row};
 use pmoc_schemas::{
@@ -402,29 +408,44 @@ impl Pending {
 /// Batches what the sink operators send, inserts it, and acknowledges each
 /// batch only after ClickHouse accepted it. A failing insert is retried with
 /// backoff for as long as it takes: held acknowledgements hold the frontier
-/// and the Kafka offsets, so an outage delays results and never loses them.
+/// and the Kafka offsets, so an outage delays results and never loses them
+/// (and the sources stop reading meanwhile, see [`crate::backlog`]).
+///
+/// Inserts start at most once per `flush_interval`, each taking everything
+/// gathered since the last one: one insert per table per interval whatever
+/// the event rate, so ClickHouse is not flooded with small parts.
+///
+/// Once `stop` is set the writer gives up on what it has not stored (its
+/// offsets were never committed: the next start replays it), so a stop is
+/// never held up by an unreachable ClickHouse or broker.
 pub async fn run_writer(
     client: Client,
     dead_letter: DeadLetter,
     mut silence: crate::silence::Silence,
     mut messages: UnboundedReceiver<WriterMessage>,
     flush_interval: Duration,
-    max_rows: usize,
+    stop: Arc<AtomicBool>,
 ) {
     let mut pending = Pending::default();
+    let mut last_flush = tokio::time::Instant::now() - flush_interval;
     loop {
-        // Wait for the first message, then gather more until the deadline.
-        match messages.recv().await {
-            Some(m) => pending.take(m),
-            None => return,
+        // Wait for the first message, then gather more until the interval
+        // since the last insert has passed.
+        tokio::select! {
+            m = messages.recv() => match m {
+                Some(m) => pending.take(m),
+                None => return,
+            },
+            () = stopped(&stop) => return,
         }
-        let deadline = tokio::time::Instant::now() + flush_interval;
-        while pending.rows.len() < max_rows {
-            match tokio::time::timeout_at(deadline, messages.recv()).await {
-                Ok(Some(m)) => pending.take(m),
-                Ok(None) | Err(_) => break,
-            }
+        let deadline = (last_flush + flush_interval).max(tokio::time::Instant::now());
+        while let Ok(Some(m)) = tokio::time::timeout_at(deadline, messages.recv()).await {
+            pending.take(m);
         }
+        while let Ok(m) = messages.try_recv() {
+            pending.take(m);
+        }
+        last_flush = tokio::time::Instant::now();
         let mut split = split_rows(std::mem::take(&mut pending.rows), now_ms());
         silence.observe(&pending.watermarks);
         split.alerts.extend(silence.check(now_ms()));
@@ -447,18 +468,32 @@ pub async fn run_writer(
                 insert_all(&client, "alerts", &alerts).await?;
                 insert_all(&client, "pipeline_checkpoints", &marks).await?;
                 insert_all(&client, "source_watermarks", &watermarks).await
-            }
-            .await;
+            };
+            let result = tokio::select! {
+                r = result => r,
+                () = stopped(&stop) => return,
+            };
             match result {
                 Ok(()) => break,
                 Err(error) => {
                     attempt += 1;
                     telemetry::write_failed(&error, attempt);
                     let backoff = Duration::from_millis(100 * 2u64.pow(attempt.min(6)));
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = stopped(&stop) => return,
+                    }
                 }
             }
         }
         pending.acks.drain(..).for_each(SinkAck::done);
+    }
+}
+
+/// Resolves once `stop` is set (checked every 50 ms: the flag is set from a
+/// signal thread and read by timely workers too).
+async fn stopped(stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -241,8 +241,14 @@ impl Reader {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|r| SourceFreshness {
-                light: Light::of(now_ms, r.last_seen, r.cadence),
+            .map(|r| {
+                // This server's settings judge freshness; what the pipeline
+                // stored applies to a schema they do not name.
+                let cadence = self.cadences.get(&r.schema).copied().unwrap_or(r.cadence);
+                (r, cadence)
+            })
+            .map(|(r, cadence)| SourceFreshness {
+                light: Light::of(now_ms, r.last_event, cadence),
                 committee: r.committee,
                 source_agency: r.source_agency,
                 source_system: r.source_system,
@@ -250,7 +256,7 @@ impl Reader {
                 final_up_to_ms: r.up_to,
                 last_event_ms: r.last_event,
                 last_seen_ms: r.last_seen,
-                expected_cadence_s: r.cadence,
+                expected_cadence_s: cadence,
                 events_total: r.events,
             })
             .collect())

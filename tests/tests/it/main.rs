@@ -2,6 +2,7 @@
 //! database.
 
 mod access;
+mod burst;
 mod connectors;
 mod crash_recovery;
 mod harness;
@@ -9,6 +10,7 @@ mod http_ingest;
 mod local_stack;
 mod outages;
 mod scale_out;
+mod staleness;
 mod support;
 mod walking_skeleton;
 mod wall_screen;
