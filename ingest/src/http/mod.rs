@@ -114,6 +114,7 @@ pub fn build(settings: &Settings) -> Result<Router, HttpError> {
         admission: admission::Admission::new(
             http.max_concurrent_requests,
             http.max_queued_messages,
+            Duration::from_millis(http.ack_timeout_ms),
         ),
     };
     // Installs the recorder before the first request is counted.
@@ -234,7 +235,12 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Bo
     // Publishing runs on its own task, which holds the queue slots until the
     // broker has answered for every message, even after this request was
     // answered 503: librdkafka still holds those messages until then.
-    let publishing = tokio::spawn(publish(state.publisher.clone(), outgoing, slots));
+    let publishing = tokio::spawn(publish(
+        state.publisher.clone(),
+        outgoing,
+        slots,
+        state.admission.clone(),
+    ));
     let failure = match tokio::time::timeout(state.ack_timeout, publishing).await {
         Ok(Ok(Ok(()))) => None,
         Ok(Ok(Err(e))) => Some(pmoc_schemas::error::chain(&e)),
@@ -328,6 +334,7 @@ async fn publish(
     publisher: Publisher,
     messages: Vec<Outgoing>,
     slots: Option<tokio::sync::OwnedSemaphorePermit>,
+    admission: admission::Admission,
 ) -> Result<(), IngestError> {
     let publisher = &publisher;
     // Boxed in a plain loop: closures over borrowed messages trip the
@@ -350,12 +357,14 @@ async fn publish(
             .boxed(),
         });
     }
+    let queued = std::time::Instant::now();
     let outcome = stream::iter(sends)
         .buffer_unordered(IN_FLIGHT)
         .fold(Ok(()), |outcome, sent| async move {
             outcome.and(sent.map(|_| ()))
         })
         .await;
+    admission.answered(queued, messages.len());
     drop(slots);
     outcome
 }
