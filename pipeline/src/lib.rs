@@ -26,6 +26,8 @@ pub enum PipelineError {
     MissingTopic(String),
     #[error("clickhouse")]
     Store(#[from] store::StoreError),
+    #[error("clickhouse schema")]
+    Schema(#[from] pmoc_store::StoreError),
     #[error("timely: {0}")]
     Timely(String),
     #[error("a worker failed; see the log")]

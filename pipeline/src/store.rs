@@ -3,12 +3,9 @@
 
 use std::time::Duration;
 
-use clickhouse::{Client, Compression, Row};
-use pmoc_schemas::{
-    alert::{AlertEvent, AlertState, Severity},
-    config::ClickHouseSettings,
-    tables::{MIGRATIONS, MIGRATIONS_TABLE, render},
-};
+use clickhouse::{Client, Row};
+use pmoc_schemas::alert::{AlertEvent, AlertState, Severity};
+pub use pmoc_store::{client, migrate};
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -27,70 +24,6 @@ pub enum StoreError {
     ClickHouse(#[from] clickhouse::error::Error),
     #[error("dead-letter topic")]
     DeadLetter(#[from] rdkafka::error::KafkaError),
-}
-
-/// A client for the configured database.
-///
-/// Compression is off and row validation is off because Debian's ClickHouse
-/// 18.16 supports neither the compressed protocol nor the schema query the
-/// crate uses to validate; both work unchanged against current releases.
-pub fn client(settings: &ClickHouseSettings) -> Client {
-    server_client(settings).with_database(&settings.database)
-}
-
-fn server_client(settings: &ClickHouseSettings) -> Client {
-    Client::default()
-        .with_url(&settings.url)
-        .with_user(&settings.user)
-        .with_password(&settings.password)
-        .with_compression(Compression::None)
-        .with_validation(false)
-}
-
-/// Creates the database and applies the migrations not yet applied.
-/// Safe to run at every start and from several processes.
-pub async fn migrate(settings: &ClickHouseSettings) -> Result<Vec<u32>, StoreError> {
-    let db = &settings.database;
-    let server = server_client(settings);
-    server
-        .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
-        .execute()
-        .await?;
-    server
-        .query(&render(MIGRATIONS_TABLE, db))
-        .execute()
-        .await?;
-    let done: Vec<u32> = server
-        .query(&format!("SELECT version FROM {db}.schema_migrations"))
-        .fetch_all()
-        .await?;
-    let mut applied = Vec::new();
-    for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
-        server.query(&render(m.sql, db)).execute().await?;
-        // The crate quotes the table name whole, so `db.table` would not
-        // resolve: insert through a client scoped to the database.
-        let mut insert = client(settings)
-            .insert::<MigrationRow>("schema_migrations")
-            .await?;
-        insert
-            .write(&MigrationRow {
-                version: m.version,
-                name: m.name.to_owned(),
-                applied_at: (now_ms() / 1000) as u32,
-            })
-            .await?;
-        insert.end().await?;
-        tracing::info!(version = m.version, name = m.name, "applied migration");
-        applied.push(m.version);
-    }
-    Ok(applied)
-}
-
-#[derive(Debug, Row, Serialize)]
-struct MigrationRow {
-    version: u32,
-    name: String,
-    applied_at: u32,
 }
 
 /// A row of `window_aggregates` (see `pmoc_schemas::tables`).

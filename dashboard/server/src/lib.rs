@@ -27,6 +27,8 @@ use tokio::{net::TcpListener, sync::watch};
 pub enum ServerError {
     #[error("clickhouse")]
     ClickHouse(#[from] clickhouse::error::Error),
+    #[error("clickhouse schema")]
+    Store(#[from] pmoc_store::StoreError),
     #[error("serving http")]
     Io(#[from] std::io::Error),
 }
@@ -43,12 +45,18 @@ pub struct AppState {
 }
 
 /// Serves until `shutdown` resolves. The live poller stops with it.
+///
+/// Refuses to start on a database whose schema is not the version this
+/// build expects ([`pmoc_store::SCHEMA_VERSION`]): better one clear error
+/// now than a wrong column on some page later.
 pub async fn run(
     listener: TcpListener,
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let reader = read::Reader::new(&settings);
+    let version = reader.store.check_schema().await?;
+    tracing::info!(version, "clickhouse schema as expected");
     let (tx, rx) = watch::channel(Arc::new(WaterSnapshot::default()));
     let (wall_tx, wall_rx) = watch::channel(Arc::new(WallSnapshot::default()));
     let (stop_tx, stop_rx) = watch::channel(false);

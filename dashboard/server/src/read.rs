@@ -1,6 +1,6 @@
 //! The dashboard's read model over ClickHouse.
 
-use clickhouse::{Client, Compression, Row};
+use clickhouse::{Client, Row};
 use pmoc_schemas::{
     aggregate::{METRIC_WATER_FREEBOARD, METRIC_WATER_LEVEL},
     api::{ProvinceLatest, WaterSnapshot},
@@ -15,6 +15,7 @@ use crate::ServerError;
 /// One pooled HTTP client for all requests (never one per request).
 #[derive(Clone)]
 pub struct Reader {
+    pub(crate) store: pmoc_store::Store,
     pub(crate) client: Client,
     /// Scoped to the database, for inserts (the crate quotes `db.table` whole).
     pub(crate) db_client: Client,
@@ -41,16 +42,12 @@ struct LatestRow {
 impl Reader {
     pub fn new(settings: &Settings) -> Self {
         let ch = &settings.clickhouse;
-        // See pmoc_pipeline::store::client on compression and validation.
-        let client = Client::default()
-            .with_url(&ch.url)
-            .with_user(&ch.user)
-            .with_password(&ch.password)
-            .with_compression(Compression::None)
-            .with_validation(false);
+        let store = pmoc_store::Store::new(ch);
+        let client = store.client().clone();
         Self {
-            db_client: client.clone().with_database(&ch.database),
+            db_client: client.clone(),
             client,
+            store,
             database: ch.database.clone(),
             // The shortest window: the freshest final figures.
             window_seconds: settings

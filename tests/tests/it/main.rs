@@ -8,6 +8,7 @@ mod http_ingest;
 mod local_stack;
 mod outages;
 mod scale_out;
+mod schema_version;
 mod support;
 mod walking_skeleton;
 mod wall_screen;

@@ -356,7 +356,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
 
     // The dashboard and a browser first, on an empty database: everything
     // the page shows later must arrive by push, without a reload.
-    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
+    pmoc_store::migrate(&settings.clickhouse).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -394,7 +394,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     };
 
     // 1. ClickHouse holds exactly the oracle's windows and late events.
-    let client = pmoc_pipeline::store::client(&settings.clickhouse);
+    let client = pmoc_store::client(&settings.clickhouse);
     let (rows, late) = wait_for(
         "all windows in clickhouse",
         Duration::from_secs(90),

@@ -66,8 +66,8 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     settings.clickhouse.database = unique_name("wall");
     settings.dashboard.assets_dir = dist_dir()?.to_string_lossy().into_owned();
     settings.dashboard.refresh_ms = 200;
-    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
-    let client = pmoc_pipeline::store::client(&settings.clickhouse);
+    pmoc_store::migrate(&settings.clickhouse).await?;
+    let client = pmoc_store::client(&settings.clickhouse);
     let seeded_at = pmoc_pipeline::source::now_ms();
     seed_all(&client, &settings, seeded_at).await?;
 
