@@ -8,6 +8,7 @@ use std::{
     sync::{Arc, atomic::AtomicBool},
 };
 
+use pmoc_schemas::dead_letter::RejectedMessage;
 use serde::{Deserialize, Serialize};
 use timely::{
     container::CapacityContainerBuilder,
@@ -61,18 +62,6 @@ pub struct LateEvent {
     pub received_at_ms: i64,
 }
 
-/// A message that failed validation, with where it came from and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RejectedMessage {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub payload: Vec<u8>,
-    pub kind: String,
-    pub reason: String,
-    pub received_at_ms: i64,
-}
-
 /// One window's aggregate, running (`is_final` false) or final.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowValue {
@@ -97,9 +86,9 @@ pub enum Output {
 #[derive(Debug)]
 pub enum WriterMessage {
     Rows(SinkBatch),
-    Checkpoint(Vec<crate::store::CheckpointRow>),
+    Checkpoint(Vec<pmoc_store::CheckpointRow>),
     /// Per-source completeness and freshness, written with the checkpoints.
-    Watermarks(Vec<crate::store::WatermarkRow>),
+    Watermarks(Vec<pmoc_store::WatermarkRow>),
 }
 
 /// Rows handed to the ClickHouse writer, acknowledged once inserted.

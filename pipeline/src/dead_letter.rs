@@ -14,7 +14,7 @@ use rdkafka::{
     util::Timeout,
 };
 
-use crate::dataflow::RejectedMessage;
+use pmoc_schemas::dead_letter::RejectedMessage;
 
 #[derive(Clone)]
 pub struct DeadLetter {

@@ -25,9 +25,7 @@ pub enum PipelineError {
     #[error("topic {0} does not exist or has no partitions (run `pmoc-ingest topics`)")]
     MissingTopic(String),
     #[error("clickhouse")]
-    Store(#[from] store::StoreError),
-    #[error("clickhouse schema")]
-    Schema(#[from] pmoc_store::StoreError),
+    Store(#[from] pmoc_store::StoreError),
     #[error("timely: {0}")]
     Timely(String),
     #[error("a worker failed; see the log")]

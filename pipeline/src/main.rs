@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     if cli.migrate_only {
         let rt = tokio::runtime::Runtime::new()?;
         let applied = rt
-            .block_on(pmoc_pipeline::store::migrate(&settings.clickhouse))
+            .block_on(pmoc_store::migrate(&settings.clickhouse))
             .context("migrating clickhouse")?;
         tracing::info!(?applied, "clickhouse schema up to date");
         return Ok(());

@@ -15,7 +15,7 @@ use pmoc_schemas::{
     area::NATION_CODE,
 };
 
-use crate::store::WatermarkRow;
+use pmoc_store::WatermarkRow;
 
 /// The rule name of silence alerts, part of their ids.
 pub const RULE: &str = "source_silent";

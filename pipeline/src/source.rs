@@ -18,19 +18,20 @@ use std::{
 use pmoc_schemas::{
     RejectReason,
     committee::Committee,
+    dead_letter::RejectedMessage,
     envelope::{self, Envelope},
     metric,
 };
+use pmoc_store::{CheckpointRow, WatermarkRow};
 use rdkafka::message::Message;
 use timely::dataflow::{
     ProbeHandle, Scope, Stream, operators::generic::operator::source as timely_source,
 };
 
 use crate::{
-    dataflow::{LateEvent, Record, RejectedMessage, WriterMessage},
+    dataflow::{LateEvent, Record, WriterMessage},
     kafka::{Checkpoints, KafkaReader},
     partition::{Arrival, PartitionState},
-    store::{CheckpointRow, WatermarkRow},
     telemetry,
     window::{Area, Observation, window_of},
 };

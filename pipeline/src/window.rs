@@ -253,7 +253,7 @@ impl Accumulator {
     ) -> WindowAggregate {
         let quantile = |q| self.histogram.as_ref().and_then(|h| h.quantile(q));
         WindowAggregate {
-            metric: metric.name().to_owned(),
+            metric,
             area_level: area.level,
             area_code: area.code_string(),
             window_start_ms: window.0,

@@ -14,6 +14,7 @@ pub mod area;
 pub mod calendar;
 pub mod committee;
 pub mod config;
+pub mod dead_letter;
 pub mod district;
 pub mod envelope;
 pub mod error;

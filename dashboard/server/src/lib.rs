@@ -26,8 +26,6 @@ use tokio::{net::TcpListener, sync::watch};
 #[non_exhaustive]
 pub enum ServerError {
     #[error("clickhouse")]
-    ClickHouse(#[from] clickhouse::error::Error),
-    #[error("clickhouse schema")]
     Store(#[from] pmoc_store::StoreError),
     #[error("serving http")]
     Io(#[from] std::io::Error),

@@ -86,7 +86,7 @@ impl Role {
                 self.sees(&p.committee)
             }),
             maps: filter(&snapshot.maps, |m: &MapLayer| metric_seen(&m.metric)),
-            alerts: filter(&snapshot.alerts, |a: &Alert| self.sees(&a.committee)),
+            alerts: filter(&snapshot.alerts, |a: &Alert| self.sees(&a.event.committee)),
             freshness: filter(&snapshot.freshness, |f: &SourceFreshness| {
                 self.sees(&f.committee)
             }),

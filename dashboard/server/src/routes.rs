@@ -30,7 +30,7 @@ use axum::{
 };
 use futures::Stream;
 use pmoc_schemas::{
-    api::{ActionRequest, place},
+    api::{ActionRequest, AlertAction, place},
     committee::Committee,
 };
 use serde::Deserialize;
@@ -38,8 +38,7 @@ use tokio::sync::watch;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::{
-    AppState, ServerError,
-    alerts::ActionRow,
+    AppState,
     live::now_ms,
     role::{self, Role},
 };
@@ -67,7 +66,7 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
 }
 
 /// ClickHouse failed: say so plainly, log the cause.
-fn unavailable(what: &str, error: &ServerError) -> Response {
+fn unavailable(what: &str, error: &(dyn std::error::Error + 'static)) -> Response {
     tracing::warn!(error = %pmoc_schemas::error::chain(error), what, "read failed");
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -162,11 +161,11 @@ async fn alerts(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    match state.reader.alerts(!q.all).await {
+    match state.reader.store.alerts(!q.all).await {
         Ok(alerts) => Json(
             alerts
                 .into_iter()
-                .filter(|a| role.sees(&a.committee))
+                .filter(|a| role.sees(&a.event.committee))
                 .collect::<Vec<_>>(),
         )
         .into_response(),
@@ -200,7 +199,7 @@ async fn act(
     if comment.is_empty() {
         return (StatusCode::BAD_REQUEST, "a comment is required").into_response();
     }
-    let committee = match state.reader.alert_committee(&id).await {
+    let committee = match state.reader.store.alert_committee(&id).await {
         Ok(Some(c)) => c,
         Ok(None) => return (StatusCode::NOT_FOUND, "no such alert").into_response(),
         Err(error) => return unavailable("alert lookup", &error),
@@ -208,15 +207,15 @@ async fn act(
     if !role.acts_on(&committee) {
         return forbidden("act on this alert");
     }
-    let row = ActionRow {
+    let recorded = AlertAction {
         alert_id: id,
         action,
         comment: comment.to_owned(),
         actor,
         at_ms: now_ms(),
     };
-    match state.reader.record_action(&row).await {
-        Ok(()) => (StatusCode::CREATED, Json(row)).into_response(),
+    match state.reader.record_action(&recorded).await {
+        Ok(()) => (StatusCode::CREATED, Json(recorded)).into_response(),
         Err(error) => unavailable("alert action", &error),
     }
 }

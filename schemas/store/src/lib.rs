@@ -10,12 +10,20 @@
 
 mod error;
 pub mod migrations;
+mod read;
+mod resume;
+pub mod rows;
+mod write;
 
 use clickhouse::{Client, Compression};
 use pmoc_schemas::config::ClickHouseSettings;
 
 pub use error::{Result, StoreError};
 pub use migrations::{SCHEMA_VERSION, migrate};
+pub use read::RejectTally;
+pub use rows::{
+    ActionRow, AlertRow, CheckpointRow, LateRow, RejectedRow, Table, WatermarkRow, WindowRow,
+};
 
 /// A client for the configured database.
 ///

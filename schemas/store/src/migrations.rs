@@ -11,7 +11,7 @@ use clickhouse::Row;
 use pmoc_schemas::config::ClickHouseSettings;
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, Store, StoreError, client, server_client};
+use crate::{Result, Store, StoreError, client, rows::Table, server_client};
 
 /// One schema change. Versions only grow; a released migration never changes.
 #[derive(Debug, Clone, Copy)]
@@ -249,7 +249,7 @@ pub async fn migrate(settings: &ClickHouseSettings) -> Result<Vec<u32>> {
         // The crate quotes the table name whole, so `db.table` would not
         // resolve: insert through a client scoped to the database.
         let mut insert = client(settings)
-            .insert::<MigrationRow>("schema_migrations")
+            .insert::<MigrationRow>(MigrationRow::TABLE)
             .await?;
         insert
             .write(&MigrationRow {

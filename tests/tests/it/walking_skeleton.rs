@@ -13,12 +13,12 @@ use std::{
 use anyhow::Context;
 use fantoccini::Locator;
 use pmoc_ingest::{Publisher, kafka::ensure_topics};
-use pmoc_pipeline::store::{LateRow, WindowRow};
 use pmoc_schemas::{
     api::WaterSnapshot,
     config::Settings,
     envelope::{Envelope, Payload},
 };
+use pmoc_store::{LateRow, WindowRow};
 use pmoc_tests::{
     browser::Browser,
     clickhouse::ClickHouse,
@@ -151,7 +151,7 @@ async fn assert_rejects_kept(
     client: &clickhouse::Client,
     bad: &[(&str, &[u8])],
 ) -> anyhow::Result<()> {
-    let rejected: Vec<pmoc_pipeline::store::RejectedRow> = client
+    let rejected: Vec<pmoc_store::RejectedRow> = client
         .query("SELECT ?fields FROM rejected_events FINAL ORDER BY offset")
         .fetch_all()
         .await?;
@@ -187,7 +187,7 @@ async fn assert_alert_opened_and_resolved(
     let t1_ms = (T0.unix_timestamp() + 600) * 1000;
     let id = format!("water_over_bank:province:50:{t1_ms}");
     let alert = wait_for("the alert resolved", Duration::from_secs(30), || async {
-        let rows: Vec<pmoc_pipeline::store::AlertRow> = client
+        let rows: Vec<pmoc_store::AlertRow> = client
             .query("SELECT ?fields FROM alerts FINAL")
             .fetch_all()
             .await?;

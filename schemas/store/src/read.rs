@@ -1,0 +1,338 @@
+//! The named reads the dashboard server makes; it keeps only what is not
+//! SQL (assembling snapshots, roles, HTTP).
+//!
+//! Every read of a `ReplacingMergeTree` table says `FINAL`, so replayed
+//! rows are collapsed. Where a query aggregates, its aliases differ from
+//! column names: 18.16 resolves an alias that shadows a column inside other
+//! aggregates and rejects the nesting.
+
+use std::collections::BTreeMap;
+
+use clickhouse::{Row, query::Query};
+use pmoc_schemas::{
+    aggregate::AreaLevel,
+    alert::AlertEvent,
+    api::{Alert, AlertAction, Light, SourceFreshness},
+    committee::Committee,
+    metric::MetricId,
+};
+use serde::Deserialize;
+
+use crate::{
+    Result, Store,
+    rows::{ActionRow, AlertRow, LateRow, RejectedRow, Table, WatermarkRow, WindowRow},
+};
+
+/// Rejected messages of one reason kind read from one topic.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
+pub struct RejectTally {
+    pub source_topic: String,
+    pub reason_kind: String,
+    pub count: u64,
+}
+
+/// One source's figures, greatest over the pipeline's workers.
+#[derive(Debug, Row, Deserialize)]
+struct Freshness {
+    committee: String,
+    source_agency: String,
+    source_system: String,
+    schema: String,
+    up_to: i64,
+    last_event: i64,
+    last_seen: i64,
+    cadence: u32,
+    events: u64,
+}
+
+/// Catalogue names quoted for an `IN` list: only catalogue names, never
+/// input, are written into SQL.
+fn quoted(metrics: &[MetricId]) -> String {
+    metrics
+        .iter()
+        .map(|m| format!("'{}'", m.name()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Store {
+    /// Windows of one width starting at or after `from_s` (Unix seconds)
+    /// that match `filter`; the caller binds the filter's parameters, then
+    /// the width and `from_s`.
+    fn windows(&self, filter: &str, order: &str) -> Query {
+        self.client.query(&format!(
+            "SELECT ?fields FROM {} FINAL
+             WHERE {filter} AND window_seconds = ? AND toUInt32(window_start) >= ?
+             ORDER BY {order}",
+            WindowRow::TABLE
+        ))
+    }
+
+    /// Every metric's windows at one level (the nation, for the wall's
+    /// headlines), oldest first per metric.
+    pub async fn level_windows(
+        &self,
+        level: AreaLevel,
+        width_s: u32,
+        from_s: i64,
+    ) -> Result<Vec<WindowRow>> {
+        Ok(self
+            .windows("area_level = ?", "metric, window_start")
+            .bind(level.as_str())
+            .bind(width_s)
+            .bind(from_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// The windows of `metrics` in every area of one level (map layers),
+    /// oldest first per metric and area.
+    pub async fn metric_windows(
+        &self,
+        level: AreaLevel,
+        metrics: &[MetricId],
+        width_s: u32,
+        from_s: i64,
+    ) -> Result<Vec<WindowRow>> {
+        if metrics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = format!("area_level = ? AND metric IN ({})", quoted(metrics));
+        Ok(self
+            .windows(&filter, "metric, area_code, window_start")
+            .bind(level.as_str())
+            .bind(width_s)
+            .bind(from_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// One committee's windows at one place, oldest first per metric.
+    pub async fn place_windows(
+        &self,
+        committee: Committee,
+        (level, code): (&str, &str),
+        width_s: u32,
+        from_s: i64,
+    ) -> Result<Vec<WindowRow>> {
+        Ok(self
+            .windows(
+                "committee = ? AND area_level = ? AND area_code = ?",
+                "metric, window_start",
+            )
+            .bind(committee.as_str())
+            .bind(level)
+            .bind(code)
+            .bind(width_s)
+            .bind(from_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// One committee's windows in every area of `level` whose code starts
+    /// with `prefix` (a province's districts share its code), oldest first
+    /// per metric and area.
+    pub async fn child_windows(
+        &self,
+        committee: Committee,
+        (level, prefix): (&str, &str),
+        width_s: u32,
+        from_s: i64,
+    ) -> Result<Vec<WindowRow>> {
+        Ok(self
+            .windows(
+                "committee = ? AND area_level = ? AND startsWith(area_code, ?)",
+                "metric, area_code, window_start",
+            )
+            .bind(committee.as_str())
+            .bind(level)
+            .bind(prefix)
+            .bind(width_s)
+            .bind(from_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// The newest final province window of each of `metrics` per province,
+    /// among the windows of the day before `anchor`'s newest final one (so
+    /// a province that stopped reporting long ago drops out), by province.
+    pub async fn newest_province_windows(
+        &self,
+        metrics: &[MetricId],
+        anchor: MetricId,
+        width_s: u32,
+    ) -> Result<Vec<WindowRow>> {
+        if metrics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let table = WindowRow::TABLE;
+        let final_province = "area_level = 'province' AND window_seconds = ? AND is_final = 1";
+        Ok(self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM {table} FINAL
+                 WHERE metric IN ({}) AND {final_province}
+                   AND window_start >= (
+                     SELECT max(window_start) FROM {table}
+                     WHERE metric = ? AND {final_province}
+                   ) - 86400
+                 ORDER BY area_code, metric, window_start DESC
+                 LIMIT 1 BY area_code, metric",
+                quoted(metrics)
+            ))
+            .bind(width_s)
+            .bind(anchor.name())
+            .bind(width_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// Rejected messages received since `since_ms`, by topic and reason.
+    pub async fn reject_tallies(&self, since_ms: i64) -> Result<Vec<RejectTally>> {
+        Ok(self
+            .client
+            .query(&format!(
+                "SELECT source_topic, reason_kind, count() AS n FROM {} FINAL
+                 WHERE received_at_ms >= ? GROUP BY source_topic, reason_kind
+                 ORDER BY source_topic, reason_kind",
+                RejectedRow::TABLE
+            ))
+            .bind(since_ms)
+            .fetch_all()
+            .await?)
+    }
+
+    /// Late values per (metric, window start) in windows of `width_s` from
+    /// `from_ms`, nationally: the corrections each figure does not include.
+    /// Windows are aligned to Thai time, as the pipeline aligns them.
+    pub async fn late_counts(
+        &self,
+        width_s: u32,
+        from_ms: i64,
+    ) -> Result<BTreeMap<(String, i64), u64>> {
+        #[derive(Debug, Row, Deserialize)]
+        struct LateCount {
+            metric: String,
+            start_ms: i64,
+            n: u64,
+        }
+        let w = i64::from(width_s.max(1)) * 1000;
+        let tz = i64::from(pmoc_schemas::calendar::THAI_OFFSET.whole_seconds()) * 1000;
+        let rows: Vec<LateCount> = self
+            .client
+            .query(&format!(
+                "SELECT metric, intDiv(event_time_ms + {tz}, {w}) * {w} - {tz} AS start_ms,
+                        count() AS n
+                 FROM {} FINAL
+                 WHERE event_time_ms >= ?
+                 GROUP BY metric, start_ms",
+                LateRow::TABLE
+            ))
+            .bind(from_ms)
+            .fetch_all()
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.metric, r.start_ms), r.n))
+            .collect())
+    }
+
+    /// Every source's completeness and liveness, greatest over the
+    /// pipeline's workers, with its light at `now_ms`.
+    pub async fn freshness(&self, now_ms: i64) -> Result<Vec<SourceFreshness>> {
+        let rows: Vec<Freshness> = self
+            .client
+            .query(&format!(
+                "SELECT committee, source_agency, source_system, schema,
+                    max(final_up_to_ms) AS up_to, max(last_event_ms) AS last_event,
+                    max(last_seen_ms) AS last_seen, max(expected_cadence_s) AS cadence,
+                    sum(events_total) AS events
+                 FROM {} FINAL
+                 GROUP BY committee, source_agency, source_system, schema
+                 ORDER BY committee, source_agency, source_system, schema",
+                WatermarkRow::TABLE
+            ))
+            .fetch_all()
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SourceFreshness {
+                light: Light::of(now_ms, r.last_seen, r.cadence),
+                committee: r.committee,
+                source_agency: r.source_agency,
+                source_system: r.source_system,
+                schema: r.schema,
+                final_up_to_ms: r.up_to,
+                last_event_ms: r.last_event,
+                last_seen_ms: r.last_seen,
+                expected_cadence_s: r.cadence,
+                events_total: r.events,
+            })
+            .collect())
+    }
+
+    /// The 500 newest alerts (only unresolved ones when `open_only`) with
+    /// their action history: critical first, then warning, then info, newest
+    /// first within each.
+    pub async fn alerts(&self, open_only: bool) -> Result<Vec<Alert>> {
+        let (alerts, actions) = (AlertRow::TABLE, ActionRow::TABLE);
+        let filter = if open_only {
+            "WHERE state != 'resolved'"
+        } else {
+            ""
+        };
+        let rows: Vec<AlertRow> = self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM {alerts} FINAL {filter} ORDER BY opened_at_ms DESC LIMIT 500"
+            ))
+            .fetch_all()
+            .await?;
+        let history: Vec<ActionRow> = self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM {actions}
+                 WHERE alert_id IN (SELECT alert_id FROM {alerts} FINAL {filter})
+                 ORDER BY alert_id, at_ms"
+            ))
+            .fetch_all()
+            .await?;
+        let mut by_alert: BTreeMap<String, Vec<AlertAction>> = BTreeMap::new();
+        for a in history {
+            by_alert
+                .entry(a.alert_id.clone())
+                .or_default()
+                .push(a.into());
+        }
+        let mut out = rows
+            .into_iter()
+            .map(|r| {
+                let event = AlertEvent::try_from(r)?;
+                let actions = by_alert.remove(&event.alert_id).unwrap_or_default();
+                Ok(Alert::new(event, actions))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|a| (std::cmp::Reverse(a.event.severity), -a.event.opened_at_ms));
+        Ok(out)
+    }
+
+    /// The committee of one alert, `None` if there is no such alert.
+    pub async fn alert_committee(&self, alert_id: &str) -> Result<Option<String>> {
+        let found: Vec<String> = self
+            .client
+            .query(&format!(
+                "SELECT committee FROM {} FINAL WHERE alert_id = ? LIMIT 1",
+                AlertRow::TABLE
+            ))
+            .bind(alert_id)
+            .fetch_all()
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
+    /// Appends one operator action; the history is never rewritten.
+    pub async fn record_action(&self, action: &AlertAction) -> Result<()> {
+        self.insert(&[ActionRow::from(action)]).await?;
+        Ok(())
+    }
+}
