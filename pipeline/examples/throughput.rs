@@ -16,7 +16,7 @@ use std::{
 };
 
 use pmoc_pipeline::{
-    dataflow::{Output, Record},
+    record::{Output, Record},
     window::{Accumulator, Area, Metric, Observation, window_of},
     windowing::windows,
 };

@@ -25,7 +25,7 @@ use timely::{
 };
 
 use crate::{
-    dataflow::{Output, WindowValue},
+    record::{Output, WindowValue},
     window::{Accumulator, Area},
 };
 

@@ -3,15 +3,17 @@
 //! ClickHouse.
 
 pub mod alerting;
+pub mod clock;
 pub mod dataflow;
 pub mod dead_letter;
 pub mod kafka;
 pub mod partition;
+pub mod record;
 pub mod rollup;
 pub mod run;
 pub mod silence;
+pub mod sink;
 pub mod source;
-pub mod store;
 pub mod telemetry;
 pub mod window;
 pub mod windowing;

@@ -18,8 +18,8 @@ use crate::{
     dataflow::{self, DataflowConfig},
     dead_letter::DeadLetter,
     kafka::{Checkpoints, checkpoints},
+    sink::run_writer,
     source::SourceConfig,
-    store,
     window::MAX_WIDTHS,
 };
 
@@ -107,7 +107,7 @@ pub fn run(
         )
         .map_err(PipelineError::Kafka)?
     };
-    let writer = runtime.spawn(store::run_writer(
+    let writer = runtime.spawn(run_writer(
         db,
         dead_letter,
         silence,

@@ -12,7 +12,7 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use pmoc_schemas::{
@@ -29,9 +29,11 @@ use timely::dataflow::{
 };
 
 use crate::{
-    dataflow::{LateEvent, Record, WriterMessage},
+    clock::now_ms,
     kafka::{Checkpoints, KafkaReader},
     partition::{Arrival, PartitionState},
+    record::{LateEvent, Record},
+    sink::WriterMessage,
     telemetry,
     window::{Area, Observation, window_of},
 };
@@ -113,13 +115,6 @@ const MAX_POLL_BATCH: usize = 10_000;
 const MAX_POLL_TIME: Duration = Duration::from_millis(20);
 /// How long to wait before polling again when nothing arrived.
 const IDLE_BACKOFF: Duration = Duration::from_millis(25);
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
 
 /// Builds the source for this worker. `stored` probes the sink: its frontier
 /// is the event time up to which everything is durably in ClickHouse, which

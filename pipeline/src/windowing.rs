@@ -19,7 +19,7 @@ use timely::dataflow::{
 };
 
 use crate::{
-    dataflow::{Output, Record, WindowValue},
+    record::{Output, Record, WindowValue},
     window::{Accumulator, Area, Metric, window_of},
 };
 

@@ -68,7 +68,7 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     settings.dashboard.refresh_ms = 200;
     pmoc_store::migrate(&settings.clickhouse).await?;
     let client = pmoc_store::client(&settings.clickhouse);
-    let seeded_at = pmoc_pipeline::source::now_ms();
+    let seeded_at = pmoc_pipeline::clock::now_ms();
     seed_all(&client, &settings, seeded_at).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -462,7 +462,7 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .await?
         .send_keys("Provincial office informed")
         .await?;
-    let clicked = pmoc_pipeline::source::now_ms();
+    let clicked = pmoc_pipeline::clock::now_ms();
     browser
         .client
         .find(Locator::Css(&format!("{card} button.ack")))

@@ -1,20 +1,116 @@
-//! The writer that turns sink batches into inserts and acknowledges them
-//! only once ClickHouse has them.
+//! The sink: the operator that hands rows to the process's ClickHouse
+//! writer and holds their capability until the writer says they are stored,
+//! and the writer task itself, which batches, inserts and acknowledges.
+//!
+//! The operator's output frontier is therefore exactly "stored up to here":
+//! a probe on it tells the sources which offsets may be committed.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use pmoc_schemas::{alert::AlertEvent, dead_letter::RejectedMessage};
 use pmoc_store::{
     AlertRow, CheckpointRow, LateRow, RejectedRow, Store, Table, WatermarkRow, WindowRow,
 };
-use tokio::sync::mpsc::UnboundedReceiver;
-
-use crate::{
-    dataflow::{Output, SinkAck, SinkBatch, WriterMessage},
-    dead_letter::DeadLetter,
-    source::now_ms,
-    telemetry,
+use timely::{
+    container::CapacityContainerBuilder,
+    dataflow::{
+        Scope, Stream,
+        channels::pact::Pipeline,
+        operators::{Capability, Operator},
+    },
+    scheduling::SyncActivator,
 };
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use crate::{clock::now_ms, dead_letter::DeadLetter, record::Output, silence::Silence, telemetry};
+
+/// What workers send the process's ClickHouse writer.
+#[derive(Debug)]
+pub enum WriterMessage {
+    Rows(SinkBatch),
+    Checkpoint(Vec<CheckpointRow>),
+    /// Per-source completeness and freshness, written with the checkpoints.
+    Watermarks(Vec<WatermarkRow>),
+}
+
+/// Rows handed to the ClickHouse writer, acknowledged once inserted.
+#[derive(Debug)]
+pub struct SinkBatch {
+    pub rows: Vec<Output>,
+    pub ack: SinkAck,
+}
+
+/// Tells the sink operator that batch `id` is durable.
+pub struct SinkAck {
+    pub id: u64,
+    tx: std::sync::mpsc::Sender<u64>,
+    activator: SyncActivator,
+}
+
+impl std::fmt::Debug for SinkAck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SinkAck").field("id", &self.id).finish()
+    }
+}
+
+impl SinkAck {
+    pub fn done(self) {
+        // The operator may be gone at shutdown; then nobody waits for the ack.
+        if self.tx.send(self.id).is_ok() {
+            let _ = self.activator.activate();
+        }
+    }
+}
+
+/// Hands rows to the asynchronous ClickHouse writer and holds their
+/// capability until the writer acknowledges the insert, so the output
+/// frontier of this operator is exactly "stored up to here".
+pub fn sink<'s>(
+    scope: Scope<'s, u64>,
+    outputs: Stream<'s, u64, Vec<Output>>,
+    writer: UnboundedSender<WriterMessage>,
+) -> Stream<'s, u64, Vec<()>> {
+    outputs
+        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            Pipeline,
+            "ClickHouseSink",
+            move |_cap, info| {
+                let activator = scope.worker().sync_activator_for(info.address.to_vec());
+                let (ack_tx, ack_rx) = std::sync::mpsc::channel::<u64>();
+                let mut pending: HashMap<u64, Capability<u64>> = HashMap::new();
+                let mut next_id = 0u64;
+                move |(input, _frontier), output| {
+                    input.for_each_stamp(|cap, data| {
+                        let rows: Vec<Output> = data.flat_map(|batch| batch.drain(..)).collect();
+                        if rows.is_empty() {
+                            return;
+                        }
+                        let Some(cap) = cap.retain_least(output.output_index()) else {
+                            return;
+                        };
+                        next_id += 1;
+                        let ack = SinkAck {
+                            id: next_id,
+                            tx: ack_tx.clone(),
+                            activator: activator.clone(),
+                        };
+                        if writer
+                            .send(WriterMessage::Rows(SinkBatch { rows, ack }))
+                            .is_err()
+                        {
+                            // Never acknowledged: the frontier stays, offsets stay uncommitted.
+                            tracing::error!("clickhouse writer is gone; holding the frontier");
+                        }
+                        pending.insert(next_id, cap);
+                    });
+                    while let Ok(id) = ack_rx.try_recv() {
+                        pending.remove(&id);
+                    }
+                }
+            },
+        )
+        .container::<Vec<()>>()
+}
 
 /// Why one flush failed; it is retried until it succeeds.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +198,7 @@ impl Pending {
 pub async fn run_writer(
     store: Store,
     dead_letter: DeadLetter,
-    mut silence: crate::silence::Silence,
+    mut silence: Silence,
     mut messages: UnboundedReceiver<WriterMessage>,
     flush_interval: Duration,
     max_rows: usize,
