@@ -43,7 +43,7 @@ impl DeadLetter {
     pub async fn publish(&self, rejected: &[RejectedMessage]) -> Result<(), KafkaError> {
         let records = rejected.iter().map(|r| {
             let headers = OwnedHeaders::new()
-                .insert(header("pmoc-reason-kind", &r.kind))
+                .insert(header("pmoc-reason-kind", r.kind.as_str()))
                 .insert(header("pmoc-reason", &r.reason))
                 .insert(header("pmoc-source-topic", &r.topic))
                 .insert(header("pmoc-source-partition", &r.partition.to_string()))

@@ -15,7 +15,7 @@ pub fn consumed(n: usize) {
 
 pub fn rejected(reason: &RejectReason) {
     tracing::debug!(kind = %reason.kind, detail = %reason.detail, "rejected record");
-    metrics::counter!("pmoc_pipeline_events_rejected_total", "reason" => reason.kind.clone())
+    metrics::counter!("pmoc_pipeline_events_rejected_total", "reason" => reason.kind.as_str())
         .increment(1);
 }
 

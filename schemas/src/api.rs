@@ -400,7 +400,7 @@ mod tests {
             alert_id: "dam_low:province:50:0".to_owned(),
             rule: "dam_low".to_owned(),
             severity: Severity::Warning,
-            committee: "water".to_owned(),
+            committee: crate::committee::Committee::Water,
             metric: "dam_storage_pct".to_owned(),
             area_level: "province".to_owned(),
             area_code: "50".to_owned(),

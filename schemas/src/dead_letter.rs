@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::RejectKind;
+
 /// A message the pipeline refused, with where it came from and why: it goes
 /// to the dead-letter topic and to `rejected_events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -11,7 +13,7 @@ pub struct RejectedMessage {
     pub partition: i32,
     pub offset: i64,
     pub payload: Vec<u8>,
-    pub kind: String,
+    pub kind: RejectKind,
     pub reason: String,
     pub received_at_ms: i64,
 }

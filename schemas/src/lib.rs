@@ -23,4 +23,4 @@ pub mod geo;
 pub mod json_schema;
 pub mod metric;
 
-pub use error::RejectReason;
+pub use error::{RejectKind, RejectReason};

@@ -102,7 +102,7 @@ mod tests {
             alert_id: id.to_owned(),
             rule: "r".to_owned(),
             severity,
-            committee: "water".to_owned(),
+            committee: pmoc_schemas::committee::Committee::Water,
             metric: "m".to_owned(),
             area_level: "province".to_owned(),
             area_code: "34".to_owned(),

@@ -51,16 +51,23 @@ impl Role {
         }
     }
 
-    /// Whether this role may see `committee` (its wire name).
-    pub fn sees(self, committee: &str) -> bool {
+    /// Whether this role may see `committee`.
+    pub fn sees(self, committee: Committee) -> bool {
         match self {
             Self::Operator | Self::Executive => true,
-            Self::Liaison(c) => c.as_str() == committee,
+            Self::Liaison(c) => c == committee,
         }
     }
 
+    /// Whether this role may see what a snapshot row names by its
+    /// committee's wire name; a name of no committee (rejects read from a
+    /// topic the settings no longer use) is for operators and executives.
+    fn sees_named(self, committee: &str) -> bool {
+        Committee::from_name(committee).map_or(!matches!(self, Self::Liaison(_)), |c| self.sees(c))
+    }
+
     /// Whether this role may acknowledge or resolve an alert of `committee`.
-    pub fn acts_on(self, committee: &str) -> bool {
+    pub fn acts_on(self, committee: Committee) -> bool {
         self != Self::Executive && self.sees(committee)
     }
 
@@ -77,20 +84,21 @@ impl Role {
         if !matches!(self, Self::Liaison(_)) {
             return snapshot.clone();
         }
-        let metric_seen = |m: &str| {
-            MetricId::from_name(m).is_some_and(|id| self.sees(id.def().committee.as_str()))
-        };
+        let metric_seen =
+            |m: &str| MetricId::from_name(m).is_some_and(|id| self.sees(id.def().committee));
         WallSnapshot {
             generated_at_ms: snapshot.generated_at_ms,
             panels: filter(&snapshot.panels, |p: &CommitteePanel| {
-                self.sees(&p.committee)
+                self.sees_named(&p.committee)
             }),
             maps: filter(&snapshot.maps, |m: &MapLayer| metric_seen(&m.metric)),
-            alerts: filter(&snapshot.alerts, |a: &Alert| self.sees(&a.event.committee)),
+            alerts: filter(&snapshot.alerts, |a: &Alert| self.sees(a.event.committee)),
             freshness: filter(&snapshot.freshness, |f: &SourceFreshness| {
-                self.sees(&f.committee)
+                self.sees_named(&f.committee)
             }),
-            rejects: filter(&snapshot.rejects, |r: &RejectCount| self.sees(&r.committee)),
+            rejects: filter(&snapshot.rejects, |r: &RejectCount| {
+                self.sees_named(&r.committee)
+            }),
             settings: snapshot.settings.clone(),
         }
     }
@@ -129,8 +137,10 @@ mod tests {
         );
         let water = Role::from_headers(&headers("liaison:water")).expect("role");
         assert_eq!(water, Role::Liaison(Committee::Water));
-        assert!(water.sees("water") && !water.sees("security"));
-        assert!(!Role::Executive.acts_on("water"));
+        assert!(water.sees(Committee::Water) && !water.sees(Committee::Security));
+        assert!(!Role::Executive.acts_on(Committee::Water));
+        assert!(Role::Operator.acts_on(Committee::Security));
+        assert!(Role::Executive.sees_named("") && !water.sees_named(""));
         assert!(Role::from_headers(&headers("liaison:navy")).is_err());
         assert!(Role::from_headers(&headers("admin")).is_err());
     }

@@ -86,7 +86,7 @@ fn forbidden(what: &str) -> Response {
 /// The current water snapshot, read fresh from ClickHouse.
 async fn water(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match role_of(&headers) {
-        Ok(r) if r.sees(Committee::Water.as_str()) => {}
+        Ok(r) if r.sees(Committee::Water) => {}
         Ok(_) => return forbidden("see the water committee"),
         Err(e) => return e.into_response(),
     }
@@ -133,7 +133,7 @@ async fn area(
             None => return (StatusCode::NOT_FOUND, "no such committee").into_response(),
         },
     };
-    if !role.sees(committee.as_str()) {
+    if !role.sees(committee) {
         return forbidden("see this committee");
     }
     match state
@@ -165,7 +165,7 @@ async fn alerts(
         Ok(alerts) => Json(
             alerts
                 .into_iter()
-                .filter(|a| role.sees(&a.event.committee))
+                .filter(|a| role.sees(a.event.committee))
                 .collect::<Vec<_>>(),
         )
         .into_response(),
@@ -204,7 +204,7 @@ async fn act(
         Ok(None) => return (StatusCode::NOT_FOUND, "no such alert").into_response(),
         Err(error) => return unavailable("alert lookup", &error),
     };
-    if !role.acts_on(&committee) {
+    if !role.acts_on(committee) {
         return forbidden("act on this alert");
     }
     let recorded = AlertAction {
@@ -257,7 +257,7 @@ async fn district_map(
         )
             .into_response();
     };
-    if !role.sees(committee.as_str()) {
+    if !role.sees(committee) {
         return forbidden("see this committee");
     }
     match state
@@ -283,7 +283,7 @@ async fn stream(
     };
     let mut rx = state.snapshots.clone();
     let mut wall_rx = state.wall.clone();
-    let sees_water = role.sees(Committee::Water.as_str());
+    let sees_water = role.sees(Committee::Water);
     let events = async_stream::stream! {
         let (mut water_changed, mut wall_changed) = (true, true);
         loop {

@@ -385,7 +385,7 @@ async fn publish_batch(
         let record = record.to_string();
         let key = format!("{origin}#{record}");
         let headers = [
-            (HEADER_REASON_KIND, reason.kind.clone()),
+            (HEADER_REASON_KIND, reason.kind.as_str().to_owned()),
             (HEADER_REASON, reason.detail.clone()),
             (HEADER_SOURCE, origin.to_owned()),
             (HEADER_SOURCE_RECORD, record),

@@ -20,7 +20,7 @@ pub fn batch_done(agency: &str, accepted: usize, rejected: &[Rejected], status: 
     records("accepted", accepted);
     records("rejected", rejected.len());
     for r in rejected {
-        counter!("pmoc_http_ingest_rejects_total", "agency" => agency.to_owned(), "kind" => r.kind.clone())
+        counter!("pmoc_http_ingest_rejects_total", "agency" => agency.to_owned(), "kind" => r.kind.as_str())
             .increment(1);
     }
     request(status);

@@ -317,7 +317,7 @@ impl Store {
     }
 
     /// The committee of one alert, `None` if there is no such alert.
-    pub async fn alert_committee(&self, alert_id: &str) -> Result<Option<String>> {
+    pub async fn alert_committee(&self, alert_id: &str) -> Result<Option<Committee>> {
         let found: Vec<String> = self
             .client
             .query(&format!(
@@ -327,7 +327,13 @@ impl Store {
             .bind(alert_id)
             .fetch_all()
             .await?;
-        Ok(found.into_iter().next())
+        found
+            .first()
+            .map(|name| {
+                Committee::from_name(name)
+                    .ok_or_else(|| crate::rows::invalid(AlertRow::TABLE, "committee", name))
+            })
+            .transpose()
     }
 
     /// Appends one operator action; the history is never rewritten.

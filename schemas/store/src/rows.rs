@@ -12,9 +12,11 @@
 
 use clickhouse::{Row, RowOwned, RowWrite};
 use pmoc_schemas::{
+    RejectKind,
     aggregate::{AreaLevel, WindowAggregate},
     alert::{AlertEvent, AlertState, Severity},
     api::AlertAction,
+    committee::Committee,
     dead_letter::RejectedMessage,
     metric::MetricId,
 };
@@ -47,7 +49,7 @@ tables! {
 }
 
 /// The error for a stored string outside its closed set.
-fn invalid(table: &'static str, column: &'static str, value: &str) -> StoreError {
+pub(crate) fn invalid(table: &'static str, column: &'static str, value: &str) -> StoreError {
     StoreError::InvalidValue {
         table,
         column,
@@ -176,7 +178,7 @@ impl From<&AlertEvent> for AlertRow {
             alert_id: a.alert_id.clone(),
             rule: a.rule.clone(),
             severity: a.severity.as_str().to_owned(),
-            committee: a.committee.clone(),
+            committee: a.committee.as_str().to_owned(),
             metric: a.metric.clone(),
             area_level: a.area_level.clone(),
             area_code: a.area_code.clone(),
@@ -203,9 +205,10 @@ impl TryFrom<AlertRow> for AlertEvent {
                 .ok_or_else(|| invalid(table, "severity", &r.severity))?,
             state: AlertState::from_name(&r.state)
                 .ok_or_else(|| invalid(table, "state", &r.state))?,
+            committee: Committee::from_name(&r.committee)
+                .ok_or_else(|| invalid(table, "committee", &r.committee))?,
             alert_id: r.alert_id,
             rule: r.rule,
-            committee: r.committee,
             metric: r.metric,
             area_level: r.area_level,
             area_code: r.area_code,
@@ -290,7 +293,7 @@ impl From<&RejectedMessage> for RejectedRow {
             source_topic: r.topic.clone(),
             partition: r.partition,
             offset: r.offset,
-            reason_kind: r.kind.clone(),
+            reason_kind: r.kind.as_str().to_owned(),
             reason: r.reason.clone(),
             payload: String::from_utf8_lossy(readable).into_owned(),
             payload_bytes: r.payload.len() as u32,
@@ -305,12 +308,14 @@ impl TryFrom<RejectedRow> for RejectedMessage {
     /// The message as far as it is stored: its payload is the readable
     /// prefix, whole only when `payload_bytes` says so.
     fn try_from(r: RejectedRow) -> Result<Self, StoreError> {
+        let kind = RejectKind::from_name(&r.reason_kind)
+            .ok_or_else(|| invalid(RejectedRow::TABLE, "reason_kind", &r.reason_kind))?;
         Ok(Self {
+            kind,
             topic: r.source_topic,
             partition: r.partition,
             offset: r.offset,
             payload: r.payload.into_bytes(),
-            kind: r.reason_kind,
             reason: r.reason,
             received_at_ms: r.received_at_ms,
         })
@@ -405,7 +410,7 @@ mod tests {
             alert_id: "water_over_bank:province:50:60000".to_owned(),
             rule: "water_over_bank".to_owned(),
             severity: Severity::Critical,
-            committee: "water".to_owned(),
+            committee: Committee::Water,
             metric: "water_freeboard_m".to_owned(),
             area_level: "province".to_owned(),
             area_code: "50".to_owned(),
@@ -459,7 +464,7 @@ mod tests {
             partition: 3,
             offset: 42,
             payload: br#"{"schema":"hii.rainfall"}"#.to_vec(),
-            kind: "missing_field".to_owned(),
+            kind: RejectKind::MissingField,
             reason: "payload is missing".to_owned(),
             received_at_ms: 1_790_000_000_000,
         };

@@ -9,6 +9,7 @@ use anyhow::Context;
 use fantoccini::Locator;
 use pmoc_schemas::{
     api::{AreaDetail, WallSnapshot},
+    committee::Committee,
     config::Settings,
 };
 use pmoc_tests::{
@@ -515,7 +516,12 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .await?;
     let committees: Vec<&str> = wall.panels.iter().map(|p| p.committee.as_str()).collect();
     assert_eq!(committees, ["water"]);
-    assert!(wall.alerts.iter().all(|a| a.event.committee == "water") && !wall.alerts.is_empty());
+    assert!(
+        wall.alerts
+            .iter()
+            .all(|a| a.event.committee == Committee::Water)
+            && !wall.alerts.is_empty()
+    );
     assert!(wall.freshness.iter().all(|f| f.committee == "water"));
     let denied = liaison(http.get(format!("{base}/api/area/nation/TH?committee=security")))
         .send()
