@@ -17,10 +17,10 @@ use std::{
 
 use pmoc_pipeline::{
     record::{Output, Record},
-    window::{Accumulator, Area, Metric, Observation, window_of},
+    window::{Accumulator, Area, Metric, Observation},
     windowing::windows,
 };
-use pmoc_schemas::{aggregate::AreaLevel, envelope, metric};
+use pmoc_schemas::{aggregate::AreaLevel, calendar::window_of, envelope, metric};
 use timely::{
     container::CapacityContainerBuilder,
     dataflow::{

@@ -17,6 +17,7 @@ use std::{
 
 use pmoc_schemas::{
     RejectReason,
+    calendar::window_of,
     committee::Committee,
     dead_letter::RejectedMessage,
     envelope::{self, Envelope},
@@ -35,7 +36,7 @@ use crate::{
     record::{LateEvent, Record},
     sink::WriterMessage,
     telemetry,
-    window::{Area, Observation, window_of},
+    window::{Area, Observation},
 };
 
 /// What the source needs to know, cloned into every worker.

@@ -12,6 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use pmoc_schemas::calendar::window_of;
 use timely::dataflow::{
     Scope, Stream,
     channels::pact::Exchange,
@@ -20,7 +21,7 @@ use timely::dataflow::{
 
 use crate::{
     record::{Output, Record, WindowValue},
-    window::{Accumulator, Area, Metric, window_of},
+    window::{Accumulator, Area, Metric},
 };
 
 /// How often the running value of each changed open window is emitted.

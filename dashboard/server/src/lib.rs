@@ -38,7 +38,7 @@ pub struct AppState {
     pub snapshots: watch::Receiver<Arc<WaterSnapshot>>,
     /// Unrestricted; each connection filters it by role.
     pub wall: watch::Receiver<Arc<WallSnapshot>>,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub metrics: pmoc_telemetry::PrometheusHandle,
     pub assets_dir: PathBuf,
 }
 
@@ -69,7 +69,7 @@ pub async fn run(
         reader,
         snapshots: rx,
         wall: wall_rx,
-        metrics: live::metrics_handle(),
+        metrics: pmoc_telemetry::metrics_handle(),
         assets_dir: PathBuf::from(&settings.dashboard.assets_dir),
     };
     tracing::info!(addr = %listener.local_addr()?, "dashboard listening");

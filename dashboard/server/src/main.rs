@@ -16,12 +16,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PMOC_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    pmoc_telemetry::init_logs("info");
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
     let listener = tokio::net::TcpListener::bind(&settings.dashboard.listen)

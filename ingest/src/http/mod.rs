@@ -35,19 +35,16 @@ use axum::{
     routing::{get, post},
 };
 use futures::{FutureExt, StreamExt, TryStreamExt, future::BoxFuture, stream};
-use pmoc_schemas::config::{CommitteeTopics, Settings};
+use pmoc_schemas::{
+    config::{CommitteeTopics, Settings},
+    dead_letter::header,
+};
 use tokio::net::TcpListener;
 
 pub use auth::{Tokens, hash_token};
 pub use records::{IngestResponse, Rejected};
 
 use crate::{IngestError, Publisher, kafka::Delivered};
-
-/// Dead-letter headers; the names are the pipeline's (pipeline/src/dead_letter.rs).
-pub const HEADER_REASON_KIND: &str = "pmoc-reason-kind";
-pub const HEADER_REASON: &str = "pmoc-reason";
-/// Where a dead letter came from: `http:<agency>` here.
-pub const HEADER_SOURCE: &str = "pmoc-source";
 
 /// Messages awaiting acknowledgement at once within one request.
 const IN_FLIGHT: usize = 2048;
@@ -73,7 +70,7 @@ pub struct AppState {
     max_body_bytes: usize,
     max_record_bytes: usize,
     ack_timeout: Duration,
-    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    metrics: pmoc_telemetry::PrometheusHandle,
 }
 
 /// The routes, with a producer for `settings.kafka.brokers` (connecting
@@ -92,7 +89,7 @@ pub fn build(settings: &Settings) -> Result<Router, HttpError> {
         max_body_bytes: http.max_body_bytes,
         max_record_bytes: http.max_record_bytes,
         ack_timeout: Duration::from_millis(http.ack_timeout_ms),
-        metrics: telemetry::metrics_handle(),
+        metrics: pmoc_telemetry::metrics_handle(),
     };
     Ok(Router::new()
         .route("/v1/events", post(post_events))
@@ -218,9 +215,9 @@ async fn publish(
         sends.push(
             async move {
                 let headers = [
-                    (HEADER_REASON_KIND, r.kind.as_str()),
-                    (HEADER_REASON, r.reason.as_str()),
-                    (HEADER_SOURCE, source),
+                    (header::REASON_KIND, r.kind.as_str()),
+                    (header::REASON, r.reason.as_str()),
+                    (header::SOURCE, source),
                 ];
                 publisher
                     .send_with_headers(topic, source, bytes, &headers)

@@ -13,6 +13,7 @@ use pmoc_schemas::{
     aggregate::AreaLevel,
     alert::AlertEvent,
     api::{Alert, AlertAction, Light, SourceFreshness},
+    calendar::window_of,
     committee::Committee,
     metric::MetricId,
 };
@@ -204,7 +205,11 @@ impl Store {
 
     /// Late values per (metric, window start) in windows of `width_s` from
     /// `from_ms`, nationally: the corrections each figure does not include.
-    /// Windows are aligned to Thai time, as the pipeline aligns them.
+    ///
+    /// Windows of one width follow each other without gaps, so each start
+    /// from the window holding `from_ms` on is that window's start plus
+    /// whole widths: the alignment itself comes from [`window_of`], and the
+    /// SQL needs no time zone.
     pub async fn late_counts(
         &self,
         width_s: u32,
@@ -217,17 +222,19 @@ impl Store {
             n: u64,
         }
         let w = i64::from(width_s.max(1)) * 1000;
-        let tz = i64::from(pmoc_schemas::calendar::THAI_OFFSET.whole_seconds()) * 1000;
+        let origin = window_of(from_ms, w).0;
         let rows: Vec<LateCount> = self
             .client
             .query(&format!(
-                "SELECT metric, intDiv(event_time_ms + {tz}, {w}) * {w} - {tz} AS start_ms,
+                "SELECT metric, ? + intDiv(event_time_ms - ?, {w}) * {w} AS start_ms,
                         count() AS n
                  FROM {} FINAL
                  WHERE event_time_ms >= ?
                  GROUP BY metric, start_ms",
                 LateRow::TABLE
             ))
+            .bind(origin)
+            .bind(origin)
             .bind(from_ms)
             .fetch_all()
             .await?;
