@@ -10,6 +10,8 @@ export PATH="$PMOC_TOOLS:$HOME/.cargo/bin:$PATH"
 export PMOC_DIST="${PMOC_DIST:-$CARGO_TARGET_DIR/dist}"
 
 TANSU_VERSION="0.6.0"
+# Keep in step with tests/src/oidc.rs (VERSION).
+OIDC_PROVIDER_VERSION="9.13.3"
 
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -7,12 +7,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # rdkafka-sys builds librdkafka with cmake; its sources include <curl/curl.h>
 # even with the curl feature off, so the curl headers are a build dependency.
+# openssl makes the TLS test's certificate.
 packages=(clickhouse-server chromium chromium-driver fonts-thai-tlwg fonts-tlwg-loma-ttf
-          cmake g++ make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev curl ca-certificates)
+          cmake g++ make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev curl ca-certificates
+          openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run the OpenID provider the sign-in tests sign in through.
+# Checked as commands, not packages: a Node.js that ships its own npm (as
+# NodeSource's does) conflicts with Debian's npm package.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   step "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
@@ -38,5 +45,13 @@ if ! "$PMOC_TOOLS/wasm-bindgen" --version 2>/dev/null | grep -q " $wbg\$"; then
   # Not --locked: its lock file names a crate version the registry mirror lacks.
   cargo install wasm-bindgen-cli --version "$wbg" --root "$PMOC_CACHE/tools" \
     --target-dir "$PMOC_CACHE/wasm-bindgen-target"
+fi
+# The OpenID provider for the sign-in tests (tests/oidc/provider.mjs):
+# oidc-provider from the npm registry, pinned, into the cache.
+if ! grep -qs "\"version\": \"$OIDC_PROVIDER_VERSION\"" "$PMOC_CACHE/oidc/node_modules/oidc-provider/package.json"; then
+  step "installing oidc-provider $OIDC_PROVIDER_VERSION (npm) into $PMOC_CACHE/oidc"
+  mkdir -p "$PMOC_CACHE/oidc"
+  npm install --prefix "$PMOC_CACHE/oidc" --no-audit --no-fund --omit=dev \
+    "oidc-provider@$OIDC_PROVIDER_VERSION" >/dev/null
 fi
 step "setup complete"

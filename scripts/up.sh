@@ -24,6 +24,12 @@ export PMOC_CLICKHOUSE__URL="http://127.0.0.1:$CH_HTTP_PORT"
 export PMOC_DASHBOARD__LISTEN="$DASHBOARD"
 export PMOC_DASHBOARD__ASSETS_DIR="$PMOC_DIST"
 export PMOC_HTTP_INGEST__LISTEN="$HTTP_INGEST"
+# Dashboard sign-in: local accounts and wall-screen tokens live in .state/;
+# Prometheus reads the dashboard's metrics on a loopback listener of its own.
+export PMOC_AUTH__ACCOUNTS_FILE="$STATE/accounts.json"
+export PMOC_AUTH__KIOSKS_FILE="$STATE/kiosks.json"
+export PMOC_DASHBOARD__METRICS_LISTEN="${PMOC_DASHBOARD__METRICS_LISTEN:-127.0.0.1:9465}"
+export PMOC_HTTP_INGEST__METRICS_LISTEN="${PMOC_HTTP_INGEST__METRICS_LISTEN:-127.0.0.1:9466}"
 bin="$CARGO_TARGET_DIR/release"
 mkdir -p "$STATE"/{clickhouse,broker,log}
 
@@ -72,6 +78,19 @@ step "starting the pipeline, the simulators and the dashboard"
 pids+=($!)
 "$bin/pmoc-ingest" simulate --committee all >"$STATE/log/committees.log" 2>&1 &
 pids+=($!)
+# Once: an operator account with a generated password, and a wall-screen
+# token, both kept (owner-only) in .state/ so every run prints the same.
+(
+  umask 077
+  if [[ ! -s $STATE/operator-password ]]; then
+    { "$bin/pmoc-dashboard" accounts add operator --role operator --generate 2>/dev/null ||
+      "$bin/pmoc-dashboard" accounts reset operator --generate; } |
+      sed -n 's/^password: //p' >"$STATE/operator-password"
+  fi
+  if [[ ! -s $STATE/wall-url ]]; then
+    "$bin/pmoc-dashboard" kiosk enrol wall --url "http://$DASHBOARD" | tail -n 1 >"$STATE/wall-url"
+  fi
+)
 "$bin/pmoc-dashboard" >"$STATE/log/dashboard.log" 2>&1 &
 pids+=($!)
 wait_until 30 dashboard curl -fsS "http://$DASHBOARD/healthz"
@@ -84,11 +103,14 @@ wait_until 30 "http ingest" curl -fsS "http://$HTTP_INGEST/healthz"
 
 cat <<MSG
 
-  PMOC is running.   Wall screen: http://$DASHBOARD/wall
+  PMOC is running.   Dashboard: http://$DASHBOARD/
+  Sign in as "operator" with password $(cat "$STATE/operator-password")
+  Wall screen (kiosk token, no sign-in): $(cat "$STATE/wall-url")
   Drill-down: http://$DASHBOARD/area/nation/TH   Alerts: http://$DASHBOARD/alerts
   Running (provisional) figures appear within seconds; one-minute windows
   become final 30 s after they end. Logs: $STATE/log/   Metrics:
-  http://$DASHBOARD/metrics and http://127.0.0.1:9464/metrics (pipeline).
+  http://$PMOC_DASHBOARD__METRICS_LISTEN/metrics, http://127.0.0.1:9464/metrics (pipeline),
+  http://$PMOC_HTTP_INGEST__METRICS_LISTEN/metrics (HTTP ingest).
 
   HTTP ingest (agencies without Kafka): POST http://$HTTP_INGEST/v1/events
   with the development token of agency HII, e.g.

@@ -193,14 +193,21 @@ impl Alert {
         }
     }
 
+    /// Acknowledged, by an acknowledgement or by an operator closing it.
     pub fn acknowledged(&self) -> bool {
-        self.actions.iter().any(|a| a.action == "acknowledge")
+        !self.actions.is_empty()
     }
 
-    /// Open for the wall: not resolved by the pipeline nor by an operator.
+    /// An operator closed it (with a reason).
+    pub fn closed_by_operator(&self) -> bool {
+        self.actions.iter().any(|a| a.action == "resolve")
+    }
+
+    /// On the wall while the pipeline still sees the breach, whatever
+    /// operators did: closing an alert does not make the breach go away, it
+    /// only marks the alert as dealt with.
     pub fn is_open(&self) -> bool {
         self.event.state != AlertState::Resolved
-            && !self.actions.iter().any(|a| a.action == "resolve")
     }
 }
 
@@ -279,14 +286,20 @@ pub struct AreaDetail {
     pub generated_at_ms: i64,
 }
 
-/// Body of `POST /api/alerts/{id}/acknowledge` and `/resolve`.
+/// Body of `POST /api/alerts/{id}/acknowledge` and `/resolve`. The actor
+/// is always the signed-in user, never a field of the body (a body that
+/// names one is refused).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ActionRequest {
+    /// Why: required for both, at most [`MAX_COMMENT_CHARS`].
     pub comment: String,
-    /// Used only when the reverse proxy sets no `X-PMOC-User` header.
-    #[serde(default)]
-    pub actor: Option<String>,
 }
+
+/// Longest comment or closing reason, characters.
+pub const MAX_COMMENT_CHARS: usize = 1_000;
+/// Most actions one alert may collect (its history is shown on the wall).
+pub const MAX_ACTIONS_PER_ALERT: usize = 100;
 
 /// The time ranges the drill-down offers, with the window width that fits:
 /// `(key, seconds back, window seconds)`.

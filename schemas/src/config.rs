@@ -19,6 +19,8 @@ pub struct Settings {
     pub dashboard: DashboardSettings,
     pub simulator: SimulatorSettings,
     pub http_ingest: HttpIngestSettings,
+    /// Sign-in, roles and scopes of the dashboard.
+    pub auth: crate::auth::AuthSettings,
     /// Alert rules the pipeline evaluates.
     pub alerts: crate::alert::AlertRules,
     /// Expected time between two messages of each schema, by schema name
@@ -36,6 +38,7 @@ impl Default for Settings {
             dashboard: DashboardSettings::default(),
             simulator: SimulatorSettings::default(),
             http_ingest: HttpIngestSettings::default(),
+            auth: crate::auth::AuthSettings::default(),
             alerts: crate::alert::AlertRules::default(),
             cadence_seconds: default_cadences(),
         }
@@ -223,6 +226,33 @@ pub struct DashboardSettings {
     pub sparkline_windows: u32,
     /// The metric each committee colours the map by, by catalogue name.
     pub map_metrics: Vec<String>,
+    /// Serve https (both files set) instead of plain http.
+    pub tls: TlsSettings,
+    /// A second listener for Prometheus' `/metrics` (keep it private);
+    /// empty: none. On the main listener `/metrics` needs an operator.
+    pub metrics_listen: String,
+}
+
+/// A certificate chain and key in PEM files; both empty: plain http.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// Leaf certificate first, then intermediates.
+    pub cert_file: String,
+    /// PKCS#8, PKCS#1 or SEC1 private key.
+    pub key_file: String,
+}
+
+impl TlsSettings {
+    /// The two files when TLS is configured.
+    pub fn files(&self) -> Option<(&std::path::Path, &std::path::Path)> {
+        (!self.cert_file.is_empty() && !self.key_file.is_empty()).then(|| {
+            (
+                std::path::Path::new(&self.cert_file),
+                std::path::Path::new(&self.key_file),
+            )
+        })
+    }
 }
 
 impl Default for DashboardSettings {
@@ -253,6 +283,8 @@ impl Default for DashboardSettings {
             ]
             .map(str::to_owned)
             .to_vec(),
+            tls: TlsSettings::default(),
+            metrics_listen: String::new(),
         }
     }
 }
@@ -306,6 +338,11 @@ pub struct HttpIngestSettings {
     /// (`PMOC_HTTP_INGEST__AGENCIES__HII`) arrive lower-cased. Empty by
     /// default: no token is valid until one is configured.
     pub agencies: BTreeMap<String, String>,
+    /// Serve https (both files set) instead of plain http.
+    pub tls: TlsSettings,
+    /// A second, private listener for Prometheus' `/metrics`; empty: none.
+    /// Never served on the agency-facing listener.
+    pub metrics_listen: String,
 }
 
 impl Default for HttpIngestSettings {
@@ -316,6 +353,8 @@ impl Default for HttpIngestSettings {
             max_record_bytes: crate::envelope::DEFAULT_MAX_MESSAGE_BYTES,
             ack_timeout_ms: 10_000,
             agencies: BTreeMap::new(),
+            tls: TlsSettings::default(),
+            metrics_listen: String::new(),
         }
     }
 }

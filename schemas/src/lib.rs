@@ -11,6 +11,7 @@ pub mod aggregate;
 pub mod alert;
 pub mod api;
 pub mod area;
+pub mod auth;
 pub mod calendar;
 pub mod committee;
 pub mod config;

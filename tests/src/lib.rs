@@ -3,9 +3,11 @@
 //! fail). A missing server binary fails with how to install it; nothing is
 //! ever skipped silently.
 
+pub mod auth;
 pub mod browser;
 pub mod clickhouse;
 pub mod kafka;
+pub mod oidc;
 pub mod oracle;
 pub mod process;
 pub mod seed;

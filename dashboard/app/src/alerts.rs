@@ -1,25 +1,20 @@
-//! Alerts (`/alerts`): acknowledge or resolve with a comment, and the
-//! history of what was done. The operator's name comes from the reverse
-//! proxy's `X-PMOC-User` header when there is one; the name field here is
-//! for a dashboard without such a proxy (kept in this browser).
+//! Alerts (`/alerts`): acknowledge, or (operators) close with a reason, and
+//! the history of what was done. Who acted is the signed-in user, recorded
+//! by the server; the page offers only what the user's role allows.
 
 use leptos::{html, prelude::*, task::spawn_local};
 use pmoc_schemas::{
-    api::{ActionRequest, Alert},
+    api::{ActionRequest, Alert, MAX_COMMENT_CHARS},
+    auth::SessionInfo,
     calendar::{Lang, format_datetime},
 };
 
-use crate::{Ctx, Footer, TopBar, ctx, format, format::tr};
-
-const NAME_KEY: &str = "pmoc-operator";
-
-fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
-}
+use crate::{Ctx, Footer, TopBar, api, ctx, format, format::tr};
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
     let Ctx { wall, lang, .. } = ctx();
+    let session = api::session();
     let alerts = RwSignal::new(Vec::<Alert>::new());
     let reload = RwSignal::new(0u32);
     Effect::new(move |_| {
@@ -27,8 +22,7 @@ pub fn AlertsPage() -> impl IntoView {
         reload.track();
         spawn_local(async move {
             let got = async {
-                gloo_net::http::Request::get("/api/alerts?all=true")
-                    .send()
+                crate::api::get("/api/alerts?all=true")
                     .await?
                     .json::<Vec<Alert>>()
                     .await
@@ -40,29 +34,16 @@ pub fn AlertsPage() -> impl IntoView {
             }
         });
     });
-    let name = NodeRef::<html::Input>::new();
-    let initial = storage()
-        .and_then(|s| s.get_item(NAME_KEY).ok().flatten())
-        .unwrap_or_default();
     let message = RwSignal::new(String::new());
     let act = Callback::new(
         move |(id, action, comment): (String, &'static str, String)| {
-            let actor = name.get_untracked().map(|n| n.value()).unwrap_or_default();
-            if let Some(s) = storage() {
-                let _ = s.set_item(NAME_KEY, &actor);
-            }
+            let csrf = session
+                .with_untracked(|s| s.as_ref().map(|s| s.csrf.clone()))
+                .unwrap_or_default();
             spawn_local(async move {
-                let body = ActionRequest {
-                    comment,
-                    actor: Some(actor).filter(|a| !a.trim().is_empty()),
-                };
-                let sent = async {
-                    gloo_net::http::Request::post(&format!("/api/alerts/{id}/{action}"))
-                        .json(&body)?
-                        .send()
-                        .await
-                }
-                .await;
+                let body = ActionRequest { comment };
+                let sent =
+                    api::post_json(&format!("/api/alerts/{id}/{action}"), &csrf, &body).await;
                 match sent {
                     Ok(r) if r.ok() => message.set(String::new()),
                     Ok(r) => message.set(r.text().await.unwrap_or_default()),
@@ -72,22 +53,18 @@ pub fn AlertsPage() -> impl IntoView {
             });
         },
     );
-    let t = move |th: &'static str, en: &'static str| move || tr(lang.get(), th, en);
     view! {
         <TopBar />
         <main class="alerts-page">
-            <label class="operator">
-                {t("ชื่อผู้ปฏิบัติงาน ", "Operator name ")}
-                <input id="operator-name" node_ref=name value=initial />
-            </label>
             <p id="action-message" class="problem" class:hidden=move || message.with(String::is_empty)>{move || message.get()}</p>
             <div id="alerts">
                 {move || {
                     let lang = lang.get();
+                    let me = session.get();
                     alerts
                         .get()
                         .into_iter()
-                        .map(|a| view! { <AlertCard alert=a lang act /> })
+                        .map(|a| view! { <AlertCard alert=a lang me=me.clone() act /> })
                         .collect_view()
                 }}
             </div>
@@ -100,6 +77,7 @@ pub fn AlertsPage() -> impl IntoView {
 fn AlertCard(
     alert: Alert,
     lang: Lang,
+    me: Option<SessionInfo>,
     act: Callback<(String, &'static str, String)>,
 ) -> impl IntoView {
     let comment = NodeRef::<html::Textarea>::new();
@@ -117,15 +95,18 @@ fn AlertCard(
     } else {
         alert.area_en.clone()
     };
-    let closed = !alert.is_open();
+    let closed = !alert.is_open() || alert.closed_by_operator();
     let e = &alert.event;
+    let may_ack = me.as_ref().is_some_and(|m| m.acts_on(e.committee));
+    let may_close = me.as_ref().is_some_and(SessionInfo::is_operator);
+    let still_breaching = alert.is_open() && alert.closed_by_operator();
     let history = alert
         .actions
         .iter()
         .map(|a| {
             let what = match a.action.as_str() {
                 "acknowledge" => tr(lang, "รับทราบ", "Acknowledged"),
-                _ => tr(lang, "ปิด", "Resolved"),
+                _ => tr(lang, "ปิด", "Closed"),
             };
             view! {
                 <li data-action=a.action.clone()>
@@ -146,11 +127,14 @@ fn AlertCard(
                 {tr(lang, "เปิดเมื่อ ", "opened ")}{format_datetime(e.opened_at_ms, lang)}" · "{e.state.as_str()}
             </p>
             <p class="evidence">{e.evidence.clone()}</p>
+            <p class="breaching" class:hidden=!still_breaching>
+                {tr(lang, "ปิดโดยผู้ปฏิบัติงาน แต่ยังเกินเกณฑ์: ยังแสดงบนจอผนัง", "Closed by an operator, still in breach: stays on the wall")}
+            </p>
             <ol class="history">{history}</ol>
-            <div class="actions" class:hidden=closed>
-                <textarea class="comment" node_ref=comment placeholder=tr(lang, "หมายเหตุ (จำเป็น)", "Comment (required)")></textarea>
+            <div class="actions" class:hidden=closed || !may_ack>
+                <textarea class="comment" node_ref=comment maxlength=MAX_COMMENT_CHARS placeholder=tr(lang, "หมายเหตุ / เหตุผลที่ปิด (จำเป็น)", "Comment / reason for closing (required)")></textarea>
                 <button class="ack" on:click=move |_| send("acknowledge")>{tr(lang, "รับทราบ", "Acknowledge")}</button>
-                <button class="resolve" on:click=move |_| send2("resolve")>{tr(lang, "ปิดการแจ้งเตือน", "Resolve")}</button>
+                <button class="resolve" class:hidden=!may_close on:click=move |_| send2("resolve")>{tr(lang, "ปิดการแจ้งเตือน", "Close with reason")}</button>
             </div>
         </article>
     }

@@ -96,7 +96,7 @@ pub fn AreaPage() -> impl IntoView {
         );
         spawn_local(async move {
             let got = async {
-                let r = gloo_net::http::Request::get(&url).send().await?;
+                let r = crate::api::get(&url).await?;
                 if r.ok() {
                     r.json::<AreaDetail>().await.map(Ok)
                 } else {
@@ -189,8 +189,7 @@ pub fn AreaPage() -> impl IntoView {
         );
         spawn_local(async move {
             let got = async {
-                gloo_net::http::Request::get(&url)
-                    .send()
+                crate::api::get(&url)
                     .await?
                     .json::<pmoc_schemas::api::MapLayer>()
                     .await
@@ -400,14 +399,7 @@ fn DistrictMap(
         format!("/api/geo/districts/{province}")
     };
     spawn_local(async move {
-        let got = async {
-            gloo_net::http::Request::get(&url)
-                .send()
-                .await?
-                .json::<Vec<Outline>>()
-                .await
-        }
-        .await;
+        let got = async { crate::api::get(&url).await?.json::<Vec<Outline>>().await }.await;
         match got {
             Ok(o) => outlines.set(o),
             Err(e) => leptos::logging::warn!("district outlines: {e}"),

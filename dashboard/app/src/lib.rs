@@ -6,10 +6,14 @@
 //!
 //! Pages: `/` (water overview), `/wall` (kiosk wall screen),
 //! `/area/{level}/{code}?range=1d&committee=water` (drill-down),
-//! `/alerts` (acknowledge and resolve).
+//! `/alerts` (acknowledge and close), `/audit` (operators: refused requests).
+//! Every page needs a signed-in user; the server's sign-in page is not part
+//! of the app (it must work without script).
 
 mod alerts;
+mod api;
 mod area;
+mod audit;
 mod charts;
 mod choropleth;
 mod format;
@@ -25,6 +29,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use pmoc_schemas::{
     api::{WallSnapshot, WaterSnapshot},
+    auth::SessionInfo,
     calendar::Lang,
 };
 
@@ -53,6 +58,7 @@ enum Page {
     Wall,
     Area,
     Alerts,
+    Audit,
 }
 
 /// The app: picks the page from the path.
@@ -70,6 +76,9 @@ pub fn App() -> impl IntoView {
         now: RwSignal::new(js_sys::Date::now() as i64),
     };
     provide_context(ctx);
+    let session = RwSignal::new(None::<SessionInfo>);
+    provide_context(session);
+    leptos::task::spawn_local(api::load_session(session));
     live::start(ctx.water, ctx.wall, ctx.connection);
     let _ = set_interval_with_handle(
         move || ctx.now.set(js_sys::Date::now() as i64),
@@ -83,6 +92,7 @@ pub fn App() -> impl IntoView {
                 Some("wall") => Page::Wall,
                 Some("area") => Page::Area,
                 Some("alerts") => Page::Alerts,
+                Some("audit") => Page::Audit,
                 _ => Page::Home,
             })
     });
@@ -91,6 +101,7 @@ pub fn App() -> impl IntoView {
         Page::Wall => view! { <wall::Wall /> }.into_any(),
         Page::Area => view! { <area::AreaPage /> }.into_any(),
         Page::Alerts => view! { <alerts::AlertsPage /> }.into_any(),
+        Page::Audit => view! { <audit::AuditPage /> }.into_any(),
     }
 }
 
@@ -100,7 +111,15 @@ pub fn TopBar() -> impl IntoView {
     let Ctx {
         connection, lang, ..
     } = ctx();
+    let session = api::session();
     let t = move |th: &'static str, en: &'static str| move || tr(lang.get(), th, en);
+    let operator = move || session.with(|s| s.as_ref().is_some_and(SessionInfo::is_operator));
+    let sign_out = move |_| {
+        let csrf = session
+            .with_untracked(|s| s.as_ref().map(|s| s.csrf.clone()))
+            .unwrap_or_default();
+        leptos::task::spawn_local(api::sign_out(csrf));
+    };
     view! {
         <header class="top">
             <h1>{t("ศูนย์ปฏิบัติการนายกรัฐมนตรี", "Prime Minister's Operations Centre")}</h1>
@@ -109,7 +128,14 @@ pub fn TopBar() -> impl IntoView {
                 <Link href="/area/nation/TH">{t("เจาะลึกพื้นที่", "Drill-down")}</Link>
                 <Link href="/alerts">{t("การแจ้งเตือน", "Alerts")}</Link>
                 <a href="/wall">{t("จอผนัง", "Wall screen")}</a>
+                <span class:hidden=move || !operator()>
+                    <Link href="/audit">{t("บันทึกการตรวจสอบ", "Audit")}</Link>
+                </span>
             </nav>
+            <span id="signed-in" class="who">
+                {move || session.with(|s| s.as_ref().map(|s| format!("{} · {}", s.user, s.role)).unwrap_or_default())}
+            </span>
+            <button id="sign-out" on:click=sign_out>{t("ออกจากระบบ", "Sign out")}</button>
             <live::Status connection lang />
             <button id="lang-toggle" on:click=move |_| lang.update(|l| *l = match l { Lang::Th => Lang::En, Lang::En => Lang::Th })>
                 {move || match lang.get() { Lang::Th => "English", Lang::En => "ไทย" }}

@@ -25,8 +25,7 @@ pub fn start(
 ) {
     spawn_local(async move {
         let fetched = async {
-            gloo_net::http::Request::get("/api/water")
-                .send()
+            crate::api::get("/api/water")
                 .await?
                 .json::<WaterSnapshot>()
                 .await
@@ -39,8 +38,7 @@ pub fn start(
     });
     spawn_local(async move {
         let fetched = async {
-            gloo_net::http::Request::get("/api/wall")
-                .send()
+            crate::api::get("/api/wall")
                 .await?
                 .json::<WallSnapshot>()
                 .await
@@ -77,7 +75,14 @@ pub fn start(
         connection.set(Connection::Live);
     });
     let on_open = Closure::<dyn FnMut()>::new(move || connection.set(Connection::Live));
-    let on_error = Closure::<dyn FnMut()>::new(move || connection.set(Connection::Disconnected));
+    let on_error = Closure::<dyn FnMut()>::new(move || {
+        connection.set(Connection::Disconnected);
+        // The stream cannot tell a lapsed session from a network fault;
+        // asking for the session redirects to sign-in on a 401.
+        spawn_local(async {
+            let _ = crate::api::get("/api/session").await;
+        });
+    });
     let _ = source.add_event_listener_with_callback("water", on_water.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("wall", on_wall.as_ref().unchecked_ref());
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));

@@ -306,6 +306,18 @@ fn Tile(series: MetricSeries, lang: Lang) -> impl IntoView {
     }
 }
 
+/// How an alert on the wall has been dealt with: `new`, `acknowledged`, or
+/// `closed` (an operator closed it but the pipeline still sees the breach).
+fn alert_mark(a: &pmoc_schemas::api::Alert) -> &'static str {
+    if a.closed_by_operator() {
+        "closed"
+    } else if a.acknowledged() {
+        "acknowledged"
+    } else {
+        "new"
+    }
+}
+
 /// Open alerts, worst first; the one holding the wall is marked.
 #[component]
 fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
@@ -327,13 +339,14 @@ fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
                         let e = &a.event;
                         let holding = held.as_deref() == Some(e.alert_id.as_str());
                         view! {
-                            <li data-severity=e.severity.as_str() class:holding=holding data-alert=e.alert_id.clone()>
+                            <li data-severity=e.severity.as_str() class:holding=holding data-alert=e.alert_id.clone()
+                                data-mark=alert_mark(&a)>
                                 <span class="sev">{format::severity_name(e.severity, lang)}</span>
                                 <span class="area">{if lang == Lang::Th { a.area_th.clone() } else { a.area_en.clone() }}</span>
                                 <span class="rule">{format::metric_label(&e.metric, lang)}" · "{format::rule_label(&e.rule, lang)}</span>
                                 <span class="val">{format::number(e.value)}" / "{format::number(e.threshold)}</span>
                                 <span class="ack">
-                                    {if a.acknowledged() { tr(lang, "รับทราบแล้ว", "acknowledged") } else if holding { tr(lang, "รอการรับทราบ", "awaiting acknowledgement") } else { "" }}
+                                    {if a.closed_by_operator() { tr(lang, "ปิดแล้ว ยังเกินเกณฑ์", "closed, still in breach") } else if a.acknowledged() { tr(lang, "รับทราบแล้ว", "acknowledged") } else if holding { tr(lang, "รอการรับทราบ", "awaiting acknowledgement") } else { "" }}
                                 </span>
                             </li>
                         }

@@ -1,15 +1,17 @@
-//! The dashboard server: JSON API, live push over Server-Sent Events, the
-//! static WASM front end, and Prometheus metrics.
+//! The dashboard server: sign-in, JSON API, live push over Server-Sent
+//! Events, the static WASM front end, the audit log and Prometheus metrics.
 //!
-//! `build` prepares the state; `run` serves on a listener the caller bound,
-//! until the shutdown future completes, so tests run it on port 0 in-process.
+//! `run` serves on a listener the caller bound, until the shutdown future
+//! completes, so tests run it on port 0 in-process.
 
 pub mod alerts;
 pub mod area;
+pub mod audit;
+pub mod auth;
+pub mod cli;
 pub mod geo;
 pub mod live;
 pub mod read;
-pub mod role;
 pub mod routes;
 pub mod series;
 pub mod wall;
@@ -20,6 +22,7 @@ use pmoc_schemas::{
     api::{WallSnapshot, WaterSnapshot},
     config::Settings,
 };
+use pmoc_tls::Peer;
 use tokio::{net::TcpListener, sync::watch};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,10 @@ pub enum ServerError {
     Store(#[from] pmoc_store::StoreError),
     #[error("serving http")]
     Io(#[from] std::io::Error),
+    #[error("sign-in settings")]
+    Auth(#[from] auth::AuthError),
+    #[error("tls")]
+    Tls(#[from] pmoc_tls::TlsError),
 }
 
 /// Shared by every request.
@@ -36,13 +43,19 @@ pub enum ServerError {
 pub struct AppState {
     pub reader: read::Reader,
     pub snapshots: watch::Receiver<Arc<WaterSnapshot>>,
-    /// Unrestricted; each connection filters it by role.
+    /// Unrestricted; each connection cuts it to its caller's scope.
     pub wall: watch::Receiver<Arc<WallSnapshot>>,
     pub metrics: pmoc_telemetry::PrometheusHandle,
     pub assets_dir: PathBuf,
+    pub gate: auth::Gate,
 }
 
 /// Serves until `shutdown` resolves. The live poller stops with it.
+///
+/// With `[dashboard.tls]` set the listener speaks TLS. Sign-in settings are
+/// checked against the listener's address first: beyond loopback the
+/// server refuses to start unless sign-in is configured (and the
+/// connection is encrypted, here or at a proxy).
 ///
 /// Refuses to start on a database whose schema is not the version this
 /// build expects ([`pmoc_store::SCHEMA_VERSION`]): better one clear error
@@ -52,9 +65,23 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let local = listener.local_addr()?;
+    let listener = match settings.dashboard.tls.files() {
+        Some((cert, key)) => {
+            pmoc_tls::Listener::tls(listener, pmoc_tls::server_config(cert, key)?)?
+        }
+        None => pmoc_tls::Listener::plain(listener)?,
+    };
+    let auth = Arc::new(auth::Auth::build(&settings, local, listener.is_tls())?);
+    if !auth.sign_in_configured() {
+        tracing::warn!(
+            "nobody can sign in: add an account with `pmoc-dashboard accounts add` or configure [auth.oidc]"
+        );
+    }
     let reader = read::Reader::new(&settings);
     let version = reader.store.check_schema().await?;
     tracing::info!(version, "clickhouse schema as expected");
+    let (audit, audit_writer) = audit::AuditLog::start(&reader);
     let (tx, rx) = watch::channel(Arc::new(WaterSnapshot::default()));
     let (wall_tx, wall_rx) = watch::channel(Arc::new(WallSnapshot::default()));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -65,21 +92,45 @@ pub async fn run(
         Duration::from_millis(settings.dashboard.refresh_ms),
         stop_rx.clone(),
     ));
+    let metrics = pmoc_telemetry::metrics_handle();
+    let metrics_server = match settings.dashboard.metrics_listen.as_str() {
+        "" => None,
+        addr => {
+            let bound = TcpListener::bind(addr).await?;
+            tracing::info!(addr = %bound.local_addr()?, "metrics listening");
+            let app = routes::metrics_router(Arc::new(metrics.clone()));
+            let mut stop = stop_rx.clone();
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(bound, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await;
+            }))
+        }
+    };
     let state = AppState {
         reader,
         snapshots: rx,
         wall: wall_rx,
-        metrics: pmoc_telemetry::metrics_handle(),
+        metrics,
         assets_dir: PathBuf::from(&settings.dashboard.assets_dir),
+        gate: auth::Gate { auth, audit },
     };
-    tracing::info!(addr = %listener.local_addr()?, "dashboard listening");
+    tracing::info!(addr = %local, tls = listener.is_tls(), "dashboard listening");
     let app = routes::router(state, stop_rx);
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         })
         .await?;
     poller.abort();
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
+    // The router (and with it every audit sender) is gone: the writer
+    // flushes what is queued and ends.
+    let _ = tokio::time::timeout(Duration::from_secs(5), audit_writer).await;
     Ok(())
 }

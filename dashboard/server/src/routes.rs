@@ -1,27 +1,32 @@
-//! HTTP routes.
+//! HTTP routes. Every one but the sign-in flow, `/healthz` and the static
+//! shell needs a signed-in caller (see [`crate::auth`]); each handler names
+//! who may call it by its extractor and cuts its result to the caller's
+//! scope ([`crate::auth::scope::Access`]).
 //!
-//! | route | what |
-//! | --- | --- |
-//! | `GET /api/water` | newest water-level window per province (the first page) |
-//! | `GET /api/wall` | the wall screen's snapshot (`api::WallSnapshot`) |
-//! | `GET /api/area/{level}/{code}?range=1h\|1d\|7d&committee=water` | drill-down (`api::AreaDetail`) |
-//! | `GET /api/alerts[?all=true]` | open (or all recent) alerts with their action history |
-//! | `POST /api/alerts/{id}/acknowledge`, `/resolve` | `{"comment": ..., "actor": ...}`; the actor is the `X-PMOC-User` header when set |
-//! | `GET /api/geo/districts/{province}` | that province's district outlines |
-//! | `GET /api/geo/districts` | all 928 district outlines (the national district map) |
-//! | `GET /api/map/districts?committee=water&range=1d` | newest figure of the committee's map metric in every district (`api::MapLayer`) |
-//! | `GET /api/stream` | SSE: `water` and `wall` events |
+//! | route | who | what |
+//! | --- | --- | --- |
+//! | `GET /api/session` | signed in | user, role, CSRF token |
+//! | `GET /api/water` | person, water | newest water-level window per province |
+//! | `GET /api/wall` | signed in, kiosks too | the wall screen's snapshot |
+//! | `GET /api/area/{level}/{code}?range=1h\|1d\|7d&committee=water` | person, own committee and area | drill-down |
+//! | `GET /api/alerts[?all=true]` | person | alerts in scope with their history |
+//! | `POST /api/alerts/{id}/acknowledge` | operator, liaison in scope | `{"comment"}`; the actor is the signed-in user |
+//! | `POST /api/alerts/{id}/resolve` | operator | `{"comment"}`: the reason, required |
+//! | `GET /api/geo/districts[/{province}]` | person | district outlines |
+//! | `GET /api/map/districts?committee=water&range=1d` | person, own committee | every district's newest figure |
+//! | `GET /api/stream[?committee=water]` | signed in, kiosks too | SSE: `water` and `wall`, cut per connection |
+//! | `GET /api/audit?decision=deny&user=&reason=&route=&limit=` | operator | the audit log, newest first |
+//! | `GET /metrics` | operator | Prometheus (also on `dashboard.metrics_listen`) |
 //!
-//! Every `/api` result is restricted to what the `X-PMOC-Role` header may
-//! see (see [`crate::role`]); a page path the router does not know gets
-//! `index.html`, so `/wall` and `/area/...` load the app.
+//! A page path the router does not know gets `index.html` (signed in only),
+//! so `/wall` and `/area/...` load the app.
 
-use std::{convert::Infallible, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    extract::{DefaultBodyLimit, Path, Query, State, rejection::JsonRejection},
+    http::StatusCode,
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -30,7 +35,8 @@ use axum::{
 };
 use futures::Stream;
 use pmoc_schemas::{
-    api::{ActionRequest, AlertAction, place},
+    api::{ActionRequest, AlertAction, MAX_ACTIONS_PER_ALERT, MAX_COMMENT_CHARS, RANGES, place},
+    auth::RoleKind,
     committee::Committee,
 };
 use serde::Deserialize;
@@ -39,13 +45,28 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::{
     AppState,
+    audit::AuditQuery,
+    auth::{self, Operator, Person, Principal, Reason, Refusal, signin},
     live::now_ms,
-    role::{self, Role},
 };
+
+/// Largest request body: the API takes only short JSON (an alert comment).
+const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Longest alert id accepted (ids are rule, area and window: ~60 chars).
+const MAX_ALERT_ID_CHARS: usize = 128;
 
 pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
     let index = state.assets_dir.join("index.html");
     let assets = ServeDir::new(&state.assets_dir).fallback(ServeFile::new(index));
+    let gate = state.gate.clone();
+    let sign_in = Router::new()
+        .route("/signin", get(signin::form).post(signin::submit))
+        .route("/signin/oidc", get(signin::oidc_begin))
+        .route("/oidc/callback", get(signin::oidc_callback))
+        .route("/kiosk", get(signin::kiosk))
+        .route("/api/signout", post(signin::sign_out))
+        .route("/api/session", get(signin::session_info))
+        .with_state(state.gate.auth.clone());
     Router::new()
         .route("/api/water", get(water))
         .route("/api/wall", get(wall))
@@ -57,11 +78,19 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
         .route("/api/map/districts", get(district_map))
         .route(
             "/api/stream",
-            get(move |s: State<AppState>, h: HeaderMap| stream(s, h, stop.clone())),
+            get(
+                move |s: State<AppState>, p: Principal, q: Query<StreamQuery>| {
+                    stream(s, p, q, stop.clone())
+                },
+            ),
         )
+        .route("/api/audit", get(audit))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(sign_in)
         .fallback_service(assets)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(gate, auth::layer))
         .with_state(state)
 }
 
@@ -75,34 +104,24 @@ fn unavailable(what: &str, error: &(dyn std::error::Error + 'static)) -> Respons
         .into_response()
 }
 
-fn role_of(headers: &HeaderMap) -> Result<Role, (StatusCode, String)> {
-    Role::from_headers(headers).map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))
+fn bad_request(message: &'static str) -> Response {
+    (StatusCode::BAD_REQUEST, message).into_response()
 }
 
-fn forbidden(what: &str) -> Response {
-    (StatusCode::FORBIDDEN, format!("your role may not {what}")).into_response()
-}
-
-/// The current water snapshot, read fresh from ClickHouse.
-async fn water(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match role_of(&headers) {
-        Ok(r) if r.sees(Committee::Water) => {}
-        Ok(_) => return forbidden("see the water committee"),
-        Err(e) => return e.into_response(),
+/// The current water snapshot, read fresh, cut to the caller's provinces.
+async fn water(State(state): State<AppState>, Person(p): Person) -> Response {
+    if !p.access.sees(Committee::Water) {
+        return Refusal::new(Reason::OutOfScope).into_response();
     }
     match state.reader.water_snapshot(now_ms()).await {
-        Ok(snapshot) => Json(snapshot).into_response(),
+        Ok(snapshot) => Json(p.access.water(&snapshot)).into_response(),
         Err(error) => unavailable("api/water", &error),
     }
 }
 
-async fn wall(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let role = match role_of(&headers) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
+async fn wall(State(state): State<AppState>, p: Principal) -> Response {
     match state.reader.wall_snapshot(now_ms()).await {
-        Ok(snapshot) => Json(role.restrict(&snapshot)).into_response(),
+        Ok(snapshot) => Json(p.access.restrict(&snapshot)).into_response(),
         Err(error) => unavailable("api/wall", &error),
     }
 }
@@ -113,35 +132,73 @@ struct AreaQuery {
     committee: Option<String>,
 }
 
+/// A range key, checked: `None` is the default day, anything unknown is an error.
+fn range_of(key: Option<&str>) -> Result<(&'static str, u32), &'static str> {
+    match key {
+        None | Some("") => Ok(("1d", 3_600)),
+        Some(k) => RANGES
+            .iter()
+            .find(|r| r.0 == k)
+            .map(|r| (r.0, r.2))
+            .ok_or("range= is one of 1h, 1d, 7d"),
+    }
+}
+
+fn committee_of(name: Option<&str>) -> Result<Option<Committee>, &'static str> {
+    match name {
+        None | Some("") => Ok(None),
+        Some(n) => Committee::from_name(n)
+            .map(Some)
+            .ok_or("committee= is one of population, security, water, resources"),
+    }
+}
+
 async fn area(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Person(p): Person,
     Path((level, code)): Path<(String, String)>,
     Query(q): Query<AreaQuery>,
 ) -> Response {
-    let role = match role_of(&headers) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
     if place(&level, &code).is_none() {
         return (StatusCode::NOT_FOUND, "no such area").into_response();
     }
-    let committee = match q.committee.as_deref() {
-        None | Some("") => role.default_committee(),
-        Some(name) => match Committee::from_name(name) {
-            Some(c) => c,
-            None => return (StatusCode::NOT_FOUND, "no such committee").into_response(),
-        },
+    let (range, width) = match range_of(q.range.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return bad_request(e),
     };
-    if !role.sees(committee) {
-        return forbidden("see this committee");
+    let committee = match committee_of(q.committee.as_deref()) {
+        // Water when the role sees it, as the pages always opened on it.
+        Ok(c) => c.or_else(|| {
+            if p.access.sees(Committee::Water) {
+                Some(Committee::Water)
+            } else {
+                p.access.committees.first().copied()
+            }
+        }),
+        Err(e) => return bad_request(e),
+    };
+    let Some(committee) = committee else {
+        return Refusal::new(Reason::OutOfScope).into_response();
+    };
+    if !p.access.sees(committee) || !p.access.in_geo(&level, &code) {
+        return Refusal::new(Reason::OutOfScope).into_response();
+    }
+    // The page itself, and the level of its children rows.
+    let child = match level.as_str() {
+        "province" => "district",
+        l => l,
+    };
+    if p.access.detail_withheld(committee, &level, width)
+        || p.access.detail_withheld(committee, child, width)
+    {
+        return Refusal::new(Reason::NotCleared).into_response();
     }
     match state
         .reader
-        .area_detail(&level, &code, committee, q.range.as_deref(), now_ms())
+        .area_detail(&level, &code, committee, Some(range), now_ms())
         .await
     {
-        Ok(detail) => Json(detail).into_response(),
+        Ok(detail) => Json(p.access.area(detail)).into_response(),
         Err(error) => unavailable("api/area", &error),
     }
 }
@@ -154,64 +211,78 @@ struct AlertsQuery {
 
 async fn alerts(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Person(p): Person,
     Query(q): Query<AlertsQuery>,
 ) -> Response {
-    let role = match role_of(&headers) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
     match state.reader.store.alerts(!q.all).await {
-        Ok(alerts) => Json(
-            alerts
-                .into_iter()
-                .filter(|a| role.sees(a.event.committee))
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
+        Ok(alerts) => Json(p.access.alerts(&alerts)).into_response(),
         Err(error) => unavailable("api/alerts", &error),
     }
 }
 
-/// Acknowledges or resolves an alert: who (proxy header, else the body),
-/// when (the server's clock) and why (a comment, required).
+fn valid_alert_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ALERT_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// Acknowledges or closes an alert: who (the signed-in user, never the
+/// body), when (the server's clock) and why (a comment, required; for
+/// closing, the reason). Closing is for operators; it marks the alert, and
+/// an alert the pipeline still sees in breach stays on the wall.
 async fn act(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Person(p): Person,
     Path((id, action)): Path<(String, String)>,
-    Json(request): Json<ActionRequest>,
+    body: Result<Json<ActionRequest>, JsonRejection>,
 ) -> Response {
-    let role = match role_of(&headers) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
     if action != "acknowledge" && action != "resolve" {
         return (StatusCode::NOT_FOUND, "actions are acknowledge and resolve").into_response();
     }
-    let Some(actor) = role::actor(&headers, request.actor.as_deref()) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "who is acting? set X-PMOC-User or the actor field",
-        )
-            .into_response();
+    if !valid_alert_id(&id) {
+        return (StatusCode::NOT_FOUND, "no such alert").into_response();
+    }
+    if p.access.kind == RoleKind::Executive {
+        return Refusal::new(Reason::ReadOnly).into_response();
+    }
+    if action == "resolve" && p.access.kind != RoleKind::Operator {
+        return Refusal::new(Reason::NotOperator).into_response();
+    }
+    let Json(request) = match body {
+        Ok(b) => b,
+        Err(rejection) => return rejection.into_response(),
     };
     let comment = request.comment.trim();
     if comment.is_empty() {
-        return (StatusCode::BAD_REQUEST, "a comment is required").into_response();
+        return bad_request("a comment (for closing: the reason) is required");
     }
-    let committee = match state.reader.store.alert_committee(&id).await {
-        Ok(Some(c)) => c,
+    if comment.chars().count() > MAX_COMMENT_CHARS {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "the comment is too long").into_response();
+    }
+    let target = match state.reader.store.alert_target(&id).await {
+        Ok(Some(t)) => t,
         Ok(None) => return (StatusCode::NOT_FOUND, "no such alert").into_response(),
         Err(error) => return unavailable("alert lookup", &error),
     };
-    if !role.acts_on(committee) {
-        return forbidden("act on this alert");
+    if !p.access.acts_on(target.committee)
+        || !p.access.in_geo(&target.area_level, &target.area_code)
+    {
+        return Refusal::new(Reason::OutOfScope).into_response();
+    }
+    if target.actions >= MAX_ACTIONS_PER_ALERT as u64 {
+        return (
+            StatusCode::CONFLICT,
+            "this alert has too many actions already",
+        )
+            .into_response();
     }
     let recorded = AlertAction {
         alert_id: id,
         action,
         comment: comment.to_owned(),
-        actor,
+        actor: p.user,
         at_ms: now_ms(),
     };
     match state.reader.record_action(&recorded).await {
@@ -220,85 +291,99 @@ async fn act(
     }
 }
 
-async fn districts(Path(province): Path<String>) -> Response {
+async fn districts(_: Person, Path(province): Path<String>) -> Response {
     match crate::geo::districts_of(&province) {
-        Some(outlines) => (
-            // Boundaries change by act of parliament, not by the minute.
-            [("cache-control", "public, max-age=86400")],
-            Json(outlines),
-        )
-            .into_response(),
+        Some(outlines) => Json(outlines).into_response(),
         None => (StatusCode::NOT_FOUND, "no such province").into_response(),
     }
 }
 
-async fn all_districts() -> Response {
-    (
-        [("cache-control", "public, max-age=86400")],
-        Json(crate::geo::all_districts()),
-    )
-        .into_response()
+async fn all_districts(_: Person) -> Response {
+    Json(crate::geo::all_districts()).into_response()
 }
 
 /// Every district's newest figure of one committee's map metric.
 async fn district_map(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Person(p): Person,
     Query(q): Query<AreaQuery>,
 ) -> Response {
-    let role = match role_of(&headers) {
+    let (range, width) = match range_of(q.range.as_deref()) {
         Ok(r) => r,
-        Err(e) => return e.into_response(),
+        Err(e) => return bad_request(e),
     };
-    let Some(committee) = q.committee.as_deref().and_then(Committee::from_name) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "committee= is one of population, security, water, resources",
-        )
-            .into_response();
+    let committee = match committee_of(q.committee.as_deref()) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return bad_request("committee= is one of population, security, water, resources");
+        }
+        Err(e) => return bad_request(e),
     };
-    if !role.sees(committee) {
-        return forbidden("see this committee");
+    if !p.access.sees(committee) {
+        return Refusal::new(Reason::OutOfScope).into_response();
+    }
+    if p.access.detail_withheld(committee, "district", width) {
+        return Refusal::new(Reason::NotCleared).into_response();
     }
     match state
         .reader
-        .district_layer(committee, q.range.as_deref(), now_ms())
+        .district_layer(committee, Some(range), now_ms())
         .await
     {
-        Ok(layer) => Json(layer).into_response(),
+        Ok(layer) => Json(p.access.layer(&layer, "district")).into_response(),
         Err(error) => unavailable("api/map/districts", &error),
     }
 }
 
-/// Pushes every new snapshot: `water` (if the role sees water) and `wall`
-/// (restricted to the role); the current ones first.
+#[derive(Debug, Deserialize)]
+struct StreamQuery {
+    /// Only this committee's part (it must be one the caller sees in full).
+    committee: Option<String>,
+}
+
+/// Pushes every new snapshot, cut for this connection's caller: `water`
+/// (people who see water) and `wall`; the current ones first.
 async fn stream(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    p: Principal,
+    Query(q): Query<StreamQuery>,
     mut stop: watch::Receiver<bool>,
 ) -> Response {
-    let role = match role_of(&headers) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
+    let only = match committee_of(q.committee.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
     };
+    if only.is_some_and(|c| !p.access.sees(c)) {
+        return Refusal::new(Reason::OutOfScope).into_response();
+    }
+    let access = p.access.clone();
     let mut rx = state.snapshots.clone();
     let mut wall_rx = state.wall.clone();
-    let sees_water = role.sees(Committee::Water);
+    let sees_water = !p.is_kiosk()
+        && access.sees(Committee::Water)
+        && only.is_none_or(|c| c == Committee::Water);
     let events = async_stream::stream! {
         let (mut water_changed, mut wall_changed) = (true, true);
         loop {
             if water_changed && sees_water {
                 let snapshot = rx.borrow_and_update().clone();
                 if !snapshot.provinces.is_empty()
-                    && let Ok(event) = Event::default().event("water").json_data(&*snapshot)
+                    && let Ok(event) = Event::default().event("water").json_data(access.water(&snapshot))
                 {
                     yield Ok::<_, Infallible>(event);
                 }
             }
             if wall_changed {
                 let snapshot = wall_rx.borrow_and_update().clone();
+                let mut cut = access.restrict(&snapshot);
+                if let Some(c) = only {
+                    cut.panels.retain(|p| p.committee == c.as_str());
+                    cut.alerts.retain(|a| a.event.committee == c);
+                    cut.freshness.retain(|f| f.committee == c.as_str());
+                    cut.rejects.retain(|r| r.committee == c.as_str());
+                }
                 if snapshot.generated_at_ms > 0
-                    && let Ok(event) = Event::default().event("wall").json_data(role.restrict(&snapshot))
+                    && let Ok(event) = Event::default().event("wall").json_data(cut)
                 {
                     yield Ok(event);
                 }
@@ -326,6 +411,36 @@ fn sse(
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
 }
 
-async fn metrics(State(state): State<AppState>) -> String {
+/// The audit log for operators; refusals by default.
+async fn audit(
+    State(state): State<AppState>,
+    _: Operator,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    let too_long = [&q.decision, &q.user, &q.reason, &q.route]
+        .iter()
+        .any(|v| v.as_ref().is_some_and(|v| v.chars().count() > 200));
+    if too_long {
+        return bad_request("filters are at most 200 characters");
+    }
+    match state.reader.audit(&q).await {
+        Ok(entries) => Json(entries).into_response(),
+        Err(error) => unavailable("api/audit", &error),
+    }
+}
+
+async fn metrics(State(state): State<AppState>, _: Operator) -> String {
     state.metrics.render()
+}
+
+/// The private metrics listener's router (no sign-in: keep it off the
+/// network, e.g. on loopback for a local Prometheus).
+pub fn metrics_router(handle: Arc<pmoc_telemetry::PrometheusHandle>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move { handle.render() }
+        }),
+    )
 }

@@ -58,6 +58,8 @@ pub enum HttpError {
     Kafka(#[from] IngestError),
     #[error("serving http")]
     Io(#[from] std::io::Error),
+    #[error("tls")]
+    Tls(#[from] pmoc_tls::TlsError),
 }
 
 /// Shared by every request.
@@ -70,7 +72,6 @@ pub struct AppState {
     max_body_bytes: usize,
     max_record_bytes: usize,
     ack_timeout: Duration,
-    metrics: pmoc_telemetry::PrometheusHandle,
 }
 
 /// The routes, with a producer for `settings.kafka.brokers` (connecting
@@ -89,29 +90,62 @@ pub fn build(settings: &Settings) -> Result<Router, HttpError> {
         max_body_bytes: http.max_body_bytes,
         max_record_bytes: http.max_record_bytes,
         ack_timeout: Duration::from_millis(http.ack_timeout_ms),
-        metrics: pmoc_telemetry::metrics_handle(),
     };
+    // Installs the recorder before the first request is counted.
+    pmoc_telemetry::metrics_handle();
     Ok(Router::new()
         .route("/v1/events", post(post_events))
-        .route(
-            "/metrics",
-            get(|State(s): State<AppState>| async move { s.metrics.render() }),
-        )
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state))
 }
 
+/// `/metrics`, served on `http_ingest.metrics_listen` only: never on the
+/// agency-facing listener, where anyone holding a network path could read
+/// per-agency counters.
+pub fn metrics_router() -> Router {
+    let handle = pmoc_telemetry::metrics_handle();
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move { handle.render() }
+        }),
+    )
+}
+
 /// Serves until `shutdown` resolves; requests in progress finish first.
+/// With `[http_ingest.tls]` set the listener speaks TLS; with
+/// `metrics_listen` set, `/metrics` is served there.
 pub async fn run(
     listener: TcpListener,
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HttpError> {
     let app = build(&settings)?;
-    tracing::info!(addr = %listener.local_addr()?, "http ingest listening");
+    let addr = listener.local_addr()?;
+    let listener = match settings.http_ingest.tls.files() {
+        Some((cert, key)) => {
+            pmoc_tls::Listener::tls(listener, pmoc_tls::server_config(cert, key)?)?
+        }
+        None => pmoc_tls::Listener::plain(listener)?,
+    };
+    let metrics = match settings.http_ingest.metrics_listen.as_str() {
+        "" => None,
+        at => {
+            let bound = TcpListener::bind(at).await?;
+            tracing::info!(addr = %bound.local_addr()?, "http ingest metrics listening");
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(bound, metrics_router()).await;
+            }))
+        }
+    };
+    tracing::info!(%addr, tls = listener.is_tls(), "http ingest listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
+    if let Some(m) = metrics {
+        m.abort();
+    }
     Ok(())
 }
 

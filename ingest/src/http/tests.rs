@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use pmoc_schemas::config::Settings;
 use tower::ServiceExt;
 
-use super::{build, hash_token, records::tests::rainfall};
+use super::{build, hash_token, metrics_router, records::tests::rainfall};
 
 const TOKEN: &str = "test-token-hii";
 
@@ -108,7 +108,16 @@ async fn health_and_metrics_are_served() {
     let get = |uri: &str| Request::get(uri).body(Body::empty()).expect("request");
     let health = app.clone().oneshot(get("/healthz")).await.expect("health");
     assert_eq!(health.status(), StatusCode::OK);
-    let metrics = app.oneshot(get("/metrics")).await.expect("metrics");
+    let public = app.oneshot(get("/metrics")).await.expect("metrics");
+    assert_eq!(
+        public.status(),
+        StatusCode::NOT_FOUND,
+        "not on the agency-facing listener"
+    );
+    let metrics = metrics_router()
+        .oneshot(get("/metrics"))
+        .await
+        .expect("metrics");
     assert_eq!(metrics.status(), StatusCode::OK);
     let text = metrics
         .into_body()

@@ -20,9 +20,10 @@ use pmoc_schemas::config::ClickHouseSettings;
 
 pub use error::{Result, StoreError};
 pub use migrations::{SCHEMA_VERSION, migrate};
-pub use read::RejectTally;
+pub use read::{AlertTarget, AuditFilter, RejectTally};
 pub use rows::{
-    ActionRow, AlertRow, CheckpointRow, LateRow, RejectedRow, Table, WatermarkRow, WindowRow,
+    ActionRow, AlertRow, AuditRow, CheckpointRow, LateRow, RejectedRow, Table, WatermarkRow,
+    WindowRow,
 };
 
 /// A client for the configured database.

@@ -205,6 +205,28 @@ ORDER BY (alert_id, at_ms)",
         // 5) before anything read it; dropped so no one starts to.
         sql: "DROP TABLE IF EXISTS {db}.aggregates",
     },
+    Migration {
+        version: 10,
+        name: "audit_log",
+        // Every dashboard request: who (user and role, empty when nobody
+        // is signed in), what (method, route pattern, parameters), the
+        // decision and, for a refusal, why; from where and when. Append-only;
+        // ordered by time so the audit page reads the newest refusals first.
+        sql: "CREATE TABLE IF NOT EXISTS {db}.audit_log (
+    at_ms Int64,
+    user String,
+    role String,
+    method String,
+    route String,
+    params String,
+    decision String,
+    reason String,
+    status UInt16,
+    peer String
+) ENGINE = MergeTree()
+PARTITION BY toYYYYMM(toDateTime(intDiv(at_ms, 1000)))
+ORDER BY (decision, at_ms)",
+    },
 ];
 
 /// The schema version this build reads and writes: its newest migration.

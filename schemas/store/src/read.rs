@@ -13,6 +13,7 @@ use pmoc_schemas::{
     aggregate::AreaLevel,
     alert::AlertEvent,
     api::{Alert, AlertAction, Light, SourceFreshness},
+    auth::AuditEntry,
     calendar::window_of,
     committee::Committee,
     metric::MetricId,
@@ -21,8 +22,30 @@ use serde::Deserialize;
 
 use crate::{
     Result, Store,
-    rows::{ActionRow, AlertRow, LateRow, RejectedRow, Table, WatermarkRow, WindowRow},
+    rows::{ActionRow, AlertRow, AuditRow, LateRow, RejectedRow, Table, WatermarkRow, WindowRow},
 };
+
+/// What the dashboard checks before an operator acts on an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertTarget {
+    pub committee: Committee,
+    pub area_level: String,
+    pub area_code: String,
+    /// Actions recorded so far.
+    pub actions: u64,
+}
+
+/// Which audit entries to read.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditFilter<'a> {
+    /// A decision (`deny`, `allow`, ...) or `all`.
+    pub decision: &'a str,
+    pub user: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub route_prefix: Option<&'a str>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
 
 /// Rejected messages of one reason kind read from one topic.
 #[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
@@ -323,24 +346,68 @@ impl Store {
         Ok(out)
     }
 
-    /// The committee of one alert, `None` if there is no such alert.
-    pub async fn alert_committee(&self, alert_id: &str) -> Result<Option<Committee>> {
-        let found: Vec<String> = self
+    /// What the scope checks need of one alert, `None` if there is none.
+    pub async fn alert_target(&self, alert_id: &str) -> Result<Option<AlertTarget>> {
+        #[derive(Debug, Row, Deserialize)]
+        struct Target {
+            committee: String,
+            area_level: String,
+            area_code: String,
+            actions: u64,
+        }
+        let found: Vec<Target> = self
             .client
             .query(&format!(
-                "SELECT committee FROM {} FINAL WHERE alert_id = ? LIMIT 1",
+                "SELECT committee, area_level, area_code,
+                    (SELECT count() FROM {} WHERE alert_id = ?) AS actions
+                 FROM {} FINAL WHERE alert_id = ? LIMIT 1",
+                ActionRow::TABLE,
                 AlertRow::TABLE
             ))
+            .bind(alert_id)
             .bind(alert_id)
             .fetch_all()
             .await?;
         found
-            .first()
-            .map(|name| {
-                Committee::from_name(name)
-                    .ok_or_else(|| crate::rows::invalid(AlertRow::TABLE, "committee", name))
+            .into_iter()
+            .next()
+            .map(|t| {
+                Ok(AlertTarget {
+                    committee: Committee::from_name(&t.committee).ok_or_else(|| {
+                        crate::rows::invalid(AlertRow::TABLE, "committee", &t.committee)
+                    })?,
+                    area_level: t.area_level,
+                    area_code: t.area_code,
+                    actions: t.actions,
+                })
             })
             .transpose()
+    }
+
+    /// Audit entries matching `filter`, newest first.
+    pub async fn audit(&self, filter: &AuditFilter<'_>) -> Result<Vec<AuditEntry>> {
+        let mut sql = format!(
+            "SELECT ?fields FROM {} WHERE (? = 'all' OR decision = ?)",
+            AuditRow::TABLE
+        );
+        let mut binds: Vec<&str> = vec![filter.decision, filter.decision];
+        for (column, value) in [("user", filter.user), ("reason", filter.reason)] {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                sql.push_str(&format!(" AND {column} = ?"));
+                binds.push(v);
+            }
+        }
+        if let Some(route) = filter.route_prefix.filter(|v| !v.is_empty()) {
+            sql.push_str(" AND startsWith(route, ?)");
+            binds.push(route);
+        }
+        sql.push_str(&format!(" ORDER BY at_ms DESC LIMIT {}", filter.limit));
+        let mut query = self.client.query(&sql);
+        for b in binds {
+            query = query.bind(b);
+        }
+        let rows: Vec<AuditRow> = query.fetch_all().await?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
     /// Appends one operator action; the history is never rewritten.

@@ -16,6 +16,7 @@ use pmoc_schemas::{
     aggregate::{AreaLevel, WindowAggregate},
     alert::{AlertEvent, AlertState, Severity},
     api::AlertAction,
+    auth::AuditEntry,
     committee::Committee,
     dead_letter::RejectedMessage,
     metric::MetricId,
@@ -45,6 +46,7 @@ tables! {
     RejectedRow => "rejected_events",
     CheckpointRow => "pipeline_checkpoints",
     WatermarkRow => "source_watermarks",
+    AuditRow => "audit_log",
     crate::migrations::MigrationRow => "schema_migrations",
 }
 
@@ -351,6 +353,55 @@ pub struct WatermarkRow {
     pub written_at_ms: i64,
 }
 
+/// A row of `audit_log`: one dashboard request and what was decided.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub at_ms: i64,
+    pub user: String,
+    pub role: String,
+    pub method: String,
+    pub route: String,
+    pub params: String,
+    pub decision: String,
+    pub reason: String,
+    pub status: u16,
+    pub peer: String,
+}
+
+impl From<AuditEntry> for AuditRow {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            at_ms: e.at_ms,
+            user: e.user,
+            role: e.role,
+            method: e.method,
+            route: e.route,
+            params: e.params,
+            decision: e.decision,
+            reason: e.reason,
+            status: e.status,
+            peer: e.peer,
+        }
+    }
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> Self {
+        Self {
+            at_ms: r.at_ms,
+            user: r.user,
+            role: r.role,
+            method: r.method,
+            route: r.route,
+            params: r.params,
+            decision: r.decision,
+            reason: r.reason,
+            status: r.status,
+            peer: r.peer,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,5 +533,19 @@ mod tests {
             (row.payload.len(), row.payload_bytes as usize),
             (REJECTED_PAYLOAD_BYTES, big.payload.len())
         );
+
+        let entry = AuditEntry {
+            at_ms: 1_790_000_000_000,
+            user: "somchai".to_owned(),
+            role: "liaison_water".to_owned(),
+            method: "GET".to_owned(),
+            route: "/api/area/{level}/{code}".to_owned(),
+            params: "level=province&code=10".to_owned(),
+            decision: "deny".to_owned(),
+            reason: "out_of_scope".to_owned(),
+            status: 403,
+            peer: "127.0.0.1".to_owned(),
+        };
+        assert_eq!(AuditEntry::from(AuditRow::from(entry.clone())), entry);
     }
 }

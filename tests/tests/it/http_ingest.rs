@@ -266,7 +266,11 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
     // Counters are asserted in pmoc-ingest's unit tests: in this binary
     // another server's Prometheus recorder may be the process-wide one.
     let metrics = client.get(format!("{base}/metrics")).send().await?;
-    assert_eq!(metrics.status(), StatusCode::OK);
+    assert_eq!(
+        metrics.status(),
+        StatusCode::NOT_FOUND,
+        "no metrics on the agency-facing listener"
+    );
 
     // Without a broker the answer is 503, so the client knows to retry.
     broker.process.kill();

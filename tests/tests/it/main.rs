@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, each test with its own servers, topics and
 //! database.
 
+mod access;
 mod connectors;
 mod crash_recovery;
 mod harness;

@@ -20,6 +20,7 @@ use pmoc_schemas::{
 };
 use pmoc_store::{LateRow, WindowRow};
 use pmoc_tests::{
+    auth::{self, add_account, browser_sign_in, sign_in},
     browser::Browser,
     clickhouse::ClickHouse,
     dist_dir, init_tracing,
@@ -284,7 +285,9 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let clickhouse = ClickHouse::start(dir.path()).await?;
     let broker = Broker::start(dir.path()).await?;
-    let settings = settings(&broker, &clickhouse)?;
+    let mut settings = settings(&broker, &clickhouse)?;
+    auth::stores_in(&mut settings, dir.path());
+    add_account(&settings, "duty.officer", "operator")?;
     let topic = settings.kafka.topics.water.clone();
 
     ensure_topics(&settings.kafka).await?;
@@ -364,7 +367,14 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
     let browser = Browser::start(dir.path(), 1920, 1080).await?;
+    // Nothing is shown before signing in: the page is the sign-in form.
     browser.client.goto(&format!("http://{addr}/")).await?;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Id("signin-user"))
+        .await?;
+    browser_sign_in(&browser, &format!("http://{addr}"), "duty.officer", "/").await?;
     browser
         .client
         .wait()
@@ -427,7 +437,10 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
 
     // 2. The API returns the newest window of each province.
     let newest = newest_per_province(&expected);
-    let api: WaterSnapshot = reqwest::get(format!("http://{addr}/api/water"))
+    let session = sign_in(&format!("http://{addr}"), "duty.officer").await?;
+    let api: WaterSnapshot = session
+        .get(&format!("http://{addr}/api/water"))
+        .send()
         .await?
         .error_for_status()?
         .json()

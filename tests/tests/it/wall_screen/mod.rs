@@ -9,10 +9,12 @@ use anyhow::Context;
 use fantoccini::Locator;
 use pmoc_schemas::{
     api::{AreaDetail, WallSnapshot},
-    committee::Committee,
+    auth::{RoleKind, RoleSettings},
+    committee::{Committee, security::Classification},
     config::Settings,
 };
 use pmoc_tests::{
+    auth::{self, add_account, browser_sign_in, enrol_kiosk, sign_in},
     browser::Browser,
     clickhouse::ClickHouse,
     dist_dir, init_tracing,
@@ -21,7 +23,7 @@ use pmoc_tests::{
     unique_name,
 };
 
-mod data;
+pub(crate) mod data;
 
 use data::{HOUR, seed_all};
 
@@ -67,6 +69,17 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     settings.clickhouse.database = unique_name("wall");
     settings.dashboard.assets_dir = dist_dir()?.to_string_lossy().into_owned();
     settings.dashboard.refresh_ms = 200;
+    auth::stores_in(&mut settings, dir.path());
+    settings.auth.roles.insert(
+        "water_liaison".to_owned(),
+        RoleSettings {
+            committees: vec![Committee::Water],
+            ..RoleSettings::new(RoleKind::Liaison, Classification::Restricted)
+        },
+    );
+    add_account(&settings, "somchai", "operator")?;
+    add_account(&settings, "liaison.w", "water_liaison")?;
+    let kiosk = enrol_kiosk(&settings, "ops-wall-4k", "executive")?;
     pmoc_store::migrate(&settings.clickhouse).await?;
     let client = pmoc_store::client(&settings.clickhouse);
     let seeded_at = pmoc_pipeline::clock::now_ms();
@@ -82,11 +95,8 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
 
     // 1. The wall, pinned on water: 77 provinces, four panels, headlines.
     let browser = Browser::start(dir.path(), 1920, 1080).await?;
+    browser_sign_in(&browser, &base, "somchai", "/wall?focus=water").await?;
     let started = Instant::now();
-    browser
-        .client
-        .goto(&format!("{base}/wall?focus=water"))
-        .await?;
     let level = "#panel-water .tile-m[data-metric='water_level_m_msl'] .headline";
     wait_text(&browser, level, "12.3").await?;
     tracing::warn!(
@@ -192,7 +202,12 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     let dir4k = dir.path().join("4k");
     std::fs::create_dir_all(&dir4k)?;
     let wall4k = Browser::start(&dir4k, 3840, 2160).await?;
-    wall4k.client.goto(&format!("{base}/wall")).await?;
+    // A wall screen enrols with its kiosk token and lands on the wall.
+    wall4k
+        .client
+        .goto(&format!("{base}/kiosk?token={kiosk}"))
+        .await?;
+    wait_url(&wall4k, "/wall").await?;
     wait_for(
         "critical alert holds the wall",
         Duration::from_secs(20),
@@ -420,9 +435,9 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     browser.screenshot("drill_down_districts_1920x1080").await?;
 
     // Small counts of people never leave the server.
-    let http = reqwest::Client::new();
+    let http = sign_in(&base, "somchai").await?;
     let detail: AreaDetail = http
-        .get(format!(
+        .get(&format!(
             "{base}/api/area/province/34?range=1d&committee=population"
         ))
         .send()
@@ -453,12 +468,6 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .await?;
     browser
         .client
-        .find(Locator::Id("operator-name"))
-        .await?
-        .send_keys("Somchai P.")
-        .await?;
-    browser
-        .client
         .find(Locator::Css(&format!("{card} textarea.comment")))
         .await?
         .send_keys("Provincial office informed")
@@ -480,7 +489,8 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     .await?;
     assert_eq!(
         (stored.0.as_str(), stored.1.as_str(), stored.2.as_str()),
-        ("acknowledge", "Provincial office informed", "Somchai P.")
+        ("acknowledge", "Provincial office informed", "somchai"),
+        "the actor is the signed-in user"
     );
     assert!(
         (stored.3 - clicked).abs() < 10_000,
@@ -489,33 +499,79 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     wait_for("history shown", Duration::from_secs(10), || async {
         Ok(text(&browser, &format!("{card} .history"))
             .await?
-            .contains("Somchai P.")
+            .contains("somchai")
             .then_some(()))
     })
     .await?;
-    // The proxy's header names the actor, over any field.
-    let resolved = http
-        .post(format!("{base}/api/alerts/a-res-50/resolve"))
-        .header("X-PMOC-User", "duty.officer")
-        .json(&serde_json::json!({"comment": "wind changed", "actor": "someone else"}))
-        .send()
-        .await?;
+    // The actor never comes from the body: a body naming one is refused.
+    let operator = http;
+    let close = |body: serde_json::Value| {
+        operator
+            .post(&format!("{base}/api/alerts/a-res-50/resolve"))
+            .json(&body)
+            .send()
+    };
+    let named =
+        close(serde_json::json!({"comment": "wind changed", "actor": "someone else"})).await?;
+    assert_eq!(named.status(), 422, "a body naming an actor");
+    let no_reason = close(serde_json::json!({"comment": "  "})).await?;
+    assert_eq!(no_reason.status(), 400, "closing needs a reason");
+    let resolved = close(serde_json::json!({"comment": "wind changed"})).await?;
     assert_eq!(resolved.status(), 201);
     let actor: String = client
         .query("SELECT actor FROM alert_actions WHERE alert_id = 'a-res-50'")
         .fetch_one()
         .await?;
-    assert_eq!(actor, "duty.officer");
+    assert_eq!(actor, "somchai");
+    // Closing the critical alert the pipeline still sees in breach keeps it
+    // on the wall, marked as closed.
+    let closed = operator
+        .post(&format!("{base}/api/alerts/a-water-34/resolve"))
+        .json(&serde_json::json!({"comment": "handed to the province; level still high"}))
+        .send()
+        .await?;
+    assert_eq!(closed.status(), 201);
+    wait_for(
+        "still on the wall, marked",
+        Duration::from_secs(20),
+        || async {
+            let wall: WallSnapshot = operator
+                .get(&format!("{base}/api/wall"))
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            Ok(wall
+                .alerts
+                .iter()
+                .any(|a| a.event.alert_id == "a-water-34" && a.closed_by_operator())
+                .then_some(()))
+        },
+    )
+    .await?;
 
-    // 7. A liaison officer sees and acts on only their committee.
-    let liaison = |req: reqwest::RequestBuilder| req.header("X-PMOC-Role", "liaison:water");
-    let wall: WallSnapshot = liaison(http.get(format!("{base}/api/wall")))
+    // 7. A liaison officer sees only their committee in full.
+    let liaison = sign_in(&base, "liaison.w").await?;
+    let wall: WallSnapshot = liaison
+        .get(&format!("{base}/api/wall"))
         .send()
         .await?
+        .error_for_status()?
         .json()
         .await?;
-    let committees: Vec<&str> = wall.panels.iter().map(|p| p.committee.as_str()).collect();
-    assert_eq!(committees, ["water"]);
+    let water = wall.panels.iter().find(|p| p.committee == "water");
+    assert!(
+        water.is_some_and(|p| p.series.iter().any(|s| s.points.len() > 1)),
+        "own panel in full"
+    );
+    assert!(
+        wall.panels
+            .iter()
+            .filter(|p| p.committee != "water")
+            .all(|p| p.series.iter().all(|s| s.points.len() <= 1)),
+        "other committees: headlines only"
+    );
     assert!(
         wall.alerts
             .iter()
@@ -523,12 +579,13 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
             && !wall.alerts.is_empty()
     );
     assert!(wall.freshness.iter().all(|f| f.committee == "water"));
-    let denied = liaison(http.get(format!("{base}/api/area/nation/TH?committee=security")))
+    let denied = liaison
+        .get(&format!("{base}/api/area/nation/TH?committee=security"))
         .send()
         .await?;
     assert_eq!(denied.status(), 403);
-    let denied = liaison(http.post(format!("{base}/api/alerts/a-sec-95/acknowledge")))
-        .header("X-PMOC-User", "liaison.w")
+    let denied = liaison
+        .post(&format!("{base}/api/alerts/a-sec-95/acknowledge"))
         .json(&serde_json::json!({"comment": "not mine"}))
         .send()
         .await?;
