@@ -9,7 +9,17 @@ export PATH="$PMOC_TOOLS:$HOME/.cargo/bin:$PATH"
 # Where the built front end goes (index.html, style.css, pkg/).
 export PMOC_DIST="${PMOC_DIST:-$CARGO_TARGET_DIR/dist}"
 
+# The Kafka-protocol broker of the local stack and of the tests, built from
+# crates.io into the cache by setup.sh. `nisshi` (tansu's successor) by
+# default; PMOC_BROKER=tansu selects tansu 0.6, kept for comparison (see the
+# README, "The broker"). Production points the same code at Apache Kafka.
+PMOC_BROKER="${PMOC_BROKER:-nisshi}"
 TANSU_VERSION="0.6.0"
+NISSHI_VERSION="0.8.1"
+# nisshi 0.8 needs rustc >= 1.96; only its build uses this toolchain, the
+# workspace stays on rust-toolchain.toml's.
+NISSHI_TOOLCHAIN="1.96.0"
+broker_binary() { echo "$PMOC_TOOLS/$PMOC_BROKER"; }
 # Keep in step with tests/src/oidc.rs (VERSION).
 OIDC_PROVIDER_VERSION="9.13.3"
 

@@ -32,10 +32,21 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 mkdir -p "$PMOC_TOOLS"
-if ! "$PMOC_TOOLS/tansu" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
-  step "building the tansu broker $TANSU_VERSION (once, about 10 minutes; cached in $PMOC_CACHE)"
-  cargo install tansu --version "$TANSU_VERSION" --features dynostore,libsql \
-    --root "$PMOC_CACHE/tools" --target-dir "$PMOC_CACHE/tansu-target"
+# The broker: built once into the cache (a fresh build takes 10-15 minutes).
+case $PMOC_BROKER in
+  nisshi) broker_version=$NISSHI_VERSION toolchain=("+$NISSHI_TOOLCHAIN") ;;
+  tansu) broker_version=$TANSU_VERSION toolchain=() ;;
+  *) die "PMOC_BROKER=$PMOC_BROKER: expected nisshi or tansu" ;;
+esac
+if ! "$PMOC_TOOLS/$PMOC_BROKER" --version 2>/dev/null | grep -q "$broker_version"; then
+  if ((${#toolchain[@]})) && ! rustup toolchain list | grep -q "^$NISSHI_TOOLCHAIN"; then
+    step "installing Rust $NISSHI_TOOLCHAIN for the broker's build"
+    rustup toolchain install "$NISSHI_TOOLCHAIN" --profile minimal
+  fi
+  step "building the $PMOC_BROKER broker $broker_version (once, 10-15 minutes; cached in $PMOC_CACHE)"
+  cargo "${toolchain[@]}" install "$PMOC_BROKER" --version "$broker_version" \
+    --features dynostore,libsql,postgres \
+    --root "$PMOC_CACHE/tools" --target-dir "$PMOC_CACHE/$PMOC_BROKER-target"
 fi
 
 wbg="$(wasm_bindgen_version)"

@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
     alerting::alerts,
+    backlog::Backlog,
     rollup::rollups,
     sink::{WriterMessage, sink},
     source::{SourceConfig, kafka_source},
@@ -24,6 +25,8 @@ pub struct DataflowConfig {
     pub alert_rules: Arc<AlertRules>,
     /// Alerts open when the pipeline last stopped.
     pub open_alerts: Vec<AlertEvent>,
+    /// Rows awaiting ClickHouse in this process; sources pause when full.
+    pub backlog: Backlog,
 }
 
 /// Builds the dataflow in `scope`; returns the probe of stored event time.
@@ -41,10 +44,11 @@ pub fn build(
         stored.clone(),
         writer.clone(),
         failed,
+        config.backlog.clone(),
     );
     let windowed = windows(scope, records, widths);
     let outputs = rollups(windowed);
     let outputs = alerts(outputs, &config.alert_rules, config.open_alerts);
-    sink(scope, outputs, writer).probe_with(&stored);
+    sink(scope, outputs, writer, config.backlog).probe_with(&stored);
     stored
 }

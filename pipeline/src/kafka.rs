@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use pmoc_store::CheckpointRow;
 use rdkafka::{
-    ClientConfig, Offset, TopicPartitionList,
-    consumer::{BaseConsumer, CommitMode, Consumer},
+    ClientConfig, ClientContext, Offset, Statistics, TopicPartitionList,
+    consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext},
     error::KafkaError,
 };
 
@@ -43,11 +43,50 @@ pub fn checkpoints(rows: Vec<CheckpointRow>, topics: &[String]) -> Checkpoints {
         .collect()
 }
 
+/// How often librdkafka reports its statistics (for the lag gauge).
+const STATISTICS_INTERVAL: &str = "5000";
+
+/// The consumer's context: turns librdkafka's periodic statistics into the
+/// `pmoc_pipeline_kafka_lag_messages{topic,partition}` gauge, messages on
+/// the broker not yet read by the pipeline. It is the one figure that says
+/// whether the pipeline keeps up, and it comes from the client's own
+/// bookkeeping, with no extra request to the broker.
+#[derive(Debug, Default)]
+pub struct LagContext;
+
+impl ClientContext for LagContext {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, t) in &statistics.topics {
+            for (id, p) in &t.partitions {
+                // Partition -1 is librdkafka's "unassigned" bucket.
+                if *id < 0 || p.hi_offset < 0 {
+                    continue;
+                }
+                let read_up_to = if p.app_offset >= 0 {
+                    p.app_offset
+                } else if p.next_offset >= 0 {
+                    p.next_offset
+                } else {
+                    continue;
+                };
+                metrics::gauge!(
+                    "pmoc_pipeline_kafka_lag_messages",
+                    "topic" => topic.clone(),
+                    "partition" => id.to_string()
+                )
+                .set((p.hi_offset - read_up_to).max(0) as f64);
+            }
+        }
+    }
+}
+
+impl ConsumerContext for LagContext {}
+
 /// A worker's consumer and the state of the partitions it owns.
 pub struct KafkaReader {
     /// The topics read, indexed by `PartitionState::topic`.
     pub topics: Vec<String>,
-    pub consumer: BaseConsumer,
+    pub consumer: BaseConsumer<LagContext>,
     pub partitions: Vec<PartitionState>,
 }
 
@@ -66,13 +105,14 @@ impl KafkaReader {
         peers: usize,
         checkpoints: &Checkpoints,
     ) -> Result<Self, PipelineError> {
-        let consumer: BaseConsumer = ClientConfig::new()
+        let consumer: BaseConsumer<LagContext> = ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("group.id", group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .create()
+            .set("statistics.interval.ms", STATISTICS_INTERVAL)
+            .create_with_context(LagContext)
             .map_err(PipelineError::Kafka)?;
         let mut pairs = Vec::new();
         for (t, topic) in topics.iter().enumerate() {

@@ -3,6 +3,7 @@
 //! ClickHouse.
 
 pub mod alerting;
+pub mod backlog;
 pub mod clock;
 pub mod dataflow;
 pub mod dead_letter;
@@ -32,4 +33,6 @@ pub enum PipelineError {
     Timely(String),
     #[error("a worker failed; see the log")]
     WorkerFailed,
+    #[error("the clickhouse writer died; nothing more could be stored")]
+    WriterFailed,
 }

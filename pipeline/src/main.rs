@@ -62,7 +62,13 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sets `on_signal` to run on SIGINT or SIGTERM, from a small signal thread.
+/// Longest a stop may take once asked for: past it the process exits
+/// anyway. Nothing is lost by that: only stored results are checkpointed,
+/// so whatever was in flight is replayed on the next start.
+const STOP_DEADLINE: std::time::Duration = std::time::Duration::from_millis(4_500);
+
+/// Sets `on_signal` to run on SIGINT or SIGTERM, from a small signal thread;
+/// a second signal, or [`STOP_DEADLINE`] passing, ends the process at once.
 fn ctrlc_handler(on_signal: impl Fn() + Send + 'static) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -71,15 +77,27 @@ fn ctrlc_handler(on_signal: impl Fn() + Send + 'static) -> anyhow::Result<()> {
         .name("signals".into())
         .spawn(move || {
             rt.block_on(async {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .ok();
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut term), Ok(mut int)) =
+                    (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+                else {
+                    tracing::error!("cannot listen for signals; only SIGKILL will stop this process");
+                    return;
+                };
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
                 }
                 tracing::info!("stopping");
                 on_signal();
+                tokio::select! {
+                    _ = term.recv() => tracing::warn!("second signal: exiting now"),
+                    _ = int.recv() => tracing::warn!("second signal: exiting now"),
+                    () = tokio::time::sleep(STOP_DEADLINE) => {
+                        tracing::warn!(deadline = ?STOP_DEADLINE, "not stopped in time: exiting now; unstored work is replayed on the next start");
+                    }
+                }
+                std::process::exit(143);
             })
         })?;
     Ok(())

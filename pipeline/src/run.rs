@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use futures::FutureExt;
 use pmoc_schemas::{committee::Committee, config::Settings, envelope::DEFAULT_MAX_MESSAGE_BYTES};
 use pmoc_store::Store;
 
@@ -57,6 +58,7 @@ impl DataflowConfig {
             },
             alert_rules: Arc::new(settings.alerts.clone()),
             open_alerts,
+            backlog: crate::backlog::Backlog::new(p.max_unstored_rows),
         }
     }
 }
@@ -107,17 +109,34 @@ pub fn run(
         )
         .map_err(PipelineError::Kafka)?
     };
-    let writer = runtime.spawn(run_writer(
-        db,
-        dead_letter,
-        silence,
-        rx,
-        Duration::from_millis(settings.pipeline.flush_interval_ms),
-        settings.pipeline.max_batch_rows,
-    ));
+    let failed = Arc::new(AtomicBool::new(false));
+    let writer_died = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let run = run_writer(
+            db,
+            dead_letter,
+            silence,
+            rx,
+            Duration::from_millis(settings.pipeline.flush_interval_ms),
+            shutdown.clone(),
+        );
+        let (failed, died) = (failed.clone(), writer_died.clone());
+        // A writer that panics must take the process down: workers running
+        // on without anything being stored would only look alive.
+        runtime.spawn(async move {
+            if std::panic::AssertUnwindSafe(run)
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                tracing::error!("clickhouse writer panicked; stopping the pipeline");
+                died.store(true, Ordering::SeqCst);
+                failed.store(true, Ordering::SeqCst);
+            }
+        })
+    };
 
     let config = DataflowConfig::from_settings(settings, checkpoints, open_alerts);
-    let failed = Arc::new(AtomicBool::new(false));
     let worker_failed = failed.clone();
     let guards = timely::execute(timely_config, move |worker| {
         let config = config.clone();
@@ -143,14 +162,19 @@ pub fn run(
     })
     .map_err(PipelineError::Timely)?;
     let results = guards.join();
-    // All senders are gone with the workers; the writer finishes what it has.
-    runtime.block_on(async {
-        if let Err(e) = writer.await {
-            tracing::error!(error = %pmoc_schemas::error::chain(&e), "clickhouse writer panicked");
-        }
-    });
+    // The workers set `shutdown` as they stop, which stops the writer too:
+    // what it has not stored is replayed on the next start.
+    if let Err(e) = runtime.block_on(writer) {
+        tracing::error!(error = %pmoc_schemas::error::chain(&e), "clickhouse writer task failed");
+    }
+    // Kafka and ClickHouse clients still waiting on an unreachable server
+    // must not hold the process: none of their work is needed any more.
+    runtime.shutdown_timeout(Duration::from_millis(500));
     for r in results {
         r.map_err(PipelineError::Timely)?;
+    }
+    if writer_died.load(Ordering::SeqCst) {
+        return Err(PipelineError::WriterFailed);
     }
     if failed.load(Ordering::SeqCst) {
         return Err(PipelineError::WorkerFailed);

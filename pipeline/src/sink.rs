@@ -5,7 +5,14 @@
 //! The operator's output frontier is therefore exactly "stored up to here":
 //! a probe on it tells the sources which offsets may be committed.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use pmoc_schemas::{alert::AlertEvent, dead_letter::RejectedMessage};
 use pmoc_store::{
@@ -22,7 +29,10 @@ use timely::{
 };
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use crate::{clock::now_ms, dead_letter::DeadLetter, record::Output, silence::Silence, telemetry};
+use crate::{
+    backlog::Backlog, clock::now_ms, dead_letter::DeadLetter, record::Output, silence::Silence,
+    telemetry,
+};
 
 /// What workers send the process's ClickHouse writer.
 #[derive(Debug)]
@@ -43,6 +53,8 @@ pub struct SinkBatch {
 /// Tells the sink operator that batch `id` is durable.
 pub struct SinkAck {
     pub id: u64,
+    rows: usize,
+    backlog: Backlog,
     tx: std::sync::mpsc::Sender<u64>,
     activator: SyncActivator,
 }
@@ -54,11 +66,20 @@ impl std::fmt::Debug for SinkAck {
 }
 
 impl SinkAck {
-    pub fn done(self) {
+    pub fn done(mut self) {
+        self.backlog.done(std::mem::take(&mut self.rows));
         // The operator may be gone at shutdown; then nobody waits for the ack.
         if self.tx.send(self.id).is_ok() {
             let _ = self.activator.activate();
         }
+    }
+}
+
+impl Drop for SinkAck {
+    /// A batch abandoned at shutdown (never stored) leaves the backlog too;
+    /// `done` has already been counted for one that was stored.
+    fn drop(&mut self) {
+        self.backlog.done(std::mem::take(&mut self.rows));
     }
 }
 
@@ -69,6 +90,7 @@ pub fn sink<'s>(
     scope: Scope<'s, u64>,
     outputs: Stream<'s, u64, Vec<Output>>,
     writer: UnboundedSender<WriterMessage>,
+    backlog: Backlog,
 ) -> Stream<'s, u64, Vec<()>> {
     outputs
         .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
@@ -89,8 +111,11 @@ pub fn sink<'s>(
                             return;
                         };
                         next_id += 1;
+                        backlog.add(rows.len());
                         let ack = SinkAck {
                             id: next_id,
+                            rows: rows.len(),
+                            backlog: backlog.clone(),
                             tx: ack_tx.clone(),
                             activator: activator.clone(),
                         };
@@ -194,29 +219,44 @@ impl Pending {
 /// Batches what the sink operators send, inserts it, and acknowledges each
 /// batch only after ClickHouse accepted it. A failing insert is retried with
 /// backoff for as long as it takes: held acknowledgements hold the frontier
-/// and the Kafka offsets, so an outage delays results and never loses them.
+/// and the Kafka offsets, so an outage delays results and never loses them
+/// (and the sources stop reading meanwhile, see [`crate::backlog`]).
+///
+/// Inserts start at most once per `flush_interval`, each taking everything
+/// gathered since the last one: one insert per table per interval whatever
+/// the event rate, so ClickHouse is not flooded with small parts.
+///
+/// Once `stop` is set the writer gives up on what it has not stored (its
+/// offsets were never committed: the next start replays it), so a stop is
+/// never held up by an unreachable ClickHouse or broker.
 pub async fn run_writer(
     store: Store,
     dead_letter: DeadLetter,
     mut silence: Silence,
     mut messages: UnboundedReceiver<WriterMessage>,
     flush_interval: Duration,
-    max_rows: usize,
+    stop: Arc<AtomicBool>,
 ) {
     let mut pending = Pending::default();
+    let mut last_flush = tokio::time::Instant::now() - flush_interval;
     loop {
-        // Wait for the first message, then gather more until the deadline.
-        match messages.recv().await {
-            Some(m) => pending.take(m),
-            None => return,
+        // Wait for the first message, then gather more until the interval
+        // since the last insert has passed.
+        tokio::select! {
+            m = messages.recv() => match m {
+                Some(m) => pending.take(m),
+                None => return,
+            },
+            () = stopped(&stop) => return,
         }
-        let deadline = tokio::time::Instant::now() + flush_interval;
-        while pending.rows.len() < max_rows {
-            match tokio::time::timeout_at(deadline, messages.recv()).await {
-                Ok(Some(m)) => pending.take(m),
-                Ok(None) | Err(_) => break,
-            }
+        let deadline = (last_flush + flush_interval).max(tokio::time::Instant::now());
+        while let Ok(Some(m)) = tokio::time::timeout_at(deadline, messages.recv()).await {
+            pending.take(m);
         }
+        while let Ok(m) = messages.try_recv() {
+            pending.take(m);
+        }
+        last_flush = tokio::time::Instant::now();
         let mut split = split_rows(std::mem::take(&mut pending.rows), now_ms());
         silence.observe(&pending.watermarks);
         split.alerts.extend(silence.check(now_ms()));
@@ -239,18 +279,32 @@ pub async fn run_writer(
                 insert_all(&store, &alerts).await?;
                 insert_all(&store, &marks).await?;
                 insert_all(&store, &watermarks).await
-            }
-            .await;
+            };
+            let result = tokio::select! {
+                r = result => r,
+                () = stopped(&stop) => return,
+            };
             match result {
                 Ok(()) => break,
                 Err(error) => {
                     attempt += 1;
                     telemetry::write_failed(&error, attempt);
                     let backoff = Duration::from_millis(100 * 2u64.pow(attempt.min(6)));
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = stopped(&stop) => return,
+                    }
                 }
             }
         }
         pending.acks.drain(..).for_each(SinkAck::done);
+    }
+}
+
+/// Resolves once `stop` is set (checked every 50 ms: the flag is set from a
+/// signal thread and read by timely workers too).
+async fn stopped(stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

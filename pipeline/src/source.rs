@@ -30,6 +30,7 @@ use timely::dataflow::{
 };
 
 use crate::{
+    backlog::Backlog,
     clock::now_ms,
     kafka::{Checkpoints, KafkaReader},
     partition::{Arrival, PartitionState},
@@ -116,6 +117,8 @@ const MAX_POLL_BATCH: usize = 10_000;
 const MAX_POLL_TIME: Duration = Duration::from_millis(20);
 /// How long to wait before polling again when nothing arrived.
 const IDLE_BACKOFF: Duration = Duration::from_millis(25);
+/// How long to wait before looking again while ClickHouse is behind.
+const BACKLOG_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Builds the source for this worker. `stored` probes the sink: its frontier
 /// is the event time up to which everything is durably in ClickHouse, which
@@ -126,6 +129,7 @@ pub fn kafka_source<'s>(
     stored: ProbeHandle<u64>,
     writer: tokio::sync::mpsc::UnboundedSender<WriterMessage>,
     failed: Arc<AtomicBool>,
+    backlog: Backlog,
 ) -> Stream<'s, u64, Vec<Record>> {
     let (worker, peers) = (scope.index(), scope.peers());
     timely_source(scope, "KafkaSource", move |capability, info| {
@@ -159,6 +163,13 @@ pub fn kafka_source<'s>(
             let (Some(reader), Some(cap)) = (reader.as_mut(), cap.as_mut()) else {
                 return;
             };
+            // ClickHouse is behind: read nothing more (Kafka keeps it) and
+            // hold the frontier where it is, until the writer catches up.
+            if backlog.is_full() {
+                telemetry::paused();
+                activator.activate_after(BACKLOG_BACKOFF);
+                return;
+            }
             let started = Instant::now();
             let cap_ms = *cap.time() as i64;
             let mut read = 0;

@@ -39,6 +39,11 @@ pub fn commit_error(error: &KafkaError) {
     metrics::counter!("pmoc_pipeline_kafka_errors_total", "op" => "commit").increment(1);
 }
 
+/// A source skipped a poll because ClickHouse is behind (backpressure).
+pub fn paused() {
+    metrics::counter!("pmoc_pipeline_source_paused_total").increment(1);
+}
+
 pub fn rows_written(table: &'static str, rows: usize) {
     metrics::counter!("pmoc_pipeline_rows_written_total", "table" => table).increment(rows as u64);
 }

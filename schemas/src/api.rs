@@ -107,7 +107,10 @@ pub enum Light {
 }
 
 impl Light {
-    /// Green under 1.5 cadences of silence, amber under 3, red beyond.
+    /// Green under 1.5 cadences since `newest_ms`, amber under 3, red
+    /// beyond. Judged on the event time of a source's newest data, not on
+    /// when the pipeline last read something from it: a pipeline working
+    /// through a backlog reads constantly, yet what it shows can be old.
     ///
     /// ```
     /// use pmoc_schemas::api::Light;
@@ -115,11 +118,11 @@ impl Light {
     /// assert_eq!(Light::of(200_000, 50_000, 60), Light::Amber);
     /// assert_eq!(Light::of(400_000, 50_000, 60), Light::Red);
     /// ```
-    pub fn of(now_ms: i64, last_seen_ms: i64, cadence_s: u32) -> Self {
-        if last_seen_ms <= 0 {
+    pub fn of(now_ms: i64, newest_ms: i64, cadence_s: u32) -> Self {
+        if newest_ms <= 0 {
             return Self::Unknown;
         }
-        let age = (now_ms - last_seen_ms).max(0) as f64;
+        let age = (now_ms - newest_ms).max(0) as f64;
         let cadence = f64::from(cadence_s.max(1)) * 1000.0;
         if age < 1.5 * cadence {
             Self::Green
@@ -128,6 +131,11 @@ impl Light {
         } else {
             Self::Red
         }
+    }
+
+    /// Older than the cadence allows (amber or red).
+    pub fn is_stale(self) -> bool {
+        matches!(self, Self::Amber | Self::Red)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -152,8 +160,39 @@ pub struct SourceFreshness {
     pub last_seen_ms: i64,
     pub expected_cadence_s: u32,
     pub events_total: u64,
-    /// As of the snapshot; the browser recomputes it against its own clock.
+    /// As of the snapshot; the browser recomputes it with [`Self::light_at`].
     pub light: Light,
+}
+
+impl SourceFreshness {
+    /// How stale the source's newest data is at `now_ms`.
+    pub fn light_at(&self, now_ms: i64) -> Light {
+        Light::of(now_ms, self.last_event_ms, self.expected_cadence_s)
+    }
+
+    /// The worst light of the sources that feed `metric` (its catalogue
+    /// source schema), `Unknown` when none has reported.
+    pub fn of_metric<'a>(
+        sources: impl IntoIterator<Item = &'a SourceFreshness>,
+        metric: &str,
+        now_ms: i64,
+    ) -> Light {
+        let Some(schema) = crate::metric::MetricId::from_name(metric).map(|m| m.schema()) else {
+            return Light::Unknown;
+        };
+        sources
+            .into_iter()
+            .filter(|f| f.schema == schema.name)
+            .map(|f| f.light_at(now_ms))
+            .min_by_key(|l| match l {
+                // The freshest system of a feed speaks for the feed.
+                Light::Unknown => 3,
+                Light::Red => 2,
+                Light::Amber => 1,
+                Light::Green => 0,
+            })
+            .unwrap_or(Light::Unknown)
+    }
 }
 
 /// An operator's acknowledgement or resolution.

@@ -184,10 +184,15 @@ pub struct PipelineSettings {
     pub dedup_horizon_seconds: u32,
     /// A partition with no new message for this long stops holding windows open.
     pub idle_partition_seconds: u32,
-    /// Longest time rows wait before a ClickHouse insert.
+    /// Time between two ClickHouse inserts into a table: the writer inserts
+    /// everything gathered since the last insert at most this often, so
+    /// the number of inserts (and of parts ClickHouse must merge) stays the
+    /// same whatever the event rate.
     pub flush_interval_ms: u64,
-    /// Most rows in one insert.
-    pub max_batch_rows: usize,
+    /// Rows handed to the ClickHouse writer and not yet acknowledged above
+    /// which the pipeline stops reading Kafka until ClickHouse catches up:
+    /// the bound on the pipeline's memory when ClickHouse is slow or down.
+    pub max_unstored_rows: usize,
 }
 
 impl Default for PipelineSettings {
@@ -198,8 +203,8 @@ impl Default for PipelineSettings {
             allowed_lateness_seconds: 30,
             dedup_horizon_seconds: 3_600,
             idle_partition_seconds: 120,
-            flush_interval_ms: 500,
-            max_batch_rows: 50_000,
+            flush_interval_ms: 1_000,
+            max_unstored_rows: 200_000,
         }
     }
 }
@@ -213,6 +218,13 @@ pub struct DashboardSettings {
     pub assets_dir: String,
     /// How often the server reads ClickHouse for changes to push.
     pub refresh_ms: u64,
+    /// How long the pipeline's stored frontier, or the server's reads of
+    /// ClickHouse, may stand still before every page says the data is
+    /// stalled (see `schemas::health`). The national feeds never pause
+    /// this long; a stack that really receives nothing for a while is
+    /// shown stalled until the pipeline's idle partitions let its frontier
+    /// move on with the clock (`idle_partition_seconds`).
+    pub stall_after_seconds: u32,
     /// The wall's focus views, in order: a committee (`water`), `alerts`,
     /// or a region of the NSO scheme (`region:NE`).
     pub rotation: Vec<String>,
@@ -261,6 +273,7 @@ impl Default for DashboardSettings {
             listen: "127.0.0.1:8080".to_owned(),
             assets_dir: "dist".to_owned(),
             refresh_ms: 500,
+            stall_after_seconds: 60,
             rotation: [
                 "water",
                 "population",
@@ -329,6 +342,19 @@ pub struct HttpIngestSettings {
     /// Largest single record, bytes; the decoder's limit (a record is a
     /// Kafka message, and real ones are under 2 KB).
     pub max_record_bytes: usize,
+    /// Most records in one request; more is answered 413 with the bound,
+    /// so one request can never hold more than this in the producer.
+    pub max_records: usize,
+    /// Requests being read or published at once; more are answered 429 with
+    /// `Retry-After` at once instead of queueing in memory.
+    pub max_concurrent_requests: usize,
+    /// Messages the producer may hold unacknowledged (all requests
+    /// together, dead letters included). A request that would go over it is
+    /// answered 429 with `Retry-After` before anything of it is queued:
+    /// when the broker falls behind, clients wait instead of memory growing.
+    pub max_queued_messages: usize,
+    /// Longest time to receive a request's body; a slower client gets 408.
+    pub read_timeout_ms: u64,
     /// How long a request waits for the broker's acknowledgements before it
     /// is answered 503; the client then retries (event ids make that safe).
     pub ack_timeout_ms: u64,
@@ -351,6 +377,10 @@ impl Default for HttpIngestSettings {
             listen: "127.0.0.1:8090".to_owned(),
             max_body_bytes: 16 * 1024 * 1024,
             max_record_bytes: crate::envelope::DEFAULT_MAX_MESSAGE_BYTES,
+            max_records: 10_000,
+            max_concurrent_requests: 16,
+            max_queued_messages: 50_000,
+            read_timeout_ms: 30_000,
             ack_timeout_ms: 10_000,
             agencies: BTreeMap::new(),
             tls: TlsSettings::default(),
@@ -416,6 +446,19 @@ mod tests {
             Settings::load(Some(&example)).expect("example parses"),
             Settings::default()
         );
+
+        // The local stack's file only overrides: it must load, and keep
+        // every schema's cadence.
+        let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/local.toml");
+        let local = Settings::load(Some(&local)).expect("local settings parse");
+        assert_eq!(
+            local.cadence_seconds.keys().collect::<Vec<_>>(),
+            Settings::default()
+                .cadence_seconds
+                .keys()
+                .collect::<Vec<_>>()
+        );
+        assert!(local.cadence_seconds.values().all(|&s| s >= 5));
 
         let missing = std::path::Path::new("/nonexistent/pmoc.toml");
         assert!(Settings::load(Some(missing)).is_err());

@@ -21,6 +21,7 @@ pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod geo;
+pub mod health;
 pub mod json_schema;
 pub mod metric;
 

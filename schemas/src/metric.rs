@@ -343,6 +343,28 @@ impl MetricId {
     pub fn from_name(name: &str) -> Option<Self> {
         METRICS.iter().find(|d| d.name == name).map(|d| d.id)
     }
+
+    /// The schema whose messages carry this metric (see [`values`]): whose
+    /// freshness says how old the metric's figures are.
+    pub fn schema(self) -> crate::committee::SchemaId {
+        use crate::committee as c;
+        use MetricId as M;
+        match self {
+            M::Births | M::Deaths | M::MoveIn | M::MoveOut | M::IdCardsIssued => {
+                c::CIVIL_REGISTRATION
+            }
+            M::ServiceWaitMinutes | M::ServiceNotCompleted => c::PUBLIC_SERVICE,
+            M::IncidentSeverity => c::INCIDENT,
+            M::WaterLevel | M::WaterFreeboard | M::WaterPctBankFull => c::WATER_LEVEL,
+            M::Rain1h | M::Rain24h => c::RAINFALL,
+            M::DamStoragePct | M::DamInflow | M::DamRelease => c::DAM_STORAGE,
+            M::Temperature => c::WEATHER,
+            M::Pm25 | M::Aqi => c::AIR_QUALITY,
+            M::Hotspots => c::FIRE_HOTSPOT,
+            M::BudgetDisbursedPct => c::BUDGET_DISBURSEMENT,
+            M::ProcurementValue => c::PROCUREMENT_CONTRACT,
+        }
+    }
 }
 
 /// The metrics of one committee, in display order.
@@ -415,6 +437,13 @@ pub fn values(envelope: &Envelope) -> Vec<(MetricId, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_metric_comes_from_a_schema_of_its_committee() {
+        for d in METRICS {
+            assert_eq!(d.id.schema().committee, d.committee, "{:?}", d.id);
+        }
+    }
 
     #[test]
     fn every_metric_is_catalogued_once_with_a_unique_name() {

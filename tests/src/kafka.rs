@@ -1,4 +1,6 @@
-//! A private Kafka-protocol broker (tansu, sqlite storage) for one test.
+//! A private Kafka-protocol broker for one test: the stack's broker
+//! (`nisshi`, or `tansu` with `PMOC_BROKER=tansu`, as in scripts/lib.sh)
+//! with SQLite storage in the test's temporary folder.
 
 use std::{path::Path, process::Command, time::Duration};
 
@@ -13,12 +15,12 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Starts tansu with its storage under `dir` and waits for its port.
+    /// Starts the broker with its storage under `dir` and waits for its port.
     pub async fn start(dir: &Path) -> anyhow::Result<Self> {
-        let binary = crate::cache_dir().join("tools/bin/tansu");
+        let binary = binary();
         require_binary(
             &binary,
-            "scripts/setup.sh (builds tansu into ~/.cache/pmoc/tools)",
+            "scripts/setup.sh (builds the broker into ~/.cache/pmoc/tools)",
         )?;
         let port = free_port()?;
         let state = dir.join("broker");
@@ -35,16 +37,21 @@ impl Broker {
     /// Kills the broker and starts it again on the same port and storage.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.process.kill();
-        let binary = crate::cache_dir().join("tools/bin/tansu");
-        self.process = spawn_and_wait(&binary, &self.state, self.port).await?;
+        self.process = spawn_and_wait(&binary(), &self.state, self.port).await?;
         Ok(())
     }
+}
+
+/// The broker's binary: `PMOC_BROKER` (nisshi by default) in the tools cache.
+fn binary() -> std::path::PathBuf {
+    let name = std::env::var("PMOC_BROKER").unwrap_or_else(|_| "nisshi".to_owned());
+    crate::cache_dir().join("tools/bin").join(name)
 }
 
 async fn spawn_and_wait(binary: &Path, state: &Path, port: u16) -> anyhow::Result<ChildGuard> {
     let listener = format!("tcp://127.0.0.1:{port}");
     let mut command = Command::new(binary);
-    // tansu resolves sqlite:// paths against its working directory.
+    // The broker resolves sqlite:// paths against its working directory.
     command.current_dir(state).args([
         "broker",
         "--cluster-id",
@@ -56,7 +63,7 @@ async fn spawn_and_wait(binary: &Path, state: &Path, port: u16) -> anyhow::Resul
         "--storage-engine",
         "sqlite://broker.db",
     ]);
-    let mut process = ChildGuard::spawn("tansu", command, &state.join("broker.log"))?;
+    let mut process = ChildGuard::spawn("broker", command, &state.join("broker.log"))?;
     let addr = format!("127.0.0.1:{port}");
     wait_for("broker port", Duration::from_secs(60), || {
         let ready = process.check_running();

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod browser;
+pub mod burst;
 pub mod clickhouse;
 pub mod kafka;
 pub mod oidc;

@@ -56,6 +56,21 @@ impl Expected {
 /// One delivered message: topic, partition, offset and the envelope.
 pub type Delivered = (String, i32, i64, Envelope);
 
+/// The first copy of every event id in each partition, in offset order:
+/// what the pipeline counts when a client resent a batch (after a 503) and
+/// the broker stored some records twice. Holds for runs shorter than the
+/// pipeline's dedup horizon (an hour), which every test is.
+pub fn first_copies(delivered: &[Delivered]) -> Vec<Delivered> {
+    let mut seen = std::collections::HashSet::new();
+    let mut sorted: Vec<&Delivered> = delivered.iter().collect();
+    sorted.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+    sorted
+        .into_iter()
+        .filter(|(t, p, _, e)| seen.insert((t.clone(), *p, e.event_id.to_string())))
+        .cloned()
+        .collect()
+}
+
 /// Expected windows of `widths_s` and late values for what was delivered.
 pub fn windows(delivered: &[Delivered], lateness_ms: i64, widths_s: &[u32]) -> Expected {
     let mut by_partition: BTreeMap<(&str, i32), Vec<(i64, &Envelope)>> = BTreeMap::new();

@@ -4,7 +4,7 @@
 
 use leptos::{prelude::*, task::spawn_local};
 use pmoc_schemas::{
-    api::{AreaDetail, RANGES},
+    api::{AreaDetail, RANGES, SourceFreshness},
     calendar::{Lang, format_datetime},
     committee::Committee,
 };
@@ -60,7 +60,9 @@ fn href(level: &str, code: &str, range: &str, committee: &str) -> String {
 
 #[component]
 pub fn AreaPage() -> impl IntoView {
-    let Ctx { wall, lang, .. } = ctx();
+    let Ctx {
+        wall, lang, now, ..
+    } = ctx();
     let loc = location();
     let here = Memo::new(move |_| {
         let path = loc.path.get();
@@ -312,7 +314,16 @@ pub fn AreaPage() -> impl IntoView {
                                 .map(|d| {
                                     d.series
                                         .into_iter()
-                                        .map(|s| view! { <LineChart metric=s.metric points=s.points lang /> })
+                                        .map(|s| {
+                                            let m = s.metric.clone();
+                                            let stale = Signal::derive(move || {
+                                                let t = now.get();
+                                                wall.with(|w| w.as_ref().is_some_and(|w| {
+                                                    SourceFreshness::of_metric(&w.freshness, &m, t).is_stale()
+                                                }))
+                                            });
+                                            view! { <LineChart metric=s.metric points=s.points lang stale /> }
+                                        })
                                         .collect_view()
                                 })
                         }}

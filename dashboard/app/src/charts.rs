@@ -56,7 +56,14 @@ pub fn Sparkline(points: Vec<Point>) -> impl IntoView {
 
 /// A time-series chart with its range written beside it.
 #[component]
-pub fn LineChart(metric: String, points: Vec<Point>, lang: Lang) -> impl IntoView {
+pub fn LineChart(
+    metric: String,
+    points: Vec<Point>,
+    lang: Lang,
+    /// Whether the metric's source is older than its cadence allows.
+    #[prop(into)]
+    stale: Signal<bool>,
+) -> impl IntoView {
     let line = polyline(&points, 300.0, 80.0);
     let values = points.iter().filter(|p| !p.suppressed).map(|p| p.value);
     let (lo, hi) = bounds(values);
@@ -79,7 +86,7 @@ pub fn LineChart(metric: String, points: Vec<Point>, lang: Lang) -> impl IntoVie
         )
     });
     view! {
-        <figure class="chart" data-metric=metric.clone()>
+        <figure class="chart" class:chart-stale=stale data-metric=metric.clone() data-stale=move || stale.get().to_string()>
             <figcaption>
                 <span class="label">{format::metric_label(&metric, lang)}</span>
                 <span class="value" class:provisional=provisional>
@@ -87,6 +94,7 @@ pub fn LineChart(metric: String, points: Vec<Point>, lang: Lang) -> impl IntoVie
                 </span>
                 <span class="unit">{unit}</span>
                 <span class="p95">{p95.unwrap_or_default()}</span>
+                <span class="stale-mark" class:hidden=move || !stale.get()>{tr(lang, "ล่าช้า", "stale")}</span>
             </figcaption>
             <svg viewBox="-4 -4 308 88" preserveAspectRatio="none" aria-hidden="true">
                 <polyline points=line />

@@ -38,13 +38,17 @@ pub use live::Connection;
 use crate::{format::tr, nav::Link};
 
 /// What every page shares: the live snapshots, the connection, the
-/// language and a clock that ticks each second (ages, lights, rotation).
+/// server's word on whether data flows, the language and a clock that
+/// ticks each second (ages, lights, rotation).
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx {
     pub water: RwSignal<Option<WaterSnapshot>>,
     pub wall: RwSignal<Option<WallSnapshot>>,
     pub connection: RwSignal<Connection>,
+    pub heard: RwSignal<Option<live::Heard>>,
     pub lang: RwSignal<Lang>,
+    /// The server's time as this page reckons it: ages and lights are
+    /// judged on one clock, whatever the wall screen's own clock says.
     pub now: RwSignal<i64>,
 }
 
@@ -69,6 +73,7 @@ pub fn App() -> impl IntoView {
         water: RwSignal::new(None),
         wall: RwSignal::new(None),
         connection: RwSignal::new(Connection::Connecting),
+        heard: RwSignal::new(None),
         lang: RwSignal::new(match loc.param("lang").as_deref() {
             Some("en") => Lang::En,
             _ => Lang::Th,
@@ -79,11 +84,13 @@ pub fn App() -> impl IntoView {
     let session = RwSignal::new(None::<SessionInfo>);
     provide_context(session);
     leptos::task::spawn_local(api::load_session(session));
-    live::start(ctx.water, ctx.wall, ctx.connection);
-    let _ = set_interval_with_handle(
-        move || ctx.now.set(js_sys::Date::now() as i64),
-        Duration::from_secs(1),
-    );
+    live::start(ctx.water, ctx.wall, ctx.connection, ctx.heard);
+    let server_now = move || {
+        let browser = js_sys::Date::now() as i64;
+        ctx.heard
+            .with_untracked(|h| h.map_or(browser, |h| h.server_time(browser)))
+    };
+    let _ = set_interval_with_handle(move || ctx.now.set(server_now()), Duration::from_secs(1));
     // Only the first segment picks the page, so moving between places of
     // the drill-down keeps the page (and its map) instead of rebuilding it.
     let page = Memo::new(move |_| {
@@ -109,7 +116,11 @@ pub fn App() -> impl IntoView {
 #[component]
 pub fn TopBar() -> impl IntoView {
     let Ctx {
-        connection, lang, ..
+        connection,
+        heard,
+        now,
+        lang,
+        ..
     } = ctx();
     let session = api::session();
     let t = move |th: &'static str, en: &'static str| move || tr(lang.get(), th, en);
@@ -136,7 +147,7 @@ pub fn TopBar() -> impl IntoView {
                 {move || session.with(|s| s.as_ref().map(|s| format!("{} · {}", s.user, s.role)).unwrap_or_default())}
             </span>
             <button id="sign-out" on:click=sign_out>{t("ออกจากระบบ", "Sign out")}</button>
-            <live::Status connection lang />
+            <live::Status connection heard now lang />
             <button id="lang-toggle" on:click=move |_| lang.update(|l| *l = match l { Lang::Th => Lang::En, Lang::En => Lang::Th })>
                 {move || match lang.get() { Lang::Th => "English", Lang::En => "ไทย" }}
             </button>

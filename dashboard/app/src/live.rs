@@ -3,9 +3,12 @@
 use leptos::{prelude::*, task::spawn_local};
 use pmoc_schemas::{
     api::{WallSnapshot, WaterSnapshot},
-    calendar::Lang,
+    calendar::{Lang, format_time},
+    health::{Health, StallCause},
 };
 use wasm_bindgen::{JsCast, closure::Closure};
+
+use crate::format::tr;
 use web_sys::{EventSource, MessageEvent};
 
 /// State of the push connection, shown on the page.
@@ -17,11 +20,74 @@ pub enum Connection {
     Disconnected,
 }
 
+/// The newest health from the server, and when (browser clock) it came.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Heard {
+    pub health: Health,
+    pub at_ms: i64,
+}
+
+impl Heard {
+    /// The server's clock as this page reckons it at browser time `now`.
+    pub fn server_time(&self, browser_now_ms: i64) -> i64 {
+        browser_now_ms + (self.health.server_now_ms - self.at_ms)
+    }
+}
+
+/// Health arrives every second; this long without any means the server
+/// itself is stuck, which the page must not show as live either.
+const SILENT_SERVER_MS: i64 = 5_000;
+
+/// What the badge says, from the connection, the server's health and how
+/// long ago it was heard (browser clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Connecting,
+    Live,
+    /// Data stopped flowing at `since` (server time), for `cause`; `None`:
+    /// the server itself went silent.
+    Stalled {
+        since: i64,
+        cause: Option<StallCause>,
+    },
+    Disconnected,
+}
+
+impl Flow {
+    pub fn judge(connection: Connection, heard: Option<Heard>, browser_now_ms: i64) -> Self {
+        match (connection, heard) {
+            (Connection::Disconnected, _) => Self::Disconnected,
+            (_, None) => Self::Connecting,
+            (_, Some(h)) if browser_now_ms - h.at_ms > SILENT_SERVER_MS => Self::Stalled {
+                since: h.health.server_now_ms,
+                cause: None,
+            },
+            (_, Some(h)) => match h.health.stalled {
+                Some(s) => Self::Stalled {
+                    since: s.since_ms,
+                    cause: Some(s.cause),
+                },
+                None => Self::Live,
+            },
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Live => "live",
+            Self::Stalled { .. } => "stalled",
+            Self::Disconnected => "disconnected",
+        }
+    }
+}
+
 /// Loads the current snapshots and subscribes to updates.
 pub fn start(
     snapshot: RwSignal<Option<WaterSnapshot>>,
     wall: RwSignal<Option<WallSnapshot>>,
     connection: RwSignal<Connection>,
+    heard: RwSignal<Option<Heard>>,
 ) {
     spawn_local(async move {
         let fetched = async {
@@ -74,6 +140,18 @@ pub fn start(
         }
         connection.set(Connection::Live);
     });
+    let on_health = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        if let Some(text) = e.data().as_string() {
+            match serde_json::from_str::<Health>(&text) {
+                Ok(health) => heard.set(Some(Heard {
+                    health,
+                    at_ms: js_sys::Date::now() as i64,
+                })),
+                Err(err) => leptos::logging::warn!("bad health: {err}"),
+            }
+        }
+        connection.set(Connection::Live);
+    });
     let on_open = Closure::<dyn FnMut()>::new(move || connection.set(Connection::Live));
     let on_error = Closure::<dyn FnMut()>::new(move || {
         connection.set(Connection::Disconnected);
@@ -85,31 +163,63 @@ pub fn start(
     });
     let _ = source.add_event_listener_with_callback("water", on_water.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("wall", on_wall.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("health", on_health.as_ref().unchecked_ref());
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     // The page lives as long as the stream: both closures stay for good.
     on_water.forget();
     on_wall.forget();
+    on_health.forget();
     on_open.forget();
     on_error.forget();
     std::mem::forget(source);
 }
 
-/// The connection badge.
+/// The badge: whether figures are being renewed, not merely whether the
+/// page is connected (`data-state` is live, stalled, disconnected or
+/// connecting).
 #[component]
-pub fn Status(connection: RwSignal<Connection>, lang: RwSignal<Lang>) -> impl IntoView {
-    let label = move || match (connection.get(), lang.get()) {
-        (Connection::Connecting, Lang::Th) => "กำลังเชื่อมต่อ",
-        (Connection::Connecting, Lang::En) => "Connecting",
-        (Connection::Live, Lang::Th) => "สด",
-        (Connection::Live, Lang::En) => "Live",
-        (Connection::Disconnected, Lang::Th) => "ขาดการเชื่อมต่อ: แสดงข้อมูล ณ เวลาล่าสุด",
-        (Connection::Disconnected, Lang::En) => "Disconnected: showing data as of last update",
+pub fn Status(
+    connection: RwSignal<Connection>,
+    heard: RwSignal<Option<Heard>>,
+    now: RwSignal<i64>,
+    lang: RwSignal<Lang>,
+) -> impl IntoView {
+    // `now` only paces the check; silence is measured on the browser's own
+    // clock, the one `Heard::at_ms` was taken with.
+    let flow = Memo::new(move |_| {
+        now.track();
+        Flow::judge(connection.get(), heard.get(), js_sys::Date::now() as i64)
+    });
+    let label = move || {
+        let lang = lang.get();
+        match flow.get() {
+            Flow::Connecting => tr(lang, "กำลังเชื่อมต่อ", "Connecting").to_owned(),
+            Flow::Live => tr(lang, "สด", "Live").to_owned(),
+            Flow::Disconnected => tr(
+                lang,
+                "ขาดการเชื่อมต่อ: แสดงข้อมูล ณ เวลาล่าสุด",
+                "Disconnected: showing data as of last update",
+            )
+            .to_owned(),
+            Flow::Stalled { since, cause } => {
+                let why = match cause {
+                    Some(StallCause::Pipeline) => tr(lang, "ไม่มีผลลัพธ์ใหม่", "no new results"),
+                    Some(StallCause::Storage) => tr(lang, "อ่านฐานข้อมูลไม่ได้", "database unreachable"),
+                    None => tr(lang, "เซิร์ฟเวอร์ไม่ตอบ", "server not answering"),
+                };
+                match lang {
+                    Lang::Th => format!("หยุดนิ่งตั้งแต่ {} น. · {why}", format_time(since)),
+                    Lang::En => format!("Stalled since {} · {why}", format_time(since)),
+                }
+            }
+        }
     };
-    let class = move || match connection.get() {
-        Connection::Live => "status live",
-        Connection::Connecting => "status connecting",
-        Connection::Disconnected => "status down",
+    let class = move || match flow.get() {
+        Flow::Live => "status live",
+        Flow::Connecting => "status connecting",
+        Flow::Stalled { .. } => "status stalled",
+        Flow::Disconnected => "status down",
     };
-    view! { <span id="connection" class=class>{label}</span> }
+    view! { <span id="connection" class=class data-state=move || flow.get().as_str()>{label}</span> }
 }

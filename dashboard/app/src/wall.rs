@@ -8,7 +8,7 @@
 
 use leptos::prelude::*;
 use pmoc_schemas::{
-    api::{CommitteePanel, Light, MetricSeries, WallSnapshot},
+    api::{CommitteePanel, Light, MetricSeries, SourceFreshness, WallSnapshot},
     area::provinces,
     calendar::{Lang, format_datetime},
     committee::Committee,
@@ -33,6 +33,7 @@ pub fn Wall() -> impl IntoView {
     let Ctx {
         wall,
         connection,
+        heard,
         lang,
         now,
         ..
@@ -63,7 +64,7 @@ pub fn Wall() -> impl IntoView {
             <header class="wall-top">
                 <h1>{t("ศูนย์ปฏิบัติการนายกรัฐมนตรี", "Prime Minister's Operations Centre")}</h1>
                 <span class="focus-name">{move || focus_name(&focus.get(), lang.get())}</span>
-                <Status connection lang />
+                <Status connection heard now lang />
                 <span class="asof-down" class:hidden=move || connection.get() != crate::Connection::Disconnected>
                     {t("ข้อมูล ณ ", "Data as of ")}
                     {move || wall.get().map(|w| format_datetime(w.generated_at_ms, lang.get())).unwrap_or_default()}
@@ -194,12 +195,12 @@ fn panel_of(w: &WallSnapshot, committee: &str) -> Option<CommitteePanel> {
     w.panels.iter().find(|p| p.committee == committee).cloned()
 }
 
-/// The worst light of a committee's sources, against the browser's clock.
+/// The worst light of a committee's sources, at the server's time.
 fn light_now(w: &WallSnapshot, committee: &str, now: i64) -> Light {
     w.freshness
         .iter()
         .filter(|f| f.committee == committee)
-        .map(|f| Light::of(now, f.last_seen_ms, f.expected_cadence_s))
+        .map(|f| f.light_at(now))
         .max()
         .unwrap_or(Light::Unknown)
 }
@@ -240,7 +241,18 @@ fn PanelView(committee: String, large: bool) -> impl IntoView {
         p.series
             .into_iter()
             .take(take)
-            .map(|s| view! { <Tile series=s lang /> })
+            .map(|s| {
+                let metric = s.metric.clone();
+                let stale = Signal::derive(move || {
+                    let t = now.get();
+                    wall.with(|w| {
+                        w.as_ref().is_some_and(|w| {
+                            SourceFreshness::of_metric(&w.freshness, &metric, t).is_stale()
+                        })
+                    })
+                });
+                view! { <Tile series=s lang stale /> }
+            })
             .collect_view()
             .into_any()
     };
@@ -277,8 +289,10 @@ fn PanelView(committee: String, large: bool) -> impl IntoView {
     }
 }
 
+/// One metric's headline; marked stale when its source's newest data is
+/// older than the source's cadence allows.
 #[component]
-fn Tile(series: MetricSeries, lang: Lang) -> impl IntoView {
+fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>) -> impl IntoView {
     let latest = series.latest().cloned();
     let provisional = latest.as_ref().is_some_and(|p| !p.final_);
     // Values that came after the window was final: shown, not hidden.
@@ -291,12 +305,13 @@ fn Tile(series: MetricSeries, lang: Lang) -> impl IntoView {
         .map(|d| d.unit)
         .unwrap_or_default();
     view! {
-        <div class="tile-m" data-metric=series.metric.clone()>
+        <div class="tile-m" class:tile-stale=stale data-metric=series.metric.clone() data-stale=move || stale.get().to_string()>
             <span class="label">{format::metric_label(&series.metric, lang)}</span>
             <span class="headline" class:provisional=provisional>{value}</span>
             <span class="unit">{unit}</span>
             <span class="marks">
                 <span class="prov-mark" class:hidden=!provisional>{tr(lang, "ชั่วคราว", "provisional")}</span>
+                <span class="stale-mark" class:hidden=move || !stale.get()>{tr(lang, "ล่าช้า", "stale")}</span>
                 <span class="late-mark" class:hidden=late == 0>
                     {tr(lang, "ข้อมูลล่าช้า +", "late +")}{late}
                 </span>
@@ -423,7 +438,7 @@ fn Freshness() -> impl IntoView {
             .freshness
             .iter()
             .map(|f| {
-                let light = Light::of(t, f.last_seen_ms, f.expected_cadence_s);
+                let light = f.light_at(t);
                 // The agency is the schema's prefix; the subject is what differs.
                 let subject = f
                     .schema
@@ -434,7 +449,7 @@ fn Freshness() -> impl IntoView {
                     <li class="light" data-light=light.as_str() data-schema=f.schema.clone()>
                         <span class="dot"></span>
                         <span class="who" title=f.schema.clone()>{subject}</span>
-                        <span class="age">{format::age(t - f.last_seen_ms, lang)}</span>
+                        <span class="age">{format::age(t - f.last_event_ms, lang)}</span>
                     </li>
                 }
             })

@@ -21,6 +21,7 @@ use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
 use pmoc_schemas::{
     api::{WallSnapshot, WaterSnapshot},
     config::Settings,
+    health::Health,
 };
 use pmoc_tls::Peer;
 use tokio::{net::TcpListener, sync::watch};
@@ -45,6 +46,8 @@ pub struct AppState {
     pub snapshots: watch::Receiver<Arc<WaterSnapshot>>,
     /// Unrestricted; each connection cuts it to its caller's scope.
     pub wall: watch::Receiver<Arc<WallSnapshot>>,
+    /// Whether data is flowing; the same for every role.
+    pub health: watch::Receiver<Health>,
     pub metrics: pmoc_telemetry::PrometheusHandle,
     pub assets_dir: PathBuf,
     pub gate: auth::Gate,
@@ -84,12 +87,15 @@ pub async fn run(
     let (audit, audit_writer) = audit::AuditLog::start(&reader);
     let (tx, rx) = watch::channel(Arc::new(WaterSnapshot::default()));
     let (wall_tx, wall_rx) = watch::channel(Arc::new(WallSnapshot::default()));
+    let (health_tx, health_rx) = watch::channel(Health::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let poller = tokio::spawn(live::poll(
         reader.clone(),
         tx,
         wall_tx,
+        health_tx,
         Duration::from_millis(settings.dashboard.refresh_ms),
+        Duration::from_secs(u64::from(settings.dashboard.stall_after_seconds)),
         stop_rx.clone(),
     ));
     let metrics = pmoc_telemetry::metrics_handle();
@@ -113,6 +119,7 @@ pub async fn run(
         reader,
         snapshots: rx,
         wall: wall_rx,
+        health: health_rx,
         metrics,
         assets_dir: PathBuf::from(&settings.dashboard.assets_dir),
         gate: auth::Gate { auth, audit },

@@ -7,7 +7,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use pmoc_schemas::api::{WallSnapshot, WaterSnapshot};
+use pmoc_schemas::{
+    api::{WallSnapshot, WaterSnapshot},
+    health::Health,
+};
 use tokio::sync::watch;
 
 use crate::read::Reader;
@@ -19,14 +22,80 @@ pub fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+/// Follows the two things that move while data flows (see
+/// `pmoc_schemas::health`): the pipeline's stored frontier and this
+/// server's successful reads.
+#[derive(Debug)]
+struct FlowWatch {
+    stall_after_ms: i64,
+    last_read_ok_ms: i64,
+    frontier_ms: Option<i64>,
+    frontier_moved_at_ms: Option<i64>,
+    /// When the last health was published, to publish about once a second.
+    published_ms: i64,
+}
+
+impl FlowWatch {
+    fn read_ok(&mut self, now_ms: i64, wall: &WallSnapshot) {
+        self.last_read_ok_ms = now_ms;
+        let frontier = wall.freshness.iter().map(|f| f.final_up_to_ms).max();
+        if frontier > self.frontier_ms {
+            self.frontier_ms = frontier;
+            self.frontier_moved_at_ms = Some(now_ms);
+        }
+    }
+
+    fn health(&self, now_ms: i64) -> Health {
+        Health::judge(
+            now_ms,
+            self.last_read_ok_ms,
+            self.frontier_ms,
+            self.frontier_moved_at_ms,
+            self.stall_after_ms,
+        )
+    }
+
+    /// Publishes the health when a second has passed or the verdict changed.
+    fn publish(&mut self, now_ms: i64, tx: &watch::Sender<Health>) {
+        let health = self.health(now_ms);
+        tx.send_if_modified(|current| {
+            let due = now_ms - self.published_ms >= 1_000 || current.stalled != health.stalled;
+            if due {
+                if current.stalled.is_none() && health.stalled.is_some() {
+                    tracing::warn!(stalled = ?health.stalled, "data has stopped flowing");
+                } else if current.stalled.is_some() && health.stalled.is_none() {
+                    tracing::info!("data is flowing again");
+                }
+                metrics::gauge!("pmoc_dashboard_stalled")
+                    .set(f64::from(u8::from(health.stalled.is_some())));
+                *current = health;
+                self.published_ms = now_ms;
+            }
+            due
+        });
+    }
+}
+
 /// Polls until `stop` turns true.
 pub async fn poll(
     reader: Reader,
     tx: watch::Sender<Arc<WaterSnapshot>>,
     wall_tx: watch::Sender<Arc<WallSnapshot>>,
+    health_tx: watch::Sender<Health>,
     every: Duration,
+    stall_after: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut flow = FlowWatch {
+        stall_after_ms: stall_after.as_millis() as i64,
+        last_read_ok_ms: 0,
+        frontier_ms: None,
+        frontier_moved_at_ms: None,
+        published_ms: 0,
+    };
+    // A ClickHouse that hangs instead of refusing must not freeze the
+    // health pushes: a read that takes this long counts as failed.
+    let read_timeout = (every * 4).max(Duration::from_secs(5));
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -34,8 +103,8 @@ pub async fn poll(
             _ = interval.tick() => {}
             _ = stop.changed() => return,
         }
-        match reader.water_snapshot(now_ms()).await {
-            Ok(snapshot) => {
+        match within(read_timeout, reader.water_snapshot(now_ms())).await {
+            Some(Ok(snapshot)) => {
                 tx.send_if_modified(|current| {
                     let changed = current.provinces != snapshot.provinces;
                     if changed {
@@ -45,13 +114,19 @@ pub async fn poll(
                     changed
                 });
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 metrics::counter!("pmoc_dashboard_clickhouse_errors_total").increment(1);
                 tracing::warn!(error = %pmoc_schemas::error::chain(&error), "reading snapshot failed");
             }
+            None => {
+                metrics::counter!("pmoc_dashboard_clickhouse_errors_total").increment(1);
+                tracing::warn!(timeout = ?read_timeout, "reading snapshot timed out");
+            }
         }
-        match reader.wall_snapshot(now_ms()).await {
-            Ok(snapshot) => {
+        let read_at = now_ms();
+        match within(read_timeout, reader.wall_snapshot(read_at)).await {
+            Some(Ok(snapshot)) => {
+                flow.read_ok(read_at, &snapshot);
                 wall_tx.send_if_modified(|current| {
                     let changed = crate::wall::changed(current, &snapshot);
                     if changed {
@@ -62,10 +137,19 @@ pub async fn poll(
                     changed
                 });
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 metrics::counter!("pmoc_dashboard_clickhouse_errors_total").increment(1);
                 tracing::warn!(error = %pmoc_schemas::error::chain(&error), "reading wall snapshot failed");
             }
+            None => {
+                metrics::counter!("pmoc_dashboard_clickhouse_errors_total").increment(1);
+                tracing::warn!(timeout = ?read_timeout, "reading wall snapshot timed out");
+            }
         }
+        flow.publish(now_ms(), &health_tx);
     }
+}
+
+async fn within<T>(limit: Duration, f: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(limit, f).await.ok()
 }

@@ -19,6 +19,8 @@ pub struct Reader {
     window_seconds: u32,
     pub(crate) dashboard: pmoc_schemas::config::DashboardSettings,
     pub(crate) topics: pmoc_schemas::config::CommitteeTopics,
+    /// Expected seconds between messages, by schema (`cadence_seconds`).
+    pub(crate) cadences: std::sync::Arc<std::collections::BTreeMap<String, u32>>,
 }
 
 impl Reader {
@@ -35,6 +37,7 @@ impl Reader {
                 .unwrap_or(60),
             dashboard: settings.dashboard.clone(),
             topics: settings.kafka.topics.clone(),
+            cadences: std::sync::Arc::new(settings.cadence_seconds.clone()),
         }
     }
 

@@ -14,7 +14,8 @@
 //! | `POST /api/alerts/{id}/resolve` | operator | `{"comment"}`: the reason, required |
 //! | `GET /api/geo/districts[/{province}]` | person | district outlines |
 //! | `GET /api/map/districts?committee=water&range=1d` | person, own committee | every district's newest figure |
-//! | `GET /api/stream[?committee=water]` | signed in, kiosks too | SSE: `water` and `wall`, cut per connection |
+//! | `GET /api/health` | signed in, kiosks too | whether data is flowing (`health::Health`) |
+//! | `GET /api/stream[?committee=water]` | signed in, kiosks too | SSE: `water` and `wall`, cut per connection; `health` each second |
 //! | `GET /api/audit?decision=deny&user=&reason=&route=&limit=` | operator | the audit log, newest first |
 //! | `GET /metrics` | operator | Prometheus (also on `dashboard.metrics_listen`) |
 //!
@@ -70,6 +71,10 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
     Router::new()
         .route("/api/water", get(water))
         .route("/api/wall", get(wall))
+        .route(
+            "/api/health",
+            get(|State(s): State<AppState>| async move { Json(*s.health.borrow()) }),
+        )
         .route("/api/area/{level}/{code}", get(area))
         .route("/api/alerts", get(alerts))
         .route("/api/alerts/{id}/{action}", post(act))
@@ -359,11 +364,12 @@ async fn stream(
     let access = p.access.clone();
     let mut rx = state.snapshots.clone();
     let mut wall_rx = state.wall.clone();
+    let mut health_rx = state.health.clone();
     let sees_water = !p.is_kiosk()
         && access.sees(Committee::Water)
         && only.is_none_or(|c| c == Committee::Water);
     let events = async_stream::stream! {
-        let (mut water_changed, mut wall_changed) = (true, true);
+        let (mut water_changed, mut wall_changed, mut health_changed) = (true, true, true);
         loop {
             if water_changed && sees_water {
                 let snapshot = rx.borrow_and_update().clone();
@@ -388,8 +394,20 @@ async fn stream(
                     yield Ok(event);
                 }
             }
-            (water_changed, wall_changed) = (false, false);
+            if health_changed {
+                let health = *health_rx.borrow_and_update();
+                if health.server_now_ms > 0
+                    && let Ok(event) = Event::default().event("health").json_data(health)
+                {
+                    yield Ok(event);
+                }
+            }
+            (water_changed, wall_changed, health_changed) = (false, false, false);
             tokio::select! {
+                changed = health_rx.changed() => match changed {
+                    Ok(()) => health_changed = true,
+                    Err(_) => break,
+                },
                 changed = rx.changed() => match changed {
                     Ok(()) => water_changed = true,
                     Err(_) => break,

@@ -6,7 +6,7 @@
 //! dead-letter topic when not. Nothing is re-serialized.
 
 use axum::{
-    body::Body,
+    body::{Body, Bytes},
     http::{HeaderMap, StatusCode, header::CONTENT_LENGTH, header::CONTENT_TYPE},
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -31,6 +31,10 @@ pub enum BodyError {
     TooLarge { size: Option<u64>, limit: usize },
     #[error("reading the body: {0}")]
     Read(String),
+    #[error("the body did not arrive within {0:?}")]
+    TooSlow(std::time::Duration),
+    #[error("the batch has {records} records, more than the limit of {limit}; split it")]
+    TooManyRecords { records: usize, limit: usize },
     #[error(
         "unsupported Content-Type {0:?}: send a JSON array as application/json \
          or one envelope a line as application/x-ndjson"
@@ -43,7 +47,8 @@ pub enum BodyError {
 impl BodyError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge { .. } | Self::TooManyRecords { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Read(_) | Self::NotAnArray(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
@@ -70,10 +75,16 @@ pub fn format(headers: &HeaderMap) -> Result<Format, BodyError> {
     }
 }
 
-/// Reads at most `limit` bytes; a declared Content-Length above it is
-/// refused before reading anything, an undeclared (chunked) body as soon as
-/// it passes the limit.
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, BodyError> {
+/// Reads at most `limit` bytes within `within`; a declared Content-Length
+/// above the limit is refused before reading anything, an undeclared
+/// (chunked) body as soon as it passes the limit, and a client that trickles
+/// its body gets 408 rather than holding a request slot for ever.
+pub async fn read(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    within: std::time::Duration,
+) -> Result<Bytes, BodyError> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -84,15 +95,28 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u
             limit,
         });
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes().to_vec()),
-        Err(e) if e.is::<LengthLimitError>() => Err(BodyError::TooLarge { size: None, limit }),
-        Err(e) => Err(BodyError::Read(e.to_string())),
+    match tokio::time::timeout(within, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(BodyError::TooSlow(within)),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(BodyError::TooLarge { size: None, limit }),
+        Ok(Err(e)) => Err(BodyError::Read(e.to_string())),
     }
 }
 
-/// The records in `body`, each the exact bytes sent for it.
-pub fn split(body: &[u8], format: Format) -> Result<Vec<&[u8]>, BodyError> {
+/// The records in `body`, each the exact bytes sent for it; more than
+/// `max_records` refuses the whole batch.
+pub fn split(body: &[u8], format: Format, max_records: usize) -> Result<Vec<&[u8]>, BodyError> {
+    let records = split_all(body, format)?;
+    if records.len() > max_records {
+        return Err(BodyError::TooManyRecords {
+            records: records.len(),
+            limit: max_records,
+        });
+    }
+    Ok(records)
+}
+
+fn split_all(body: &[u8], format: Format) -> Result<Vec<&[u8]>, BodyError> {
     match format {
         Format::JsonArray => {
             let elements: Vec<&RawValue> =
@@ -139,7 +163,7 @@ mod tests {
     #[test]
     fn array_elements_keep_their_exact_bytes() {
         let body = br#"[ {"a": 1,  "b":"x"} ,{"c":[1, 2]}, 7, "s" ]"#;
-        let records = split(body, Format::JsonArray).expect("array");
+        let records = split(body, Format::JsonArray, 10).expect("array");
         let records: Vec<&str> = records
             .iter()
             .map(|r| std::str::from_utf8(r).expect("utf8"))
@@ -148,9 +172,13 @@ mod tests {
             records,
             [r#"{"a": 1,  "b":"x"}"#, r#"{"c":[1, 2]}"#, "7", r#""s""#]
         );
-        assert!(split(b"[]", Format::JsonArray).expect("empty").is_empty());
+        assert!(
+            split(b"[]", Format::JsonArray, 10)
+                .expect("empty")
+                .is_empty()
+        );
         for bad in [&b"{\"a\":1}"[..], b"[{\"a\":1}", b"", b"[1] x"] {
-            let err = split(bad, Format::JsonArray).unwrap_err();
+            let err = split(bad, Format::JsonArray, 10).unwrap_err();
             assert_eq!(err.status(), StatusCode::BAD_REQUEST);
         }
     }
@@ -158,15 +186,29 @@ mod tests {
     #[test]
     fn ndjson_lines_are_records_even_when_malformed() {
         let body = b"{\"a\":1}\r\n\n  \n{\"b\": \n{\"c\":3}";
-        let records = split(body, Format::Ndjson).expect("ndjson");
+        let records = split(body, Format::Ndjson, 3).expect("ndjson");
         assert_eq!(records, [&b"{\"a\":1}"[..], b"{\"b\": ", b"{\"c\":3}"]);
-        assert!(split(b"\n\n", Format::Ndjson).expect("blank").is_empty());
+        assert!(split(b"\n\n", Format::Ndjson, 0).expect("blank").is_empty());
+    }
+
+    #[test]
+    fn batches_over_the_record_limit_are_refused_with_the_limit() {
+        let err = split(b"{}\n{}\n{}", Format::Ndjson, 2).unwrap_err();
+        assert_eq!(err.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(err.to_string().contains("limit of 2"), "{err}");
+        assert_eq!(
+            split(b"[1,2]", Format::JsonArray, 2)
+                .expect("at the limit")
+                .len(),
+            2
+        );
     }
 
     #[tokio::test]
     async fn oversized_bodies_are_refused() {
         let big = vec![b' '; 1025];
-        let err = read(&HeaderMap::new(), Body::from(big.clone()), 1024)
+        let second = std::time::Duration::from_secs(1);
+        let err = read(&HeaderMap::new(), Body::from(big.clone()), 1024, second)
             .await
             .unwrap_err();
         assert!(matches!(
@@ -180,10 +222,29 @@ mod tests {
 
         let mut declared = HeaderMap::new();
         declared.insert(CONTENT_LENGTH, HeaderValue::from(1025));
-        let err = read(&declared, Body::from(big), 1024).await.unwrap_err();
+        let err = read(&declared, Body::from(big), 1024, second)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("1025 bytes"), "{err}");
 
-        let ok = read(&HeaderMap::new(), Body::from(vec![b'x'; 1024]), 1024).await;
+        let ok = read(
+            &HeaderMap::new(),
+            Body::from(vec![b'x'; 1024]),
+            1024,
+            second,
+        )
+        .await;
         assert_eq!(ok.expect("at the limit").len(), 1024);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_never_ends_times_out() {
+        let (_tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+        let endless = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+        let within = std::time::Duration::from_millis(50);
+        let err = read(&HeaderMap::new(), endless, 1024, within)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), StatusCode::REQUEST_TIMEOUT);
     }
 }

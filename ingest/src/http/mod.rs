@@ -16,9 +16,17 @@
 //! some records may have been stored already, which is safe because the
 //! pipeline deduplicates on `event_id`.
 //!
+//! Backpressure ([`admission`]): a batch over `max_records` is 413; more
+//! requests at once than `max_concurrent_requests`, or more messages
+//! awaiting the broker than `max_queued_messages`, is 429 with
+//! `Retry-After`, answered before anything of the request is queued. So a
+//! broker that falls behind makes clients wait instead of making this
+//! process grow until it dies.
+//!
 //! `build` prepares the router; `run` serves on a listener the caller bound
 //! until the shutdown future completes, so tests run it on port 0.
 
+pub mod admission;
 pub mod auth;
 pub mod body;
 pub mod records;
@@ -28,14 +36,18 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
-    body::Body,
+    body::{Body, Bytes},
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
+    http::{
+        HeaderMap, HeaderValue, StatusCode,
+        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+    },
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use futures::{FutureExt, StreamExt, TryStreamExt, future::BoxFuture, stream};
+use futures::{FutureExt, StreamExt, future::BoxFuture, stream};
 use pmoc_schemas::{
+    RejectKind,
     config::{CommitteeTopics, Settings},
     dead_letter::header,
 };
@@ -48,6 +60,8 @@ use crate::{IngestError, Publisher, kafka::Delivered};
 
 /// Messages awaiting acknowledgement at once within one request.
 const IN_FLIGHT: usize = 2048;
+/// What a 503 asks the client to wait before sending the batch again.
+const BROKER_RETRY_AFTER_S: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -71,7 +85,10 @@ pub struct AppState {
     dead_letter_topic: Arc<str>,
     max_body_bytes: usize,
     max_record_bytes: usize,
+    max_records: usize,
+    read_timeout: Duration,
     ack_timeout: Duration,
+    admission: admission::Admission,
 }
 
 /// The routes, with a producer for `settings.kafka.brokers` (connecting
@@ -89,7 +106,13 @@ pub fn build(settings: &Settings) -> Result<Router, HttpError> {
         dead_letter_topic: settings.kafka.dead_letter_topic.as_str().into(),
         max_body_bytes: http.max_body_bytes,
         max_record_bytes: http.max_record_bytes,
+        max_records: http.max_records,
+        read_timeout: Duration::from_millis(http.read_timeout_ms),
         ack_timeout: Duration::from_millis(http.ack_timeout_ms),
+        admission: admission::Admission::new(
+            http.max_concurrent_requests,
+            http.max_queued_messages,
+        ),
     };
     // Installs the recorder before the first request is counted.
     pmoc_telemetry::metrics_handle();
@@ -155,6 +178,15 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// An error answer that tells the client when to send the same batch again.
+fn retry_later(status: StatusCode, message: impl Into<String>, after: Duration) -> Response {
+    let mut response = error(status, message);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(after.as_secs().max(1)));
+    response
+}
+
 async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let agency = match state.tokens.authenticate(&headers) {
         Ok(agency) => agency.to_owned(),
@@ -167,9 +199,13 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Bo
             return response;
         }
     };
+    let _request = match state.admission.enter() {
+        Ok(permit) => permit,
+        Err(refusal) => return refuse(&agency, &refusal),
+    };
     let read = async {
         let format = body::format(&headers)?;
-        let bytes = body::read(&headers, body, state.max_body_bytes).await?;
+        let bytes = body::read(&headers, body, state.max_body_bytes, state.read_timeout).await?;
         Ok::<_, body::BodyError>((bytes, format))
     };
     let (bytes, format) = match read.await {
@@ -179,7 +215,7 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Bo
             return error(e.status(), e.to_string());
         }
     };
-    let records = match body::split(&bytes, format) {
+    let records = match body::split(&bytes, format, state.max_records) {
         Ok(records) => records,
         Err(e) => {
             telemetry::refused(Some(&agency), e.status().as_u16(), &e.to_string());
@@ -187,22 +223,30 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Bo
         }
     };
     let (valid, invalid) = records::sort(&records, &agency, now_ms(), state.max_record_bytes);
-
-    let publishing = publish(&state, &agency, &valid, &invalid);
-    match tokio::time::timeout(state.ack_timeout, publishing).await {
-        Ok(Ok(())) => {}
-        failed => {
-            let why = match failed {
-                Ok(Err(e)) => pmoc_schemas::error::chain(&e),
-                _ => format!("no acknowledgement within {:?}", state.ack_timeout),
-            };
-            telemetry::broker_unavailable(&agency, records.len(), &why);
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the event broker did not acknowledge the whole batch in time: send the \
-                 same batch again later (records already stored are deduplicated by event_id)",
-            );
-        }
+    let slots = match state.admission.reserve(records.len()) {
+        Ok(slots) => slots,
+        Err(refusal) => return refuse(&agency, &refusal),
+    };
+    telemetry::queued(state.admission.waiting());
+    let outgoing = outgoing(&state, &agency, &bytes, &valid, &invalid);
+    // Publishing runs on its own task, which holds the queue slots until the
+    // broker has answered for every message, even after this request was
+    // answered 503: librdkafka still holds those messages until then.
+    let publishing = tokio::spawn(publish(state.publisher.clone(), outgoing, slots));
+    let failure = match tokio::time::timeout(state.ack_timeout, publishing).await {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(e))) => Some(pmoc_schemas::error::chain(&e)),
+        Ok(Err(join)) => Some(format!("publishing task failed: {join}")),
+        Err(_) => Some(format!("no acknowledgement within {:?}", state.ack_timeout)),
+    };
+    if let Some(why) = failure {
+        telemetry::broker_unavailable(&agency, records.len(), &why);
+        return retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the event broker did not acknowledge the whole batch in time: send the \
+             same batch again later (records already stored are deduplicated by event_id)",
+            Duration::from_secs(BROKER_RETRY_AFTER_S),
+        );
     }
     let response = IngestResponse {
         agency,
@@ -210,6 +254,7 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Bo
         accepted: valid.len(),
         rejected: invalid.into_iter().map(|i| i.rejected).collect(),
     };
+    telemetry::queued(state.admission.waiting());
     let status = response.status();
     telemetry::batch_done(
         &response.agency,
@@ -220,50 +265,97 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Bo
     (status, Json(response)).into_response()
 }
 
-/// Publishes the valid records to their committee topics and the rejects to
-/// the dead-letter topic, and waits until the broker acknowledged them all.
-async fn publish(
+/// A request refused by admission control: 429 with `Retry-After`.
+fn refuse(agency: &str, refusal: &admission::Refusal) -> Response {
+    telemetry::throttled(agency, refusal.label());
+    retry_later(
+        StatusCode::TOO_MANY_REQUESTS,
+        refusal.to_string(),
+        refusal.retry_after(),
+    )
+}
+
+/// One message to publish, owning (a shared slice of) the request body, so
+/// publishing can outlive the request.
+struct Outgoing {
+    topic: Arc<str>,
+    key: Arc<str>,
+    payload: Bytes,
+    /// Reason kind and reason, for a dead letter.
+    dead_letter: Option<(RejectKind, String)>,
+}
+
+/// The valid records for their committee topics, the rejects for the
+/// dead-letter topic, each the exact bytes the client sent.
+fn outgoing(
     state: &AppState,
     agency: &str,
+    body: &Bytes,
     valid: &[records::Valid<'_>],
     invalid: &[records::Invalid<'_>],
-) -> Result<(), IngestError> {
-    let source = format!("http:{agency}");
-    let publisher = &state.publisher;
-    // Boxed in a plain loop: closures over borrowed records trip the
-    // compiler's higher-ranked `Send` check for the handler future.
-    let mut sends: Vec<BoxFuture<'_, Result<Delivered, IngestError>>> =
-        Vec::with_capacity(valid.len() + invalid.len());
+) -> Vec<Outgoing> {
+    let source: Arc<str> = format!("http:{agency}").into();
+    let mut out = Vec::with_capacity(valid.len() + invalid.len());
     for v in valid {
-        let topic = state.topics.of(v.committee);
-        sends.push(publisher.send(topic, &v.province, v.bytes).boxed());
+        out.push(Outgoing {
+            topic: state.topics.of(v.committee).into(),
+            key: v.province.as_str().into(),
+            payload: body.slice_ref(v.bytes),
+            dead_letter: None,
+        });
     }
     for i in invalid {
-        let r = &i.rejected;
         // A record over the record limit is dead-lettered only up to it:
         // the broker's message limit would refuse it whole and fail the
         // batch forever; the client has the full reason in the response.
         let bytes = &i.bytes[..i.bytes.len().min(state.max_record_bytes)];
-        let source = source.as_str();
-        let topic = &*state.dead_letter_topic;
-        sends.push(
-            async move {
+        out.push(Outgoing {
+            topic: state.dead_letter_topic.clone(),
+            key: source.clone(),
+            payload: body.slice_ref(bytes),
+            dead_letter: Some((i.rejected.kind, i.rejected.reason.clone())),
+        });
+    }
+    out
+}
+
+/// Publishes every message and waits until the broker has answered for
+/// each (acknowledged or refused), so `slots` are given back only when
+/// librdkafka no longer holds any of them. The first failure is returned.
+async fn publish(
+    publisher: Publisher,
+    messages: Vec<Outgoing>,
+    slots: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Result<(), IngestError> {
+    let publisher = &publisher;
+    // Boxed in a plain loop: closures over borrowed messages trip the
+    // compiler's higher-ranked `Send` check for the spawned future.
+    let mut sends: Vec<BoxFuture<'_, Result<Delivered, IngestError>>> =
+        Vec::with_capacity(messages.len());
+    for m in &messages {
+        sends.push(match &m.dead_letter {
+            None => publisher.send(&m.topic, &m.key, &m.payload).boxed(),
+            Some((kind, reason)) => async move {
                 let headers = [
-                    (header::REASON_KIND, r.kind.as_str()),
-                    (header::REASON, r.reason.as_str()),
-                    (header::SOURCE, source),
+                    (header::REASON_KIND, kind.as_str()),
+                    (header::REASON, reason.as_str()),
+                    (header::SOURCE, &*m.key),
                 ];
                 publisher
-                    .send_with_headers(topic, source, bytes, &headers)
+                    .send_with_headers(&m.topic, &m.key, &m.payload, &headers)
                     .await
             }
             .boxed(),
-        );
+        });
     }
-    stream::iter(sends)
+    let outcome = stream::iter(sends)
         .buffer_unordered(IN_FLIGHT)
-        .try_for_each(|_| async { Ok(()) })
-        .await
+        .fold(Ok(()), |outcome, sent| async move {
+            outcome.and(sent.map(|_| ()))
+        })
+        .await;
+    drop(slots);
+    outcome
 }
 
 fn now_ms() -> i64 {

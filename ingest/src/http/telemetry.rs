@@ -50,6 +50,19 @@ pub fn broker_unavailable(agency: &str, records: usize, error: &str) {
     tracing::error!(agency, records, error, "publishing failed; answered 503");
 }
 
+/// Refused by admission control (answered 429 with Retry-After).
+pub fn throttled(agency: &str, reason: &'static str) {
+    counter!("pmoc_http_ingest_throttled_total", "agency" => agency.to_owned(), "reason" => reason)
+        .increment(1);
+    request(429);
+    tracing::debug!(agency, reason, "request throttled");
+}
+
+/// Messages awaiting the broker, after a request took or gave back slots.
+pub fn queued(messages: usize) {
+    metrics::gauge!("pmoc_http_ingest_queued_messages").set(messages as f64);
+}
+
 fn request(status: u16) {
     counter!("pmoc_http_ingest_requests_total", "status" => status.to_string()).increment(1);
 }

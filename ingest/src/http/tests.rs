@@ -34,9 +34,22 @@ fn post(token: Option<&str>, content_type: &str, body: impl Into<Body>) -> Reque
 }
 
 async fn send(request: Request<Body>) -> (StatusCode, serde_json::Value) {
-    let app = build(&settings()).expect("app");
-    let response = app.oneshot(request).await.expect("response");
+    let (status, _, json) = send_to(&build(&settings()).expect("app"), request).await;
+    (status, json)
+}
+
+/// Sends to an existing router (its admission state carries over), with
+/// the `Retry-After` header of the answer.
+async fn send_to(
+    app: &axum::Router,
+    request: Request<Body>,
+) -> (StatusCode, Option<u64>, serde_json::Value) {
+    let response = app.clone().oneshot(request).await.expect("response");
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.parse().ok());
     let bytes = response
         .into_body()
         .collect()
@@ -44,7 +57,13 @@ async fn send(request: Request<Body>) -> (StatusCode, serde_json::Value) {
         .expect("body")
         .to_bytes();
     let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    (status, json)
+    (status, retry_after, json)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time")
 }
 
 #[tokio::test]
@@ -88,14 +107,66 @@ async fn an_empty_batch_is_accepted() {
 
 #[tokio::test]
 async fn an_unreachable_broker_is_503() {
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("time");
-    let record = rainfall("r-1", "HII", "50", &now);
-    let (status, body) = send(post(Some(TOKEN), "application/x-ndjson", record)).await;
+    let record = rainfall("r-1", "HII", "50", &now_rfc3339());
+    let app = build(&settings()).expect("app");
+    let (status, retry_after, body) =
+        send_to(&app, post(Some(TOKEN), "application/x-ndjson", record)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
     let message = body["error"].as_str().unwrap_or_default();
     assert!(message.contains("send the same batch again"), "{message}");
+}
+
+#[tokio::test]
+async fn batches_over_max_records_are_413_with_the_bound() {
+    let mut s = settings();
+    s.http_ingest.max_records = 2;
+    let app = build(&s).expect("app");
+    let now = now_rfc3339();
+    let lines = ["a", "b", "c"].map(|id| rainfall(id, "HII", "50", &now));
+    let (status, _, body) = send_to(
+        &app,
+        post(Some(TOKEN), "application/x-ndjson", lines.join("\n")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let message = body["error"].as_str().unwrap_or_default();
+    assert!(message.contains("limit of 2"), "{message}");
+}
+
+/// Messages the broker never answered keep their queue slots after their
+/// request was answered 503, so the next batch that would not fit is 429
+/// at once, with Retry-After, instead of piling up in the producer.
+#[tokio::test]
+async fn a_backlog_of_unacknowledged_messages_is_429_with_retry_after() {
+    let mut s = settings();
+    s.http_ingest.max_queued_messages = 3;
+    let app = build(&s).expect("app");
+    let now = now_rfc3339();
+    let batch = |ids: [&str; 2]| ids.map(|id| rainfall(id, "HII", "50", &now)).join("\n");
+    let (status, _, _) = send_to(
+        &app,
+        post(Some(TOKEN), "application/x-ndjson", batch(["q-1", "q-2"])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "no broker answers");
+    let started = std::time::Instant::now();
+    let (status, retry_after, body) = send_to(
+        &app,
+        post(Some(TOKEN), "application/x-ndjson", batch(["q-3", "q-4"])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(250),
+        "answered at once"
+    );
+    assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
+    let message = body["error"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("2 messages are awaiting the broker"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

@@ -268,8 +268,14 @@ impl Store {
     }
 
     /// Every source's completeness and liveness, greatest over the
-    /// pipeline's workers, with its light at `now_ms`.
-    pub async fn freshness(&self, now_ms: i64) -> Result<Vec<SourceFreshness>> {
+    /// pipeline's workers, with its light at `now_ms`: how old its newest
+    /// event is against its expected cadence, from `cadences` (the reader's
+    /// settings, by schema) or else as the pipeline stored it.
+    pub async fn freshness(
+        &self,
+        now_ms: i64,
+        cadences: &BTreeMap<String, u32>,
+    ) -> Result<Vec<SourceFreshness>> {
         let rows: Vec<Freshness> = self
             .client
             .query(&format!(
@@ -286,17 +292,20 @@ impl Store {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|r| SourceFreshness {
-                light: Light::of(now_ms, r.last_seen, r.cadence),
-                committee: r.committee,
-                source_agency: r.source_agency,
-                source_system: r.source_system,
-                schema: r.schema,
-                final_up_to_ms: r.up_to,
-                last_event_ms: r.last_event,
-                last_seen_ms: r.last_seen,
-                expected_cadence_s: r.cadence,
-                events_total: r.events,
+            .map(|r| {
+                let cadence = cadences.get(&r.schema).copied().unwrap_or(r.cadence);
+                SourceFreshness {
+                    light: Light::of(now_ms, r.last_event, cadence),
+                    committee: r.committee,
+                    source_agency: r.source_agency,
+                    source_system: r.source_system,
+                    schema: r.schema,
+                    final_up_to_ms: r.up_to,
+                    last_event_ms: r.last_event,
+                    last_seen_ms: r.last_seen,
+                    expected_cadence_s: cadence,
+                    events_total: r.events,
+                }
             })
             .collect())
     }

@@ -2,6 +2,7 @@
 //! database.
 
 mod access;
+mod burst;
 mod connectors;
 mod crash_recovery;
 mod harness;
@@ -10,6 +11,7 @@ mod local_stack;
 mod outages;
 mod scale_out;
 mod schema_version;
+mod staleness;
 mod support;
 mod walking_skeleton;
 mod wall_screen;

@@ -322,3 +322,38 @@ pub fn assert_equals_oracle(rows: &[WindowRow], late: &[LateRow], expected: &Exp
 pub fn oracle(delivered: &[Delivered]) -> Expected {
     oracle::windows(delivered, LATENESS_MS, &WIDTHS_S)
 }
+
+/// The four committees' simulators at their defaults (events timed now),
+/// publishing every round until told to stop.
+pub async fn simulate(
+    settings: Settings,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let publisher = Publisher::new(&settings.kafka.brokers)?;
+    let mut simulator = pmoc_ingest::simulate::Simulator::new(pmoc_ingest::simulate::SimOptions {
+        seed: settings.simulator.seed,
+        committees: Committee::ALL.to_vec(),
+        scenarios: Default::default(),
+        interval: Duration::from_millis(settings.simulator.interval_ms),
+        speedup: settings.simulator.speedup,
+    })?;
+    let mut ticker = tokio::time::interval(Duration::from_millis(settings.simulator.interval_ms));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return Ok(()),
+        }
+        let round = simulator.round(OffsetDateTime::now_utc())?;
+        for committee in Committee::ALL {
+            let messages: Vec<(String, Vec<u8>)> = round
+                .iter()
+                .filter(|e| e.committee == committee)
+                .map(|e| Ok((e.area.province.to_string(), e.encode()?)))
+                .collect::<Result<_, pmoc_schemas::RejectReason>>()
+                .map_err(|r| anyhow::anyhow!("encoding: {r}"))?;
+            publisher
+                .send_all(settings.kafka.topics.of(committee), messages)
+                .await?;
+        }
+    }
+}
