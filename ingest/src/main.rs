@@ -109,15 +109,9 @@ impl From<FormatArg> for Format {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PMOC_LOG")
-                .unwrap_or_else(|_| "info,rdkafka=warn".into()),
-        )
-        // Logs and progress on stderr; stdout carries only results (the
-        // connector's summary).
-        .with_writer(std::io::stderr)
-        .init();
+    // Logs and progress on stderr; stdout carries only results (the
+    // connector's summary).
+    pmoc_telemetry::init_logs("info,rdkafka=warn");
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command {

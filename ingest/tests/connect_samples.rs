@@ -51,7 +51,12 @@ fn ok(records: &[Mapped], n: u64) -> &Envelope {
 fn rejects(records: &[Mapped]) -> Vec<(u64, String)> {
     records
         .iter()
-        .filter_map(|m| m.outcome.as_ref().err().map(|e| (m.record, e.kind.clone())))
+        .filter_map(|m| {
+            m.outcome
+                .as_ref()
+                .err()
+                .map(|e| (m.record, e.kind.as_str().to_owned()))
+        })
         .collect()
 }
 

@@ -16,11 +16,11 @@ use std::{
 };
 
 use pmoc_pipeline::{
-    dataflow::{Output, Record},
-    window::{Accumulator, Area, Metric, Observation, window_of},
+    record::{Output, Record},
+    window::{Accumulator, Area, Metric, Observation},
     windowing::windows,
 };
-use pmoc_schemas::{aggregate::AreaLevel, envelope, metric};
+use pmoc_schemas::{aggregate::AreaLevel, calendar::window_of, envelope, metric};
 use timely::{
     container::CapacityContainerBuilder,
     dataflow::{

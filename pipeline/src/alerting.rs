@@ -25,7 +25,7 @@ use timely::{
 };
 
 use crate::{
-    dataflow::{Output, WindowValue},
+    record::{Output, WindowValue},
     window::{Accumulator, Area},
 };
 
@@ -203,7 +203,7 @@ impl State {
                     ),
                     rule: rule.name().to_owned(),
                     severity,
-                    committee: def.committee.as_str().to_owned(),
+                    committee: def.committee,
                     metric: def.name.to_owned(),
                     area_level: w.area.level.as_str().to_owned(),
                     area_code: area,

@@ -14,7 +14,7 @@ use rdkafka::{
     util::Timeout,
 };
 
-use crate::dataflow::RejectedMessage;
+use pmoc_schemas::dead_letter::{RejectedMessage, header as name};
 
 #[derive(Clone)]
 pub struct DeadLetter {
@@ -43,11 +43,11 @@ impl DeadLetter {
     pub async fn publish(&self, rejected: &[RejectedMessage]) -> Result<(), KafkaError> {
         let records = rejected.iter().map(|r| {
             let headers = OwnedHeaders::new()
-                .insert(header("pmoc-reason-kind", &r.kind))
-                .insert(header("pmoc-reason", &r.reason))
-                .insert(header("pmoc-source-topic", &r.topic))
-                .insert(header("pmoc-source-partition", &r.partition.to_string()))
-                .insert(header("pmoc-source-offset", &r.offset.to_string()));
+                .insert(header(name::REASON_KIND, r.kind.as_str()))
+                .insert(header(name::REASON, &r.reason))
+                .insert(header(name::SOURCE_TOPIC, &r.topic))
+                .insert(header(name::SOURCE_PARTITION, &r.partition.to_string()))
+                .insert(header(name::SOURCE_OFFSET, &r.offset.to_string()));
             let key = format!("{}/{}/{}", r.topic, r.partition, r.offset);
             (key, r.payload.clone(), Some(headers))
         });

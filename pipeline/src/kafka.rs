@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use pmoc_store::CheckpointRow;
 use rdkafka::{
     ClientConfig, ClientContext, Offset, Statistics, TopicPartitionList,
     consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext},
@@ -25,6 +26,22 @@ const WATERMARK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Resume points by topic and partition.
 pub type Checkpoints = std::collections::HashMap<(String, i32), CommitPoint>;
+
+/// The resume points of the stored checkpoints of `topics` (a topic no
+/// longer read keeps its rows, unused).
+pub fn checkpoints(rows: Vec<CheckpointRow>, topics: &[String]) -> Checkpoints {
+    rows.into_iter()
+        .filter(|r| topics.contains(&r.topic))
+        .map(|r| {
+            let point = CommitPoint {
+                offset: r.offset,
+                max_seen_ms: r.max_seen_ms,
+                stored_below_ms: r.stored_below_ms,
+            };
+            ((r.topic, r.partition), point)
+        })
+        .collect()
+}
 
 /// How often librdkafka reports its statistics (for the lag gauge).
 const STATISTICS_INTERVAL: &str = "5000";

@@ -4,15 +4,17 @@
 
 pub mod alerting;
 pub mod backlog;
+pub mod clock;
 pub mod dataflow;
 pub mod dead_letter;
 pub mod kafka;
 pub mod partition;
+pub mod record;
 pub mod rollup;
 pub mod run;
 pub mod silence;
+pub mod sink;
 pub mod source;
-pub mod store;
 pub mod telemetry;
 pub mod window;
 pub mod windowing;
@@ -26,7 +28,7 @@ pub enum PipelineError {
     #[error("topic {0} does not exist or has no partitions (run `pmoc-ingest topics`)")]
     MissingTopic(String),
     #[error("clickhouse")]
-    Store(#[from] store::StoreError),
+    Store(#[from] pmoc_store::StoreError),
     #[error("timely: {0}")]
     Timely(String),
     #[error("a worker failed; see the log")]

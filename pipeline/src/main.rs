@@ -34,19 +34,14 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PMOC_LOG")
-                .unwrap_or_else(|_| "info,rdkafka=warn".into()),
-        )
-        .init();
+    pmoc_telemetry::init_logs("info,rdkafka=warn");
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
 
     if cli.migrate_only {
         let rt = tokio::runtime::Runtime::new()?;
         let applied = rt
-            .block_on(pmoc_pipeline::store::migrate(&settings.clickhouse))
+            .block_on(pmoc_store::migrate(&settings.clickhouse))
             .context("migrating clickhouse")?;
         tracing::info!(?applied, "clickhouse schema up to date");
         return Ok(());
@@ -54,14 +49,7 @@ fn main() -> anyhow::Result<()> {
 
     if !cli.metrics_listen.is_empty() {
         let addr: std::net::SocketAddr = cli.metrics_listen.parse().context("--metrics-listen")?;
-        let rt = tokio::runtime::Runtime::new()?;
-        let _guard = rt.enter();
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .context("starting the metrics endpoint")?;
-        // The exporter runs on this runtime for the life of the process.
-        std::mem::forget(rt);
+        pmoc_telemetry::serve_metrics(addr).context("starting the metrics endpoint")?;
     }
 
     let timely_config = timely::Config::from_args(cli.timely.into_iter())

@@ -240,7 +240,7 @@ mod tests {
         let before = p.max_seen_ms();
         let a = p.arrive(offset, event_ms, LATE, Instant::now());
         let stored_from = match a {
-            Arrival::OnTime => crate::window::window_of(event_ms, 60_000).1,
+            Arrival::OnTime => pmoc_schemas::calendar::window_of(event_ms, 60_000).1,
             Arrival::Late { .. } => 1_000_000,
         };
         p.track(offset, before, stored_from);

@@ -22,7 +22,7 @@ use timely::{
 };
 
 use crate::{
-    dataflow::{Output, WindowValue},
+    record::{Output, WindowValue},
     window::{Accumulator, Area, Metric},
 };
 

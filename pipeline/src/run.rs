@@ -12,14 +12,15 @@ use std::{
 
 use futures::FutureExt;
 use pmoc_schemas::{committee::Committee, config::Settings, envelope::DEFAULT_MAX_MESSAGE_BYTES};
+use pmoc_store::Store;
 
 use crate::{
     PipelineError,
     dataflow::{self, DataflowConfig},
     dead_letter::DeadLetter,
-    kafka::Checkpoints,
+    kafka::{Checkpoints, checkpoints},
+    sink::run_writer,
     source::SourceConfig,
-    store,
     window::MAX_WIDTHS,
 };
 
@@ -87,23 +88,16 @@ pub fn run(
         .thread_name("clickhouse-writer")
         .build()
         .map_err(|e| PipelineError::Timely(e.to_string()))?;
-    runtime.block_on(store::migrate(&settings.clickhouse))?;
-    let checkpoints = runtime.block_on(store::load_checkpoints(
-        &store::client(&settings.clickhouse),
-        &settings.pipeline.group_id,
-        &topics(settings)
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect::<Vec<_>>(),
-    ))?;
-
-    let open_alerts = runtime.block_on(store::load_open_alerts(&store::client(
-        &settings.clickhouse,
-    )))?;
-
+    runtime.block_on(pmoc_store::migrate(&settings.clickhouse))?;
+    let db = Store::new(&settings.clickhouse);
+    let names: Vec<String> = topics(settings).into_iter().map(|(t, _)| t).collect();
+    let checkpoints = checkpoints(
+        runtime.block_on(db.checkpoints(&settings.pipeline.group_id))?,
+        &names,
+    );
+    let open_alerts = runtime.block_on(db.open_alerts())?;
     let mut silence = crate::silence::Silence::new(settings.alerts.silence_factor, &open_alerts);
-    silence
-        .observe(&runtime.block_on(store::load_watermarks(&store::client(&settings.clickhouse)))?);
+    silence.observe(&runtime.block_on(db.watermarks())?);
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let dead_letter = {
@@ -118,8 +112,8 @@ pub fn run(
     let failed = Arc::new(AtomicBool::new(false));
     let writer_died = Arc::new(AtomicBool::new(false));
     let writer = {
-        let run = store::run_writer(
-            store::client(&settings.clickhouse),
+        let run = run_writer(
+            db,
             dead_letter,
             silence,
             rx,

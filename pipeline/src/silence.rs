@@ -13,15 +13,16 @@ use pmoc_schemas::{
     aggregate::AreaLevel,
     alert::{AlertEvent, AlertState, Severity},
     area::NATION_CODE,
+    committee::Committee,
 };
 
-use crate::store::WatermarkRow;
+use pmoc_store::WatermarkRow;
 
 /// The rule name of silence alerts, part of their ids.
 pub const RULE: &str = "source_silent";
 
 /// (committee, agency, system, schema).
-type SourceKey = (String, String, String, String);
+type SourceKey = (Committee, String, String, String);
 
 /// What the writer knows about every source's freshness.
 #[derive(Debug)]
@@ -52,10 +53,15 @@ impl Silence {
         }
     }
 
+    /// Takes in the workers' freshness rows; a row of no known committee
+    /// (none is written) is skipped.
     pub fn observe(&mut self, rows: &[WatermarkRow]) {
         for r in rows {
+            let Some(committee) = Committee::from_name(&r.committee) else {
+                continue;
+            };
             let key = (
-                r.committee.clone(),
+                committee,
                 r.source_agency.clone(),
                 r.source_system.clone(),
                 r.schema.clone(),
@@ -94,7 +100,7 @@ impl Silence {
                         alert_id: format!("{}{last_seen}", id_prefix(key)),
                         rule: RULE.to_owned(),
                         severity: Severity::Warning,
-                        committee: committee.clone(),
+                        committee: *committee,
                         metric: String::new(),
                         area_level: AreaLevel::Nation.as_str().to_owned(),
                         area_code: NATION_CODE.to_owned(),

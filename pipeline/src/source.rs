@@ -12,15 +12,18 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use pmoc_schemas::{
     RejectReason,
+    calendar::window_of,
     committee::Committee,
+    dead_letter::RejectedMessage,
     envelope::{self, Envelope},
     metric,
 };
+use pmoc_store::{CheckpointRow, WatermarkRow};
 use rdkafka::message::Message;
 use timely::dataflow::{
     ProbeHandle, Scope, Stream, operators::generic::operator::source as timely_source,
@@ -28,12 +31,13 @@ use timely::dataflow::{
 
 use crate::{
     backlog::Backlog,
-    dataflow::{LateEvent, Record, RejectedMessage, WriterMessage},
+    clock::now_ms,
     kafka::{Checkpoints, KafkaReader},
     partition::{Arrival, PartitionState},
-    store::{CheckpointRow, WatermarkRow},
+    record::{LateEvent, Record},
+    sink::WriterMessage,
     telemetry,
-    window::{Area, Observation, window_of},
+    window::{Area, Observation},
 };
 
 /// What the source needs to know, cloned into every worker.
@@ -115,13 +119,6 @@ const MAX_POLL_TIME: Duration = Duration::from_millis(20);
 const IDLE_BACKOFF: Duration = Duration::from_millis(25);
 /// How long to wait before looking again while ClickHouse is behind.
 const BACKLOG_BACKOFF: Duration = Duration::from_millis(50);
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
 
 /// Builds the source for this worker. `stored` probes the sink: its frontier
 /// is the event time up to which everything is durably in ClickHouse, which

@@ -15,7 +15,7 @@ pub fn consumed(n: usize) {
 
 pub fn rejected(reason: &RejectReason) {
     tracing::debug!(kind = %reason.kind, detail = %reason.detail, "rejected record");
-    metrics::counter!("pmoc_pipeline_events_rejected_total", "reason" => reason.kind.clone())
+    metrics::counter!("pmoc_pipeline_events_rejected_total", "reason" => reason.kind.as_str())
         .increment(1);
 }
 
@@ -48,7 +48,7 @@ pub fn rows_written(table: &'static str, rows: usize) {
     metrics::counter!("pmoc_pipeline_rows_written_total", "table" => table).increment(rows as u64);
 }
 
-pub fn write_failed(error: &crate::store::StoreError, attempt: u32) {
+pub fn write_failed(error: &(dyn std::error::Error + 'static), attempt: u32) {
     tracing::warn!(error = %pmoc_schemas::error::chain(error), attempt, "clickhouse insert failed; retrying");
     metrics::counter!("pmoc_pipeline_clickhouse_errors_total").increment(1);
 }

@@ -1,5 +1,7 @@
-//! Event-time tumbling windows and their accumulators: pure, so the dataflow,
-//! the batch oracle and the property tests share one definition.
+//! What a window holds: the areas values count towards and the accumulators
+//! of count, sum, min, max, last and quantiles. Pure, so the dataflow, the
+//! benchmark and the property tests share one definition. Where a window
+//! starts and ends is `pmoc_schemas::calendar::window_of`.
 
 use std::collections::BTreeMap;
 
@@ -15,11 +17,6 @@ use serde::{Deserialize, Serialize};
 /// Metrics are the schemas crate's catalogue; the alias keeps the dataflow's
 /// vocabulary short.
 pub type Metric = MetricId;
-
-/// Thailand's offset from UTC. Windows are aligned to Thai local time, so a
-/// one-day window is a Thai calendar day (midnight to midnight, UTC+7), the
-/// day the operations room and the agencies report by.
-pub const LOCAL_OFFSET_MS: i64 = THAI_OFFSET.whole_seconds() as i64 * 1000;
 
 /// At most this many window widths; an observation names the ones it still
 /// feeds in a bit mask.
@@ -111,22 +108,6 @@ pub struct Observation {
     /// Bit `i` set: the observation still counts in its window of the
     /// `i`-th configured width (clear when that window is already stored).
     pub widths: u8,
-}
-
-/// The window `[start, end)` of length `width_ms` that contains `event_ms`,
-/// aligned to Thai local time.
-///
-/// ```
-/// use pmoc_pipeline::window::window_of;
-/// assert_eq!(window_of(125_000, 60_000), (120_000, 180_000));
-/// assert_eq!(window_of(-1, 60_000), (-60_000, 0));
-/// // A day starts at midnight in Bangkok, 17:00 UTC the day before.
-/// assert_eq!(window_of(0, 86_400_000), (-25_200_000, 61_200_000));
-/// ```
-pub fn window_of(event_ms: i64, width_ms: i64) -> (i64, i64) {
-    let local = event_ms + LOCAL_OFFSET_MS;
-    let start = local.div_euclid(width_ms) * width_ms - LOCAL_OFFSET_MS;
-    (start, start + width_ms)
 }
 
 /// `ms` as Thai local time, RFC 3339, for evidence texts people read.
@@ -253,7 +234,7 @@ impl Accumulator {
     ) -> WindowAggregate {
         let quantile = |q| self.histogram.as_ref().and_then(|h| h.quantile(q));
         WindowAggregate {
-            metric: metric.name().to_owned(),
+            metric,
             area_level: area.level,
             area_code: area.code_string(),
             window_start_ms: window.0,
@@ -317,14 +298,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn every_instant_falls_in_exactly_its_window(t in -10_000_000_000i64..10_000_000_000, w in 1i64..86_400_000) {
-            let (s, e) = window_of(t, w);
-            prop_assert!(s <= t && t < e);
-            prop_assert_eq!(e - s, w);
-            prop_assert_eq!((s + LOCAL_OFFSET_MS).rem_euclid(w), 0);
-        }
-
         #[test]
         fn merge_order_does_not_change_the_result(
             values in proptest::collection::vec((0i64..1_000, -50.0f64..500.0), 1..40),

@@ -12,6 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use pmoc_schemas::calendar::window_of;
 use timely::dataflow::{
     Scope, Stream,
     channels::pact::Exchange,
@@ -19,8 +20,8 @@ use timely::dataflow::{
 };
 
 use crate::{
-    dataflow::{Output, Record, WindowValue},
-    window::{Accumulator, Area, Metric, window_of},
+    record::{Output, Record, WindowValue},
+    window::{Accumulator, Area, Metric},
 };
 
 /// How often the running value of each changed open window is emitted.

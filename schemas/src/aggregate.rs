@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::metric::MetricId;
+
 /// The level of the administrative hierarchy an aggregate is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -14,6 +16,19 @@ pub enum AreaLevel {
 }
 
 impl AreaLevel {
+    pub const ALL: [Self; 5] = [
+        Self::District,
+        Self::Province,
+        Self::Region4,
+        Self::Region6,
+        Self::Nation,
+    ];
+
+    /// The inverse of [`Self::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::District => "district",
@@ -37,7 +52,7 @@ pub const METRIC_WATER_FREEBOARD: &str = "water_freeboard_m";
 /// `[window_start_ms, window_end_ms)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowAggregate {
-    pub metric: String,
+    pub metric: MetricId,
     pub area_level: AreaLevel,
     pub area_code: String,
     pub window_start_ms: i64,

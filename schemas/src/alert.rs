@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::committee::Committee;
+
 /// How urgent an alert is; critical ones interrupt the wall screen.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
@@ -230,7 +232,8 @@ pub struct AlertEvent {
     pub alert_id: String,
     pub rule: String,
     pub severity: Severity,
-    pub committee: String,
+    pub committee: Committee,
+    /// Empty for alerts about a source rather than a figure.
     pub metric: String,
     pub area_level: String,
     pub area_code: String,

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::alert::{AlertEvent, AlertState};
+
 /// The newest closed window of one province.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProvinceLatest {
@@ -204,32 +206,32 @@ pub struct AlertAction {
     pub at_ms: i64,
 }
 
-/// An alert with its area's names and its action history.
+/// An alert as operators see it: the pipeline's newest transition of it
+/// (flattened, so the JSON has the transition's fields at the top), its
+/// area's names and what operators did about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
-    pub alert_id: String,
-    pub rule: String,
-    /// `info`, `warning` or `critical`.
-    pub severity: String,
-    pub committee: String,
-    pub metric: String,
-    pub area_level: String,
-    pub area_code: String,
+    #[serde(flatten)]
+    pub event: AlertEvent,
     pub area_th: String,
     pub area_en: String,
-    /// `open`, `updated` or `resolved`.
-    pub state: String,
-    pub opened_at_ms: i64,
-    pub updated_at_ms: i64,
-    pub resolved_at_ms: i64,
-    pub value: f64,
-    pub threshold: f64,
-    pub evidence: String,
     /// Oldest first.
     pub actions: Vec<AlertAction>,
 }
 
 impl Alert {
+    /// The alert with its area's display names (empty when unknown).
+    pub fn new(event: AlertEvent, actions: Vec<AlertAction>) -> Self {
+        let names = place(&event.area_level, &event.area_code);
+        let (area_th, area_en) = names.map(|p| (p.name_th, p.name_en)).unwrap_or_default();
+        Self {
+            event,
+            area_th,
+            area_en,
+            actions,
+        }
+    }
+
     /// Acknowledged, by an acknowledgement or by an operator closing it.
     pub fn acknowledged(&self) -> bool {
         !self.actions.is_empty()
@@ -244,7 +246,7 @@ impl Alert {
     /// operators did: closing an alert does not make the breach go away, it
     /// only marks the alert as dealt with.
     pub fn is_open(&self) -> bool {
-        self.state != "resolved"
+        self.event.state != AlertState::Resolved
     }
 }
 
@@ -441,5 +443,34 @@ mod tests {
         assert_eq!(children("nation", "TH").len(), 5);
         assert_eq!(children("province", "10").len(), 50);
         assert!(place("province", "99").is_none());
+    }
+
+    #[test]
+    fn an_alert_is_its_transition_on_the_wire_with_names_and_actions() {
+        use crate::alert::Severity;
+        let event = AlertEvent {
+            alert_id: "dam_low:province:50:0".to_owned(),
+            rule: "dam_low".to_owned(),
+            severity: Severity::Warning,
+            committee: crate::committee::Committee::Water,
+            metric: "dam_storage_pct".to_owned(),
+            area_level: "province".to_owned(),
+            area_code: "50".to_owned(),
+            state: AlertState::Open,
+            opened_at_ms: 0,
+            updated_at_ms: 60_000,
+            resolved_at_ms: 0,
+            value: 21.5,
+            threshold: 30.0,
+            evidence: "dam_storage_pct 21.50 vs 30.00".to_owned(),
+        };
+        let alert = Alert::new(event, Vec::new());
+        assert_eq!(alert.area_en, "Chiang Mai");
+        let json = serde_json::to_value(&alert).expect("json");
+        assert_eq!(json["severity"], "warning");
+        assert_eq!(json["state"], "open");
+        assert_eq!(json["area_code"], "50");
+        assert_eq!(json["actions"], serde_json::json!([]));
+        assert_eq!(serde_json::from_value::<Alert>(json).ok(), Some(alert));
     }
 }

@@ -4,7 +4,7 @@ use std::{collections::HashMap, fmt, sync::LazyLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::RejectReason;
+use crate::{RejectKind, RejectReason};
 
 const PROVINCES_CSV: &str = include_str!("../reference/provinces.csv");
 
@@ -72,7 +72,7 @@ impl ProvinceCode {
             Ok(Self(code.to_owned()))
         } else {
             Err(RejectReason::new(
-                "unknown_province",
+                RejectKind::UnknownProvince,
                 format!("province code {code:?} is not a DOPA province code"),
             ))
         }

@@ -229,10 +229,8 @@ impl SessionInfo {
     }
 
     /// Whether this user may acknowledge an alert of `committee`.
-    pub fn acts_on(&self, committee: &str) -> bool {
-        !self.kiosk
-            && self.kind != RoleKind::Executive
-            && self.committees.iter().any(|c| c.as_str() == committee)
+    pub fn acts_on(&self, committee: Committee) -> bool {
+        !self.kiosk && self.kind != RoleKind::Executive && self.committees.contains(&committee)
     }
 }
 

@@ -8,6 +8,31 @@ pub const THAI_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
     Err(_) => panic!("valid offset"),
 };
 
+/// [`THAI_OFFSET`] in milliseconds.
+pub const THAI_OFFSET_MS: i64 = THAI_OFFSET.whole_seconds() as i64 * 1000;
+
+/// The window `[start, end)` of length `width_ms` that contains `event_ms`,
+/// aligned to Thai local time, so a one-day window is a Thai calendar day
+/// (midnight to midnight, UTC+7), the day the operations room and the
+/// agencies report by.
+///
+/// The one definition of window alignment: the pipeline windows events by
+/// it, and readers that group stored values by window compute their bounds
+/// with it rather than re-deriving it in SQL.
+///
+/// ```
+/// use pmoc_schemas::calendar::window_of;
+/// assert_eq!(window_of(125_000, 60_000), (120_000, 180_000));
+/// assert_eq!(window_of(-1, 60_000), (-60_000, 0));
+/// // A day starts at midnight in Bangkok, 17:00 UTC the day before.
+/// assert_eq!(window_of(0, 86_400_000), (-25_200_000, 61_200_000));
+/// ```
+pub fn window_of(event_ms: i64, width_ms: i64) -> (i64, i64) {
+    let local = event_ms + THAI_OFFSET_MS;
+    let start = local.div_euclid(width_ms) * width_ms - THAI_OFFSET_MS;
+    (start, start + width_ms)
+}
+
 /// Buddhist-era year = common-era year + 543.
 pub const BE_OFFSET_YEARS: i32 = 543;
 
@@ -81,7 +106,19 @@ pub fn format_time(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn every_instant_falls_in_exactly_its_window(t in -10_000_000_000i64..10_000_000_000, w in 1i64..86_400_000) {
+            let (s, e) = window_of(t, w);
+            prop_assert!(s <= t && t < e);
+            prop_assert_eq!(e - s, w);
+            prop_assert_eq!((s + THAI_OFFSET_MS).rem_euclid(w), 0);
+        }
+    }
 
     #[test]
     fn buddhist_era_in_thai_time() {

@@ -8,7 +8,7 @@ use std::{collections::HashMap, fmt, sync::LazyLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{RejectReason, area::ProvinceCode};
+use crate::{RejectKind, RejectReason, area::ProvinceCode};
 
 const DISTRICTS_CSV: &str = include_str!("../reference/districts.csv");
 
@@ -70,7 +70,7 @@ impl DistrictCode {
             Ok(Self(code.to_owned()))
         } else {
             Err(RejectReason::new(
-                "unknown_district",
+                RejectKind::UnknownDistrict,
                 format!("district code {code:?} is not a DOPA district code"),
             ))
         }
@@ -91,7 +91,7 @@ impl DistrictCode {
             Ok(())
         } else {
             Err(RejectReason::new(
-                "district_not_in_province",
+                RejectKind::DistrictNotInProvince,
                 format!(
                     "district {} ({}) is in province {}, not {}",
                     self.0,

@@ -25,7 +25,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::{
-    RejectReason,
+    RejectKind, RejectReason,
     area::ProvinceCode,
     committee::{
         self, Committee, SchemaId, check_id,
@@ -132,7 +132,7 @@ impl GeoPoint {
             Ok(())
         } else {
             Err(RejectReason::new(
-                "point_outside_thailand",
+                RejectKind::PointOutsideThailand,
                 format!(
                     "point ({}, {}) is outside lat 5.5..20.5 N, lon 97.3..105.7 E \
                      (swapped lat/lon?)",
@@ -179,7 +179,7 @@ macro_rules! payloads {
                     }
                 )*
                 Err(RejectReason::new(
-                    "unknown_schema",
+                    RejectKind::UnknownSchema,
                     format!("no decoder for schema {} v{}", id.name, id.version),
                 ))
             }
@@ -239,7 +239,7 @@ impl Envelope {
         let id = self.payload.schema_id();
         if (self.schema.as_str(), self.schema_version) != (id.name, id.version) {
             return Err(RejectReason::new(
-                "schema_mismatch",
+                RejectKind::SchemaMismatch,
                 format!(
                     "envelope says {} v{} but the payload is {} v{}",
                     self.schema, self.schema_version, id.name, id.version
@@ -248,7 +248,7 @@ impl Envelope {
         }
         if self.committee != id.committee {
             return Err(RejectReason::new(
-                "committee_mismatch",
+                RejectKind::CommitteeMismatch,
                 format!(
                     "schema {} belongs to committee {}, not {}",
                     id.name, id.committee, self.committee
@@ -265,7 +265,7 @@ impl Envelope {
             Some(p) => p.validate()?,
             None if id.requires_point => {
                 return Err(RejectReason::new(
-                    "missing_point",
+                    RejectKind::MissingPoint,
                     format!("schema {} requires a point", id.name),
                 ));
             }
@@ -282,7 +282,7 @@ impl Envelope {
             Ok(())
         } else {
             Err(RejectReason::new(
-                "wrong_committee_for_topic",
+                RejectKind::WrongCommitteeForTopic,
                 format!(
                     "a {} message ({}) was published on a {} topic",
                     self.committee, self.schema, committee
@@ -305,7 +305,8 @@ impl Envelope {
     pub fn encode(&self) -> Result<Vec<u8>, RejectReason> {
         // Serialization fails only for times `rfc3339` cannot express
         // (years outside 0..=9999, offsets with seconds).
-        serde_json::to_vec(self).map_err(|e| RejectReason::new("unencodable", e.to_string()))
+        serde_json::to_vec(self)
+            .map_err(|e| RejectReason::new(RejectKind::Unencodable, e.to_string()))
     }
 }
 

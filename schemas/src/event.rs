@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::RejectReason;
+use crate::{RejectKind, RejectReason};
 
 /// Longest event id accepted; ids are used as deduplication keys.
 pub const MAX_EVENT_ID_LEN: usize = 128;
@@ -18,11 +18,14 @@ pub struct EventId(String);
 impl EventId {
     pub fn parse(id: &str) -> Result<Self, RejectReason> {
         if id.trim().is_empty() {
-            return Err(RejectReason::new("missing_event_id", "event_id is empty"));
+            return Err(RejectReason::new(
+                RejectKind::MissingEventId,
+                "event_id is empty",
+            ));
         }
         if id.len() > MAX_EVENT_ID_LEN || id.chars().any(char::is_control) {
             return Err(RejectReason::new(
-                "invalid_event_id",
+                RejectKind::InvalidEventId,
                 format!("event_id must be at most {MAX_EVENT_ID_LEN} printable characters"),
             ));
         }
@@ -68,13 +71,13 @@ pub fn validate_event_time(t: OffsetDateTime, now_ms: i64) -> Result<(), RejectR
     let ms = unix_ms(t);
     if ms < EARLIEST_EVENT_TIME_MS {
         return Err(RejectReason::new(
-            "event_time_too_old",
+            RejectKind::EventTimeTooOld,
             format!("event_time {t} is before 2000-01-01"),
         ));
     }
     if ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
         return Err(RejectReason::new(
-            "event_time_in_future",
+            RejectKind::EventTimeInFuture,
             format!("event_time {t} is more than 5 minutes ahead of the receiver's clock"),
         ));
     }

@@ -2,9 +2,10 @@
 //!
 //! Everything that crosses a process boundary is defined here once: the events
 //! the agencies publish, the aggregates the pipeline writes, the payloads the
-//! dashboard server sends to the browser, the ClickHouse table definitions and
-//! the settings file. The crate has no tokio, rdkafka or clickhouse dependency
-//! so the WASM front end can share it.
+//! dashboard server sends to the browser and the settings file. The crate has
+//! no tokio, rdkafka or clickhouse dependency so the WASM front end can share
+//! it; how these are stored in ClickHouse is the storage crate's
+//! (`schemas/store`, `pmoc-store`).
 
 pub mod aggregate;
 pub mod alert;
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod calendar;
 pub mod committee;
 pub mod config;
+pub mod dead_letter;
 pub mod district;
 pub mod envelope;
 pub mod error;
@@ -22,6 +24,5 @@ pub mod geo;
 pub mod health;
 pub mod json_schema;
 pub mod metric;
-pub mod tables;
 
-pub use error::RejectReason;
+pub use error::{RejectKind, RejectReason};

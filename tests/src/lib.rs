@@ -80,11 +80,5 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// Logs for tests; safe to call from every test.
 pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PMOC_LOG")
-                .unwrap_or_else(|_| "warn,pmoc_pipeline=info".into()),
-        )
-        .with_test_writer()
-        .try_init();
+    pmoc_telemetry::init_test_logs("warn,pmoc_pipeline=info");
 }

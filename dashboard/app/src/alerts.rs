@@ -81,7 +81,7 @@ fn AlertCard(
     act: Callback<(String, &'static str, String)>,
 ) -> impl IntoView {
     let comment = NodeRef::<html::Textarea>::new();
-    let id = alert.alert_id.clone();
+    let id = alert.event.alert_id.clone();
     let send = move |action: &'static str| {
         let text = comment
             .get_untracked()
@@ -96,7 +96,8 @@ fn AlertCard(
         alert.area_en.clone()
     };
     let closed = !alert.is_open() || alert.closed_by_operator();
-    let may_ack = me.as_ref().is_some_and(|m| m.acts_on(&alert.committee));
+    let e = &alert.event;
+    let may_ack = me.as_ref().is_some_and(|m| m.acts_on(e.committee));
     let may_close = me.as_ref().is_some_and(SessionInfo::is_operator);
     let still_breaching = alert.is_open() && alert.closed_by_operator();
     let history = alert
@@ -116,16 +117,16 @@ fn AlertCard(
         })
         .collect_view();
     view! {
-        <article class="alert-card" data-alert=alert.alert_id.clone() data-severity=alert.severity.clone() class:closed=closed>
+        <article class="alert-card" data-alert=e.alert_id.clone() data-severity=e.severity.as_str() class:closed=closed>
             <h3>
-                <span class="sev">{format::severity_name(&alert.severity, lang)}</span>" "
-                {area}" · "{format::metric_label(&alert.metric, lang)}
+                <span class="sev">{format::severity_name(e.severity, lang)}</span>" "
+                {area}" · "{format::metric_label(&e.metric, lang)}
             </h3>
             <p class="facts">
-                {format::rule_label(&alert.rule, lang)}" · "{format::number(alert.value)}" / "{format::number(alert.threshold)}" · "
-                {tr(lang, "เปิดเมื่อ ", "opened ")}{format_datetime(alert.opened_at_ms, lang)}" · "{alert.state.clone()}
+                {format::rule_label(&e.rule, lang)}" · "{format::number(e.value)}" / "{format::number(e.threshold)}" · "
+                {tr(lang, "เปิดเมื่อ ", "opened ")}{format_datetime(e.opened_at_ms, lang)}" · "{e.state.as_str()}
             </p>
-            <p class="evidence">{alert.evidence.clone()}</p>
+            <p class="evidence">{e.evidence.clone()}</p>
             <p class="breaching" class:hidden=!still_breaching>
                 {tr(lang, "ปิดโดยผู้ปฏิบัติงาน แต่ยังเกินเกณฑ์: ยังแสดงบนจอผนัง", "Closed by an operator, still in breach: stays on the wall")}
             </p>

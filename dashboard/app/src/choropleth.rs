@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use pmoc_schemas::{
+    alert::Severity,
     api::{Alert, Point},
     area::province,
     calendar::Lang,
@@ -75,43 +76,32 @@ pub fn metric_layer(metric: &str, values: &[(String, Point)], lang: Lang) -> Lay
 /// Each province by its worst open alert (district alerts count for their
 /// province).
 pub fn severity_layer(alerts: &[Alert], lang: Lang) -> Layer {
-    let rank = |s: &str| match s {
-        "sev-critical" => 3,
-        "sev-warning" => 2,
-        "sev-info" => 1,
-        _ => 0,
-    };
-    let mut bands: HashMap<String, &'static str> = HashMap::new();
+    let mut worst: HashMap<String, Severity> = HashMap::new();
     for a in alerts.iter().filter(|a| a.is_open()) {
-        let code = match a.area_level.as_str() {
-            "province" => a.area_code.clone(),
-            "district" => a.area_code.chars().take(2).collect(),
+        let code = match a.event.area_level.as_str() {
+            "province" => a.event.area_code.clone(),
+            "district" => a.event.area_code.chars().take(2).collect(),
             _ => continue,
         };
-        // Own band names: the water map's "critical" freeboard band is orange.
-        let band = match a.severity.as_str() {
-            "critical" => "sev-critical",
-            "warning" => "sev-warning",
-            _ => "sev-info",
-        };
-        let worse = bands.get(&code).is_none_or(|b| rank(band) > rank(b));
-        if worse {
-            bands.insert(code, band);
-        }
+        let s = worst.entry(code).or_insert(a.event.severity);
+        *s = (*s).max(a.event.severity);
     }
-    let legend = ["info", "warning", "critical"]
+    let bands = worst.into_iter().map(|(code, s)| (code, band(s))).collect();
+    let legend = [Severity::Info, Severity::Warning, Severity::Critical]
         .into_iter()
-        .map(|s| {
-            let band = match s {
-                "critical" => "sev-critical",
-                "warning" => "sev-warning",
-                _ => "sev-info",
-            };
-            (band, format::severity_name(s, lang).to_owned())
-        })
+        .map(|s| (band(s), format::severity_name(s, lang).to_owned()))
         .chain([("none", tr(lang, "ไม่มีการแจ้งเตือน", "No alert").to_owned())])
         .collect();
     Layer { bands, legend }
+}
+
+/// Own band names: the water map's "critical" freeboard band is orange.
+fn band(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "sev-critical",
+        Severity::Warning => "sev-warning",
+        Severity::Info => "sev-info",
+    }
 }
 
 /// The 77 provinces. `keep` (a region key) dims the others; `pick` is

@@ -1,6 +1,7 @@
 //! How figures and labels read on screen, in both languages.
 
 use pmoc_schemas::{
+    alert::Severity,
     api::Point,
     calendar::Lang,
     metric::{MetricDef, MetricId},
@@ -73,12 +74,11 @@ pub fn committee_name(committee: &str, lang: Lang) -> &'static str {
     }
 }
 
-pub fn severity_name(severity: &str, lang: Lang) -> &'static str {
+pub fn severity_name(severity: Severity, lang: Lang) -> &'static str {
     match severity {
-        "critical" => tr(lang, "วิกฤต", "Critical"),
-        "warning" => tr(lang, "เฝ้าระวัง", "Warning"),
-        "info" => tr(lang, "แจ้งเพื่อทราบ", "Info"),
-        _ => "",
+        Severity::Critical => tr(lang, "วิกฤต", "Critical"),
+        Severity::Warning => tr(lang, "เฝ้าระวัง", "Warning"),
+        Severity::Info => tr(lang, "แจ้งเพื่อทราบ", "Info"),
     }
 }
 

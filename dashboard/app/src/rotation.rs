@@ -5,7 +5,10 @@
 
 use std::collections::HashSet;
 
-use pmoc_schemas::api::{Alert, WallSettings};
+use pmoc_schemas::{
+    alert::Severity,
+    api::{Alert, WallSettings},
+};
 
 /// What the wall's large pane shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +55,7 @@ impl Rotation {
         if let Some((id, since)) = self.held.clone() {
             let still = alerts
                 .iter()
-                .any(|a| a.alert_id == id && a.is_open() && !a.acknowledged());
+                .any(|a| a.event.alert_id == id && a.is_open() && !a.acknowledged());
             let timed_out = now_ms - since >= i64::from(settings.alert_hold_seconds) * 1000;
             if still && !timed_out {
                 return;
@@ -62,12 +65,12 @@ impl Rotation {
             self.switched_at_ms = now_ms;
         }
         if let Some(a) = alerts.iter().find(|a| {
-            a.severity == "critical"
+            a.event.severity == Severity::Critical
                 && a.is_open()
                 && !a.acknowledged()
-                && !self.dismissed.contains(&a.alert_id)
+                && !self.dismissed.contains(&a.event.alert_id)
         }) {
-            self.held = Some((a.alert_id.clone(), now_ms));
+            self.held = Some((a.event.alert_id.clone(), now_ms));
             return;
         }
         let every = i64::from(settings.rotation_seconds.max(1)) * 1000;
@@ -92,25 +95,29 @@ impl Rotation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pmoc_schemas::alert::{AlertEvent, AlertState};
 
-    fn alert(id: &str, severity: &str, acknowledged: bool) -> Alert {
-        Alert {
+    fn alert(id: &str, severity: Severity, acknowledged: bool) -> Alert {
+        let event = AlertEvent {
             alert_id: id.to_owned(),
             rule: "r".to_owned(),
-            severity: severity.to_owned(),
-            committee: "water".to_owned(),
+            severity,
+            committee: pmoc_schemas::committee::Committee::Water,
             metric: "m".to_owned(),
             area_level: "province".to_owned(),
             area_code: "34".to_owned(),
-            area_th: String::new(),
-            area_en: String::new(),
-            state: "open".to_owned(),
+            state: AlertState::Open,
             opened_at_ms: 0,
             updated_at_ms: 0,
             resolved_at_ms: 0,
             value: 0.0,
             threshold: 0.0,
             evidence: String::new(),
+        };
+        Alert {
+            event,
+            area_th: String::new(),
+            area_en: String::new(),
             actions: if acknowledged {
                 vec![pmoc_schemas::api::AlertAction {
                     alert_id: id.to_owned(),
@@ -137,18 +144,18 @@ mod tests {
         assert_eq!(r.focus(&settings), Focus::Committee("water".into()));
         r.tick(11_000, &[], &settings);
         assert_eq!(r.focus(&settings), Focus::Alerts);
-        r.tick(21_000, &[alert("w", "warning", false)], &settings);
+        r.tick(21_000, &[alert("w", Severity::Warning, false)], &settings);
         assert_eq!(r.focus(&settings), Focus::Region("NE".into()));
 
-        let critical = [alert("c", "critical", false)];
+        let critical = [alert("c", Severity::Critical, false)];
         r.tick(22_000, &critical, &settings);
         assert_eq!(r.focus(&settings), Focus::Alerts);
         r.tick(50_000, &critical, &settings);
         assert!(r.held.is_some(), "held before the timeout");
-        r.tick(60_000, &[alert("c", "critical", true)], &settings);
+        r.tick(60_000, &[alert("c", Severity::Critical, true)], &settings);
         assert!(r.held.is_none(), "released by the acknowledgement");
 
-        let other = [alert("d", "critical", false)];
+        let other = [alert("d", Severity::Critical, false)];
         r.tick(61_000, &other, &settings);
         r.tick(121_000, &other, &settings);
         assert!(r.held.is_none(), "released by the timeout");

@@ -351,14 +351,15 @@ fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
                     .into_iter()
                     .take(8)
                     .map(|a| {
-                        let holding = held.as_deref() == Some(a.alert_id.as_str());
+                        let e = &a.event;
+                        let holding = held.as_deref() == Some(e.alert_id.as_str());
                         view! {
-                            <li data-severity=a.severity.clone() class:holding=holding data-alert=a.alert_id.clone()
+                            <li data-severity=e.severity.as_str() class:holding=holding data-alert=e.alert_id.clone()
                                 data-mark=alert_mark(&a)>
-                                <span class="sev">{format::severity_name(&a.severity, lang)}</span>
+                                <span class="sev">{format::severity_name(e.severity, lang)}</span>
                                 <span class="area">{if lang == Lang::Th { a.area_th.clone() } else { a.area_en.clone() }}</span>
-                                <span class="rule">{format::metric_label(&a.metric, lang)}" · "{format::rule_label(&a.rule, lang)}</span>
-                                <span class="val">{format::number(a.value)}" / "{format::number(a.threshold)}</span>
+                                <span class="rule">{format::metric_label(&e.metric, lang)}" · "{format::rule_label(&e.rule, lang)}</span>
+                                <span class="val">{format::number(e.value)}" / "{format::number(e.threshold)}</span>
                                 <span class="ack">
                                     {if a.closed_by_operator() { tr(lang, "ปิดแล้ว ยังเกินเกณฑ์", "closed, still in breach") } else if a.acknowledged() { tr(lang, "รับทราบแล้ว", "acknowledged") } else if holding { tr(lang, "รอการรับทราบ", "awaiting acknowledgement") } else { "" }}
                                 </span>
@@ -497,10 +498,11 @@ fn Ticker() -> impl IntoView {
                         .into_iter()
                         .map(|a| {
                             let area = if lang == Lang::Th { a.area_th.clone() } else { a.area_en.clone() };
+                            let e = &a.event;
                             view! {
-                                <span class="item" data-severity=a.severity.clone() data-alert=a.alert_id.clone()>
-                                    <b>{format::severity_name(&a.severity, lang)}</b>" "{area}" · "
-                                    {format::metric_label(&a.metric, lang)}" "{format::number(a.value)}" · "{format::rule_label(&a.rule, lang)}
+                                <span class="item" data-severity=e.severity.as_str() data-alert=e.alert_id.clone()>
+                                    <b>{format::severity_name(e.severity, lang)}</b>" "{area}" · "
+                                    {format::metric_label(&e.metric, lang)}" "{format::number(e.value)}" · "{format::rule_label(&e.rule, lang)}
                                 </span>
                             }
                         })

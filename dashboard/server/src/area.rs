@@ -4,16 +4,15 @@
 use std::collections::BTreeMap;
 
 use pmoc_schemas::{
+    aggregate::AreaLevel,
     api::{AreaDetail, ChildRow, MapLayer, RANGES, breadcrumbs, children},
     committee::Committee,
     metric::{self, MetricId},
 };
 
-use crate::{
-    ServerError,
-    read::Reader,
-    series::{self, COLUMNS, WindowRow},
-};
+use pmoc_store::WindowRow;
+
+use crate::{ServerError, read::Reader, series};
 
 /// The level whose rows are a place's children.
 fn child_level(level: &str) -> Option<&'static str> {
@@ -44,25 +43,13 @@ impl Reader {
         range_key: Option<&str>,
         now_ms: i64,
     ) -> Result<AreaDetail, ServerError> {
-        let db = &self.database;
         let (range_key, back_s, width) = range(range_key);
         let from_s = now_ms / 1000 - back_s;
         let names: Vec<&str> = metric::of_committee(committee).map(|m| m.name).collect();
 
-        let rows: Vec<WindowRow> = self
-            .client
-            .query(&format!(
-                "SELECT {COLUMNS} FROM {db}.window_aggregates FINAL
-                 WHERE committee = ? AND area_level = ? AND area_code = ?
-                   AND window_seconds = ? AND toUInt32(window_start) >= ?
-                 ORDER BY metric, window_start"
-            ))
-            .bind(committee.as_str())
-            .bind(level)
-            .bind(code)
-            .bind(width)
-            .bind(from_s)
-            .fetch_all()
+        let rows = self
+            .store
+            .place_windows(committee, (level, code), width, from_s)
             .await?;
         let series = series::by_metric(&rows, &names, usize::MAX);
 
@@ -72,19 +59,8 @@ impl Reader {
             Some(child) => {
                 // Districts share their province's prefix; other levels are few.
                 let prefix = if child == "district" { code } else { "" };
-                self.client
-                    .query(&format!(
-                        "SELECT {COLUMNS} FROM {db}.window_aggregates FINAL
-                         WHERE committee = ? AND area_level = ? AND startsWith(area_code, ?)
-                           AND window_seconds = ? AND toUInt32(window_start) >= ?
-                         ORDER BY metric, area_code, window_start"
-                    ))
-                    .bind(committee.as_str())
-                    .bind(child)
-                    .bind(prefix)
-                    .bind(width)
-                    .bind(from_s)
-                    .fetch_all()
+                self.store
+                    .child_windows(committee, (child, prefix), width, from_s)
                     .await?
             }
         };
@@ -109,7 +85,8 @@ impl Reader {
             .collect();
 
         let complete_up_to_ms = self
-            .freshness(now_ms)
+            .store
+            .freshness(now_ms, &self.cadences)
             .await?
             .iter()
             .filter(|f| f.committee == committee.as_str())
@@ -136,7 +113,6 @@ impl Reader {
         range_key: Option<&str>,
         now_ms: i64,
     ) -> Result<MapLayer, ServerError> {
-        let db = &self.database;
         let (_, back_s, width) = range(range_key);
         let metric = self
             .dashboard
@@ -144,26 +120,21 @@ impl Reader {
             .iter()
             .filter_map(|m| MetricId::from_name(m))
             .find(|m| m.def().committee == committee)
-            .or_else(|| metric::of_committee(committee).next().map(|d| d.id))
-            .map_or("", MetricId::name);
-        let rows: Vec<WindowRow> = self
-            .client
-            .query(&format!(
-                "SELECT {COLUMNS} FROM {db}.window_aggregates FINAL
-                 WHERE area_level = 'district' AND metric = ?
-                   AND window_seconds = ? AND toUInt32(window_start) >= ?
-                 ORDER BY area_code, window_start"
-            ))
-            .bind(metric)
-            .bind(width)
-            .bind(now_ms / 1000 - back_s)
-            .fetch_all()
+            .or_else(|| metric::of_committee(committee).next().map(|d| d.id));
+        let rows = self
+            .store
+            .metric_windows(
+                AreaLevel::District,
+                metric.as_slice(),
+                width,
+                now_ms / 1000 - back_s,
+            )
             .await?;
         // Ordered by window: the last row per district is the newest.
         let newest: BTreeMap<&str, &WindowRow> =
             rows.iter().map(|r| (r.area_code.as_str(), r)).collect();
         Ok(MapLayer {
-            metric: metric.to_owned(),
+            metric: metric.map_or("", MetricId::name).to_owned(),
             provinces: newest
                 .into_iter()
                 .map(|(code, r)| (code.to_owned(), series::point(r)))

@@ -11,9 +11,9 @@
 
 use std::time::Duration;
 
-use clickhouse::Row;
 use pmoc_schemas::auth::AuditEntry;
-use serde::{Deserialize, Serialize};
+use pmoc_store::{AuditFilter, AuditRow, Store};
+use serde::Deserialize;
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{ServerError, read::Reader};
@@ -26,54 +26,6 @@ const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// Longest `params` kept, characters.
 pub const MAX_PARAMS_CHARS: usize = 512;
 
-#[derive(Debug, Clone, Row, Serialize, Deserialize)]
-struct AuditRow {
-    at_ms: i64,
-    user: String,
-    role: String,
-    method: String,
-    route: String,
-    params: String,
-    decision: String,
-    reason: String,
-    status: u16,
-    peer: String,
-}
-
-impl From<AuditEntry> for AuditRow {
-    fn from(e: AuditEntry) -> Self {
-        Self {
-            at_ms: e.at_ms,
-            user: e.user,
-            role: e.role,
-            method: e.method,
-            route: e.route,
-            params: e.params,
-            decision: e.decision,
-            reason: e.reason,
-            status: e.status,
-            peer: e.peer,
-        }
-    }
-}
-
-impl From<AuditRow> for AuditEntry {
-    fn from(r: AuditRow) -> Self {
-        Self {
-            at_ms: r.at_ms,
-            user: r.user,
-            role: r.role,
-            method: r.method,
-            route: r.route,
-            params: r.params,
-            decision: r.decision,
-            reason: r.reason,
-            status: r.status,
-            peer: r.peer,
-        }
-    }
-}
-
 /// The sending side, shared by every request.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
@@ -85,7 +37,7 @@ impl AuditLog {
     /// written.
     pub fn start(reader: &Reader) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let writer = tokio::spawn(write(reader.db_client.clone(), rx));
+        let writer = tokio::spawn(write(reader.store.clone(), rx));
         (Self { tx }, writer)
     }
 
@@ -97,7 +49,7 @@ impl AuditLog {
     }
 }
 
-async fn write(client: clickhouse::Client, mut rx: mpsc::Receiver<AuditEntry>) {
+async fn write(store: Store, mut rx: mpsc::Receiver<AuditEntry>) {
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         let Some(first) = rx.recv().await else {
@@ -112,24 +64,14 @@ async fn write(client: clickhouse::Client, mut rx: mpsc::Receiver<AuditEntry>) {
             }
         }
         let n = batch.len() as u64;
-        if let Err(error) = insert(&client, batch.drain(..)).await {
+        let rows: Vec<AuditRow> = batch.drain(..).map(AuditRow::from).collect();
+        if let Err(error) = store.insert(&rows).await {
             metrics::counter!("pmoc_dashboard_audit_dropped_total").increment(n);
             tracing::warn!(error = %pmoc_schemas::error::chain(&error), rows = n, "audit rows dropped");
         } else {
             metrics::counter!("pmoc_dashboard_audit_rows_total").increment(n);
         }
     }
-}
-
-async fn insert(
-    client: &clickhouse::Client,
-    entries: impl Iterator<Item = AuditEntry>,
-) -> Result<(), clickhouse::error::Error> {
-    let mut insert = client.insert::<AuditRow>("audit_log").await?;
-    for entry in entries {
-        insert.write(&AuditRow::from(entry)).await?;
-    }
-    insert.end().await
 }
 
 /// Filters of the audit page (`GET /api/audit`).
@@ -147,28 +89,13 @@ pub struct AuditQuery {
 impl Reader {
     /// Audit entries, newest first.
     pub async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, ServerError> {
-        let db = &self.database;
-        let decision = q.decision.as_deref().unwrap_or("deny");
-        let mut sql =
-            format!("SELECT ?fields FROM {db}.audit_log WHERE (? = 'all' OR decision = ?)");
-        let mut binds: Vec<&str> = vec![decision, decision];
-        for (column, value) in [("user", &q.user), ("reason", &q.reason)] {
-            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                sql.push_str(&format!(" AND {column} = ?"));
-                binds.push(v);
-            }
-        }
-        if let Some(route) = q.route.as_deref().filter(|v| !v.is_empty()) {
-            sql.push_str(" AND startsWith(route, ?)");
-            binds.push(route);
-        }
-        let limit = q.limit.unwrap_or(200).clamp(1, 1_000);
-        sql.push_str(&format!(" ORDER BY at_ms DESC LIMIT {limit}"));
-        let mut query = self.client.query(&sql);
-        for b in binds {
-            query = query.bind(b);
-        }
-        let rows: Vec<AuditRow> = query.fetch_all().await?;
-        Ok(rows.into_iter().map(AuditEntry::from).collect())
+        let filter = AuditFilter {
+            decision: q.decision.as_deref().unwrap_or("deny"),
+            user: q.user.as_deref(),
+            reason: q.reason.as_deref(),
+            route_prefix: q.route.as_deref(),
+            limit: q.limit.unwrap_or(200).clamp(1, 1_000),
+        };
+        Ok(self.store.audit(&filter).await?)
     }
 }

@@ -30,7 +30,7 @@ use tokio::{net::TcpListener, sync::watch};
 #[non_exhaustive]
 pub enum ServerError {
     #[error("clickhouse")]
-    ClickHouse(#[from] clickhouse::error::Error),
+    Store(#[from] pmoc_store::StoreError),
     #[error("serving http")]
     Io(#[from] std::io::Error),
     #[error("sign-in settings")]
@@ -48,7 +48,7 @@ pub struct AppState {
     pub wall: watch::Receiver<Arc<WallSnapshot>>,
     /// Whether data is flowing; the same for every role.
     pub health: watch::Receiver<Health>,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub metrics: pmoc_telemetry::PrometheusHandle,
     pub assets_dir: PathBuf,
     pub gate: auth::Gate,
 }
@@ -59,6 +59,10 @@ pub struct AppState {
 /// checked against the listener's address first: beyond loopback the
 /// server refuses to start unless sign-in is configured (and the
 /// connection is encrypted, here or at a proxy).
+///
+/// Refuses to start on a database whose schema is not the version this
+/// build expects ([`pmoc_store::SCHEMA_VERSION`]): better one clear error
+/// now than a wrong column on some page later.
 pub async fn run(
     listener: TcpListener,
     settings: Settings,
@@ -78,6 +82,8 @@ pub async fn run(
         );
     }
     let reader = read::Reader::new(&settings);
+    let version = reader.store.check_schema().await?;
+    tracing::info!(version, "clickhouse schema as expected");
     let (audit, audit_writer) = audit::AuditLog::start(&reader);
     let (tx, rx) = watch::channel(Arc::new(WaterSnapshot::default()));
     let (wall_tx, wall_rx) = watch::channel(Arc::new(WallSnapshot::default()));
@@ -92,7 +98,7 @@ pub async fn run(
         Duration::from_secs(u64::from(settings.dashboard.stall_after_seconds)),
         stop_rx.clone(),
     ));
-    let metrics = live::metrics_handle();
+    let metrics = pmoc_telemetry::metrics_handle();
     let metrics_server = match settings.dashboard.metrics_listen.as_str() {
         "" => None,
         addr => {

@@ -3,11 +3,10 @@
 //! wall screens cost one query per refresh, not a hundred.
 
 use std::{
-    sync::{Arc, OnceLock},
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use pmoc_schemas::{
     api::{WallSnapshot, WaterSnapshot},
     health::Health,
@@ -153,20 +152,4 @@ pub async fn poll(
 
 async fn within<T>(limit: Duration, f: impl std::future::Future<Output = T>) -> Option<T> {
     tokio::time::timeout(limit, f).await.ok()
-}
-
-/// The process-wide Prometheus recorder, installed on first use so several
-/// servers in one test process share it.
-pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            // Another recorder may already be installed (e.g. by a test
-            // harness); then this handle still renders, just without our counters.
-            let _ = metrics::set_global_recorder(recorder);
-            handle
-        })
-        .clone()
 }

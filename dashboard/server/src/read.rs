@@ -1,24 +1,21 @@
-//! The dashboard's read model over ClickHouse.
+//! The dashboard's read model: the storage crate's named reads, assembled
+//! into the snapshots the browser is sent.
 
-use clickhouse::{Client, Compression, Row};
 use pmoc_schemas::{
-    aggregate::{METRIC_WATER_FREEBOARD, METRIC_WATER_LEVEL},
     api::{ProvinceLatest, WaterSnapshot},
     area::province,
     config::Settings,
     metric::MetricId,
 };
-use serde::Deserialize;
+use pmoc_store::{Store, WindowRow};
 
 use crate::ServerError;
 
-/// One pooled HTTP client for all requests (never one per request).
+/// One pooled ClickHouse client for all requests (never one per request),
+/// and the settings the snapshots are shaped by.
 #[derive(Clone)]
 pub struct Reader {
-    pub(crate) client: Client,
-    /// Scoped to the database, for inserts (the crate quotes `db.table` whole).
-    pub(crate) db_client: Client,
-    pub(crate) database: String,
+    pub(crate) store: Store,
     window_seconds: u32,
     pub(crate) dashboard: pmoc_schemas::config::DashboardSettings,
     pub(crate) topics: pmoc_schemas::config::CommitteeTopics,
@@ -26,34 +23,10 @@ pub struct Reader {
     pub(crate) cadences: std::sync::Arc<std::collections::BTreeMap<String, u32>>,
 }
 
-#[derive(Debug, Row, Deserialize)]
-struct LatestRow {
-    metric: String,
-    area_code: String,
-    window_start: u32,
-    window_end: u32,
-    count: u64,
-    sum: f64,
-    min: f64,
-    max: f64,
-    last: f64,
-    computed_at_ms: i64,
-}
-
 impl Reader {
     pub fn new(settings: &Settings) -> Self {
-        let ch = &settings.clickhouse;
-        // See pmoc_pipeline::store::client on compression and validation.
-        let client = Client::default()
-            .with_url(&ch.url)
-            .with_user(&ch.user)
-            .with_password(&ch.password)
-            .with_compression(Compression::None)
-            .with_validation(false);
         Self {
-            db_client: client.clone().with_database(&ch.database),
-            client,
-            database: ch.database.clone(),
+            store: Store::new(&settings.clickhouse),
             // The shortest window: the freshest final figures.
             window_seconds: settings
                 .pipeline
@@ -68,50 +41,21 @@ impl Reader {
         }
     }
 
-    /// The newest closed window of every province with water-level data.
-    ///
-    /// `FINAL` collapses replayed rows; only the last day of windows is read.
-    /// Aliases differ from column names: 18.16 resolves an alias that shadows
-    /// a column inside other aggregates and rejects the nesting.
+    /// The newest closed window of every province with water-level data,
+    /// with the least freeboard of the same province.
     pub async fn water_snapshot(&self, now_ms: i64) -> Result<WaterSnapshot, ServerError> {
-        let db = &self.database;
-        let sql = format!(
-            "SELECT metric, area_code,
-                toUInt32(max(window_start)) AS latest_start,
-                toUInt32(argMax(window_end, window_start)) AS latest_end,
-                argMax(count, window_start) AS latest_count,
-                argMax(sum, window_start) AS latest_sum,
-                argMax(min, window_start) AS latest_min,
-                argMax(max, window_start) AS latest_max,
-                argMax(last, window_start) AS latest_last,
-                argMax(computed_at_ms, window_start) AS latest_computed_at_ms
-            FROM {db}.window_aggregates FINAL
-            WHERE metric IN (?, ?) AND area_level = 'province' AND window_seconds = ? AND is_final = 1
-              AND window_start >= (
-                SELECT max(window_start) FROM {db}.window_aggregates
-                WHERE metric = ? AND area_level = 'province' AND window_seconds = ? AND is_final = 1
-              ) - 86400
-            GROUP BY metric, area_code
-            ORDER BY area_code"
-        );
+        let (level, freeboard) = (MetricId::WaterLevel, MetricId::WaterFreeboard);
         let rows = self
-            .client
-            .query(&sql)
-            .bind(METRIC_WATER_LEVEL)
-            .bind(METRIC_WATER_FREEBOARD)
-            .bind(self.window_seconds)
-            .bind(METRIC_WATER_LEVEL)
-            .bind(self.window_seconds)
-            .fetch_all::<LatestRow>()
+            .store
+            .newest_province_windows(&[level, freeboard], level, self.window_seconds)
             .await?;
-        let (levels, freeboards): (Vec<LatestRow>, Vec<LatestRow>) = rows
-            .into_iter()
-            .partition(|r| r.metric == METRIC_WATER_LEVEL);
+        let (levels, freeboards): (Vec<WindowRow>, Vec<WindowRow>) =
+            rows.into_iter().partition(|r| r.metric == level.name());
         let freeboard: std::collections::HashMap<String, f64> = freeboards
             .into_iter()
             .map(|r| (r.area_code, r.min))
             .collect();
-        let newest = levels.iter().map(|r| i64::from(r.window_end) * 1000).max();
+        let newest = levels.iter().map(WindowRow::window_end_ms).max();
         let provinces = levels
             .into_iter()
             .map(|r| {
@@ -125,11 +69,11 @@ impl Reader {
                     } else {
                         r.sum / r.count as f64
                     },
+                    window_start_ms: r.window_start_ms(),
+                    window_end_ms: r.window_end_ms(),
                     province_code: r.area_code,
                     name_th,
                     name_en,
-                    window_start_ms: i64::from(r.window_start) * 1000,
-                    window_end_ms: i64::from(r.window_end) * 1000,
                     count: r.count,
                     min: r.min,
                     max: r.max,
@@ -139,8 +83,8 @@ impl Reader {
             })
             .collect();
         Ok(WaterSnapshot {
-            metric: METRIC_WATER_LEVEL.to_owned(),
-            source: MetricId::WaterLevel.def().source.to_owned(),
+            metric: level.name().to_owned(),
+            source: level.def().source.to_owned(),
             window_seconds: self.window_seconds,
             provinces,
             newest_closed_window_end_ms: newest,

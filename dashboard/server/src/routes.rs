@@ -36,7 +36,7 @@ use axum::{
 };
 use futures::Stream;
 use pmoc_schemas::{
-    api::{ActionRequest, MAX_ACTIONS_PER_ALERT, MAX_COMMENT_CHARS, RANGES, place},
+    api::{ActionRequest, AlertAction, MAX_ACTIONS_PER_ALERT, MAX_COMMENT_CHARS, RANGES, place},
     auth::RoleKind,
     committee::Committee,
 };
@@ -45,8 +45,7 @@ use tokio::sync::watch;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::{
-    AppState, ServerError,
-    alerts::ActionRow,
+    AppState,
     audit::AuditQuery,
     auth::{self, Operator, Person, Principal, Reason, Refusal, signin},
     live::now_ms,
@@ -101,7 +100,7 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
 }
 
 /// ClickHouse failed: say so plainly, log the cause.
-fn unavailable(what: &str, error: &ServerError) -> Response {
+fn unavailable(what: &str, error: &(dyn std::error::Error + 'static)) -> Response {
     tracing::warn!(error = %pmoc_schemas::error::chain(error), what, "read failed");
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -220,7 +219,7 @@ async fn alerts(
     Person(p): Person,
     Query(q): Query<AlertsQuery>,
 ) -> Response {
-    match state.reader.alerts(!q.all).await {
+    match state.reader.store.alerts(!q.all).await {
         Ok(alerts) => Json(p.access.alerts(&alerts)).into_response(),
         Err(error) => unavailable("api/alerts", &error),
     }
@@ -267,12 +266,12 @@ async fn act(
     if comment.chars().count() > MAX_COMMENT_CHARS {
         return (StatusCode::PAYLOAD_TOO_LARGE, "the comment is too long").into_response();
     }
-    let target = match state.reader.alert_target(&id).await {
+    let target = match state.reader.store.alert_target(&id).await {
         Ok(Some(t)) => t,
         Ok(None) => return (StatusCode::NOT_FOUND, "no such alert").into_response(),
         Err(error) => return unavailable("alert lookup", &error),
     };
-    if !p.access.acts_on(&target.committee)
+    if !p.access.acts_on(target.committee)
         || !p.access.in_geo(&target.area_level, &target.area_code)
     {
         return Refusal::new(Reason::OutOfScope).into_response();
@@ -284,15 +283,15 @@ async fn act(
         )
             .into_response();
     }
-    let row = ActionRow {
+    let recorded = AlertAction {
         alert_id: id,
         action,
         comment: comment.to_owned(),
         actor: p.user,
         at_ms: now_ms(),
     };
-    match state.reader.record_action(&row).await {
-        Ok(()) => (StatusCode::CREATED, Json(row)).into_response(),
+    match state.reader.record_action(&recorded).await {
+        Ok(()) => (StatusCode::CREATED, Json(recorded)).into_response(),
         Err(error) => unavailable("alert action", &error),
     }
 }
@@ -385,7 +384,7 @@ async fn stream(
                 let mut cut = access.restrict(&snapshot);
                 if let Some(c) = only {
                     cut.panels.retain(|p| p.committee == c.as_str());
-                    cut.alerts.retain(|a| a.committee == c.as_str());
+                    cut.alerts.retain(|a| a.event.committee == c);
                     cut.freshness.retain(|f| f.committee == c.as_str());
                     cut.rejects.retain(|r| r.committee == c.as_str());
                 }
@@ -454,7 +453,7 @@ async fn metrics(State(state): State<AppState>, _: Operator) -> String {
 
 /// The private metrics listener's router (no sign-in: keep it off the
 /// network, e.g. on loopback for a local Prometheus).
-pub fn metrics_router(handle: Arc<metrics_exporter_prometheus::PrometheusHandle>) -> Router {
+pub fn metrics_router(handle: Arc<pmoc_telemetry::PrometheusHandle>) -> Router {
     Router::new().route(
         "/metrics",
         get(move || {

@@ -1,35 +1,10 @@
-//! Rows of `window_aggregates` and the headline figure a tile shows of them.
+//! The headline figure a tile shows of a `window_aggregates` row.
 
-use clickhouse::Row;
 use pmoc_schemas::{
     api::{MetricSeries, Point},
     metric::{Headline, MetricId},
 };
-use serde::Deserialize;
-
-/// The columns every window read selects, in this order (see [`COLUMNS`]).
-#[derive(Debug, Clone, Row, Deserialize)]
-pub struct WindowRow {
-    pub metric: String,
-    pub area_code: String,
-    pub w_start: u32,
-    pub w_end: u32,
-    pub count: u64,
-    pub sum: f64,
-    pub min: f64,
-    pub max: f64,
-    pub last: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub is_final: u8,
-    pub computed_at_ms: i64,
-}
-
-/// Select list matching [`WindowRow`]; aliases differ from column names
-/// because 18.16 lets an alias shadow its column elsewhere in the query.
-pub const COLUMNS: &str = "metric, area_code, toUInt32(window_start) AS w_start,
-    toUInt32(window_end) AS w_end, count, sum, min, max, last, p50, p95,
-    is_final, computed_at_ms";
+use pmoc_store::WindowRow;
 
 /// The headline figure of a window, suppressed when it is a small count of
 /// people: then the value is zeroed here, so it never leaves the server.
@@ -51,8 +26,8 @@ pub fn point(row: &WindowRow) -> Point {
         .and_then(|d| d.suppress_below)
         .is_some_and(|below| value > 0.0 && value < below as f64);
     Point {
-        window_start_ms: i64::from(row.w_start) * 1000,
-        window_end_ms: i64::from(row.w_end) * 1000,
+        window_start_ms: row.window_start_ms(),
+        window_end_ms: row.window_end_ms(),
         value: if suppressed { 0.0 } else { value },
         count: if suppressed { 0 } else { row.count },
         final_: row.is_final == 1,
@@ -88,18 +63,24 @@ mod tests {
     fn row(metric: &str, sum: f64) -> WindowRow {
         WindowRow {
             metric: metric.to_owned(),
+            committee: String::new(),
+            source: String::new(),
+            area_level: "district".to_owned(),
             area_code: "5001".to_owned(),
-            w_start: 0,
-            w_end: 3600,
+            window_seconds: 3600,
+            window_start: 0,
+            window_end: 3600,
             count: 3,
             sum,
             min: 0.0,
             max: 0.0,
             last: 0.0,
+            last_event_time_ms: 0,
             p50: 0.0,
             p95: f64::NAN,
             is_final: 1,
             computed_at_ms: 0,
+            version: 1,
         }
     }
 

@@ -10,7 +10,7 @@
 //! value is treated the same way.
 
 use pmoc_schemas::{
-    RejectReason,
+    RejectKind, RejectReason,
     area::ProvinceCode,
     committee::resources::AirQuality,
     district::DistrictCode,
@@ -48,21 +48,21 @@ pub fn records(doc: &[u8]) -> Result<Vec<&RawValue>, serde_json::Error> {
 
 /// Maps one station element to a validated `pcd.air_quality` envelope.
 pub fn map_record(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
-    let station: Value =
-        serde_json::from_str(raw).map_err(|e| RejectReason::new("invalid_json", e.to_string()))?;
+    let station: Value = serde_json::from_str(raw)
+        .map_err(|e| RejectReason::new(RejectKind::InvalidJson, e.to_string()))?;
     if !station.is_object() {
         return Err(RejectReason::new(
-            "invalid_record",
+            RejectKind::InvalidRecord,
             "a station must be a JSON object",
         ));
     }
     let station_id = json_text(station.get("stationID"))
-        .ok_or_else(|| RejectReason::new("missing_station", "stationID is missing"))?;
+        .ok_or_else(|| RejectReason::new(RejectKind::MissingStation, "stationID is missing"))?;
     let last = &station["AQILast"];
     let (Some(date), Some(time)) = (json_text(last.get("date")), json_text(last.get("time")))
     else {
         return Err(RejectReason::new(
-            "missing_time",
+            RejectKind::MissingTime,
             "AQILast.date or AQILast.time is missing",
         ));
     };
@@ -126,7 +126,7 @@ fn area(station: &Value) -> Result<Area, RejectReason> {
         .find_map(|p| province_by_name(p))
         .ok_or_else(|| {
             RejectReason::new(
-                "unknown_province",
+                RejectKind::UnknownProvince,
                 format!("no Thai province is named in areaTH \"{thai}\" or areaEN \"{english}\""),
             )
         })?;

@@ -7,7 +7,7 @@
 use std::{collections::HashMap, sync::LazyLock};
 
 use pmoc_schemas::{
-    RejectReason,
+    RejectKind, RejectReason,
     area::{ProvinceCode, provinces},
     district::{DistrictCode, districts},
     event::EventId,
@@ -35,7 +35,7 @@ pub fn json_number(field: &str, value: Option<&Value>) -> Result<Option<f64>, Re
         Some(Value::Number(n)) => Ok(n.as_f64()),
         Some(Value::String(s)) => text_number(field, s),
         Some(other) => Err(RejectReason::new(
-            "invalid_number",
+            RejectKind::InvalidNumber,
             format!("{field} is {other}, not a number"),
         )),
     }
@@ -49,7 +49,7 @@ pub fn text_number(field: &str, text: &str) -> Result<Option<f64>, RejectReason>
     match text.trim().parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(Some(v)),
         _ => Err(RejectReason::new(
-            "invalid_number",
+            RejectKind::InvalidNumber,
             format!("{field} is \"{text}\", not a number"),
         )),
     }
@@ -68,7 +68,9 @@ pub fn json_text(value: Option<&Value>) -> Option<String> {
 
 /// Fails with `missing_value` when a required reading is absent.
 pub fn required<T>(field: &str, value: Option<T>) -> Result<T, RejectReason> {
-    value.ok_or_else(|| RejectReason::new("missing_value", format!("{field} has no reading")))
+    value.ok_or_else(|| {
+        RejectReason::new(RejectKind::MissingValue, format!("{field} has no reading"))
+    })
 }
 
 /// A date and a time of day in Thai local time.
@@ -78,7 +80,7 @@ pub fn required<T>(field: &str, value: Option<T>) -> Result<T, RejectReason> {
 pub fn local_time(date: &str, time: &str) -> Result<OffsetDateTime, RejectReason> {
     let bad = |what: &str| {
         RejectReason::new(
-            "invalid_time",
+            RejectKind::InvalidTime,
             format!("{what} in {date:?} {time:?} is not a valid date and time"),
         )
     };

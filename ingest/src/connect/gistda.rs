@@ -13,7 +13,7 @@
 use std::io::Read;
 
 use pmoc_schemas::{
-    RejectReason,
+    RejectKind, RejectReason,
     area::ProvinceCode,
     committee::resources::{FireHotspot, HotspotConfidence, LandUse, Satellite},
     district::DistrictCode,
@@ -108,7 +108,7 @@ pub fn read(
         record += 1;
         let outcome = match csv::StringRecord::from_byte_record(row.clone()) {
             Ok(text) => map_row(&columns, &text, now_ms),
-            Err(e) => Err(RejectReason::new("invalid_utf8", e.to_string())),
+            Err(e) => Err(RejectReason::new(RejectKind::InvalidUtf8, e.to_string())),
         };
         emit(Mapped {
             record,
@@ -148,7 +148,7 @@ pub fn map_row(
         (get(Some(columns.latitude)), get(Some(columns.longitude)))
     else {
         return Err(RejectReason::new(
-            "missing_point",
+            RejectKind::MissingPoint,
             "latitude or longitude is empty",
         ));
     };
@@ -161,7 +161,7 @@ pub fn map_row(
         _ => {
             let (Some(date), Some(time)) = (get(columns.acq_date), get(columns.acq_time)) else {
                 return Err(RejectReason::new(
-                    "missing_time",
+                    RejectKind::MissingTime,
                     "neither th_date/th_time nor acq_date/acq_time is given",
                 ));
             };
@@ -229,7 +229,7 @@ fn satellite(instrument: Option<&str>, code: &str) -> Result<Satellite, RejectRe
         | "noaa-20" | "noaa-21" => Ok(Satellite::Viirs),
         "modis" | "t" | "a" | "terra" | "aqua" => Ok(Satellite::Modis),
         _ => Err(RejectReason::new(
-            "unknown_satellite",
+            RejectKind::UnknownSatellite,
             format!("satellite {code:?} / instrument {instrument:?} is neither VIIRS nor MODIS"),
         )),
     }
@@ -238,7 +238,8 @@ fn satellite(instrument: Option<&str>, code: &str) -> Result<Satellite, RejectRe
 /// VIIRS writes `l`/`n`/`h`; MODIS a percentage, banded as FIRMS does
 /// (below 30 low, below 80 nominal).
 fn confidence(text: Option<&str>) -> Result<HotspotConfidence, RejectReason> {
-    let text = text.ok_or_else(|| RejectReason::new("missing_value", "confidence is empty"))?;
+    let text =
+        text.ok_or_else(|| RejectReason::new(RejectKind::MissingValue, "confidence is empty"))?;
     match text.to_ascii_lowercase().as_str() {
         "l" | "low" => return Ok(HotspotConfidence::Low),
         "n" | "nominal" => return Ok(HotspotConfidence::Nominal),
@@ -250,7 +251,7 @@ fn confidence(text: Option<&str>) -> Result<HotspotConfidence, RejectReason> {
         Ok(p) if (30.0..80.0).contains(&p) => Ok(HotspotConfidence::Nominal),
         Ok(p) if (80.0..=100.0).contains(&p) => Ok(HotspotConfidence::High),
         _ => Err(RejectReason::new(
-            "invalid_confidence",
+            RejectKind::InvalidConfidence,
             format!("confidence {text:?} is not l/n/h or 0-100"),
         )),
     }
@@ -287,7 +288,7 @@ fn province(
         .find_map(province_by_name)
         .ok_or_else(|| {
             RejectReason::new(
-                "unknown_province",
+                RejectKind::UnknownProvince,
                 format!(
                     "pv_tn \"{}\" / pv_en \"{}\" is not a Thai province",
                     thai.unwrap_or_default(),

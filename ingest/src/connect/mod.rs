@@ -27,23 +27,14 @@ use std::{
 };
 
 use pmoc_schemas::{
-    RejectReason, committee::Committee, config::KafkaSettings, envelope::Envelope, event::unix_ms,
+    RejectReason, committee::Committee, config::KafkaSettings, dead_letter::header,
+    envelope::Envelope, event::unix_ms,
 };
 use time::OffsetDateTime;
 
 pub use summary::Summary;
 
 use crate::{IngestError, Publisher};
-
-/// Header names of dead-letter messages, the same the pipeline writes (see
-/// `pipeline/src/dead_letter.rs`), so one tool reads both.
-pub const HEADER_REASON_KIND: &str = "pmoc-reason-kind";
-/// See [`HEADER_REASON_KIND`].
-pub const HEADER_REASON: &str = "pmoc-reason";
-/// Where the record came from: `format:file-or-url`.
-pub const HEADER_SOURCE: &str = "pmoc-source";
-/// The record's position in its source, counting from 1.
-pub const HEADER_SOURCE_RECORD: &str = "pmoc-source-record";
 
 /// Largest JSON document read, bytes. The JSON feeds are snapshots of a few
 /// thousand stations (a few MB); a bigger one is the wrong URL.
@@ -385,10 +376,10 @@ async fn publish_batch(
         let record = record.to_string();
         let key = format!("{origin}#{record}");
         let headers = [
-            (HEADER_REASON_KIND, reason.kind.clone()),
-            (HEADER_REASON, reason.detail.clone()),
-            (HEADER_SOURCE, origin.to_owned()),
-            (HEADER_SOURCE_RECORD, record),
+            (header::REASON_KIND, reason.kind.as_str().to_owned()),
+            (header::REASON, reason.detail.clone()),
+            (header::SOURCE, origin.to_owned()),
+            (header::SOURCE_RECORD, record),
         ];
         (key, raw.clone(), headers)
     });

@@ -23,7 +23,10 @@ pub struct Summary {
 
 impl Summary {
     pub fn reject(&mut self, reason: &RejectReason) {
-        *self.rejected.entry(reason.kind.clone()).or_default() += 1;
+        *self
+            .rejected
+            .entry(reason.kind.as_str().to_owned())
+            .or_default() += 1;
     }
 
     pub fn rejected_total(&self) -> u64 {

@@ -10,7 +10,7 @@
 //! as strings, and absent readings as `null`, `""` or `"-"`.
 
 use pmoc_schemas::{
-    RejectReason,
+    RejectKind, RejectReason,
     area::ProvinceCode,
     committee::water::WaterLevel,
     district::DistrictCode,
@@ -57,21 +57,24 @@ pub fn records(doc: &[u8]) -> Result<Vec<&RawValue>, serde_json::Error> {
 /// `CPY013`), falling back to the numeric station id; the bank level is
 /// `min_bank`, or the lower of the two banks, where water overflows first.
 pub fn map_record(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
-    let record: Value =
-        serde_json::from_str(raw).map_err(|e| RejectReason::new("invalid_json", e.to_string()))?;
+    let record: Value = serde_json::from_str(raw)
+        .map_err(|e| RejectReason::new(RejectKind::InvalidJson, e.to_string()))?;
     if !record.is_object() {
         return Err(RejectReason::new(
-            "invalid_record",
+            RejectKind::InvalidRecord,
             "a water-level record must be a JSON object",
         ));
     }
     let station = &record["station"];
     let station_id = json_text(station.get("tele_station_oldcode"))
         .or_else(|| json_text(station.get("id")))
-        .ok_or_else(|| RejectReason::new("missing_station", "station has no code and no id"))?;
+        .ok_or_else(|| {
+            RejectReason::new(RejectKind::MissingStation, "station has no code and no id")
+        })?;
 
-    let when = json_text(record.get("waterlevel_datetime"))
-        .ok_or_else(|| RejectReason::new("missing_time", "waterlevel_datetime is missing"))?;
+    let when = json_text(record.get("waterlevel_datetime")).ok_or_else(|| {
+        RejectReason::new(RejectKind::MissingTime, "waterlevel_datetime is missing")
+    })?;
     let event_time = thaiwater_time(&when)?;
 
     let level = required(
@@ -91,7 +94,7 @@ pub fn map_record(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
     };
     let bank = bank.ok_or_else(|| {
         RejectReason::new(
-            "missing_bank_level",
+            RejectKind::MissingBankLevel,
             "station has no min_bank, left_bank or right_bank",
         )
     })?;
@@ -129,7 +132,7 @@ fn thaiwater_time(text: &str) -> Result<time::OffsetDateTime, RejectReason> {
     }
     let (date, time) = text.split_once([' ', 'T']).ok_or_else(|| {
         RejectReason::new(
-            "invalid_time",
+            RejectKind::InvalidTime,
             format!("waterlevel_datetime {text:?} has no time of day"),
         )
     })?;
@@ -139,8 +142,12 @@ fn thaiwater_time(text: &str) -> Result<time::OffsetDateTime, RejectReason> {
 /// Province and district from the DOPA codes of `geocode`. HII writes the
 /// amphoe code either as its two digits inside the province or as all four.
 fn area(geocode: &Value) -> Result<Area, RejectReason> {
-    let code = json_text(geocode.get("province_code"))
-        .ok_or_else(|| RejectReason::new("unknown_province", "geocode.province_code is missing"))?;
+    let code = json_text(geocode.get("province_code")).ok_or_else(|| {
+        RejectReason::new(
+            RejectKind::UnknownProvince,
+            "geocode.province_code is missing",
+        )
+    })?;
     let province = ProvinceCode::parse(&code)?;
     let district = match json_text(geocode.get("amphoe_code")) {
         None => None,

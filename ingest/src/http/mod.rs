@@ -46,19 +46,17 @@ use axum::{
     routing::{get, post},
 };
 use futures::{FutureExt, StreamExt, future::BoxFuture, stream};
-use pmoc_schemas::config::{CommitteeTopics, Settings};
+use pmoc_schemas::{
+    RejectKind,
+    config::{CommitteeTopics, Settings},
+    dead_letter::header,
+};
 use tokio::net::TcpListener;
 
 pub use auth::{Tokens, hash_token};
 pub use records::{IngestResponse, Rejected};
 
 use crate::{IngestError, Publisher, kafka::Delivered};
-
-/// Dead-letter headers; the names are the pipeline's (pipeline/src/dead_letter.rs).
-pub const HEADER_REASON_KIND: &str = "pmoc-reason-kind";
-pub const HEADER_REASON: &str = "pmoc-reason";
-/// Where a dead letter came from: `http:<agency>` here.
-pub const HEADER_SOURCE: &str = "pmoc-source";
 
 /// Messages awaiting acknowledgement at once within one request.
 const IN_FLIGHT: usize = 2048;
@@ -118,7 +116,7 @@ pub fn build(settings: &Settings) -> Result<Router, HttpError> {
         ),
     };
     // Installs the recorder before the first request is counted.
-    telemetry::metrics_handle();
+    pmoc_telemetry::metrics_handle();
     Ok(Router::new()
         .route("/v1/events", post(post_events))
         .route("/healthz", get(|| async { "ok" }))
@@ -129,7 +127,7 @@ pub fn build(settings: &Settings) -> Result<Router, HttpError> {
 /// agency-facing listener, where anyone holding a network path could read
 /// per-agency counters.
 pub fn metrics_router() -> Router {
-    let handle = telemetry::metrics_handle();
+    let handle = pmoc_telemetry::metrics_handle();
     Router::new().route(
         "/metrics",
         get(move || {
@@ -290,7 +288,7 @@ struct Outgoing {
     key: Arc<str>,
     payload: Bytes,
     /// Reason kind and reason, for a dead letter.
-    dead_letter: Option<(String, String)>,
+    dead_letter: Option<(RejectKind, String)>,
 }
 
 /// The valid records for their committee topics, the rejects for the
@@ -321,7 +319,7 @@ fn outgoing(
             topic: state.dead_letter_topic.clone(),
             key: source.clone(),
             payload: body.slice_ref(bytes),
-            dead_letter: Some((i.rejected.kind.clone(), i.rejected.reason.clone())),
+            dead_letter: Some((i.rejected.kind, i.rejected.reason.clone())),
         });
     }
     out
@@ -346,9 +344,9 @@ async fn publish(
             None => publisher.send(&m.topic, &m.key, &m.payload).boxed(),
             Some((kind, reason)) => async move {
                 let headers = [
-                    (HEADER_REASON_KIND, kind.as_str()),
-                    (HEADER_REASON, reason.as_str()),
-                    (HEADER_SOURCE, &*m.key),
+                    (header::REASON_KIND, kind.as_str()),
+                    (header::REASON, reason.as_str()),
+                    (header::SOURCE, &*m.key),
                 ];
                 publisher
                     .send_with_headers(&m.topic, &m.key, &m.payload, &headers)

@@ -4,7 +4,7 @@
 //! Pure: no I/O, so every rule is unit-tested without a broker.
 
 use axum::http::StatusCode;
-use pmoc_schemas::{RejectReason, committee::Committee, envelope};
+use pmoc_schemas::{RejectKind, RejectReason, committee::Committee, envelope};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -33,7 +33,7 @@ pub struct Rejected {
     /// The record's `event_id`, when it could be read.
     pub event_id: Option<String>,
     /// Stable machine-readable reason (`unknown_province`, ...).
-    pub kind: String,
+    pub kind: RejectKind,
     /// What is wrong, for the integrator.
     pub reason: String,
 }
@@ -65,9 +65,6 @@ impl IngestResponse {
     }
 }
 
-/// The reject kind of a valid envelope sent with another agency's token.
-pub const AGENCY_NOT_AUTHORISED: &str = "agency_not_authorised";
-
 /// Decodes and validates each record at `now_ms` as sent by `agency`.
 pub fn sort<'a>(
     records: &[&'a [u8]],
@@ -90,7 +87,7 @@ pub fn sort<'a>(
         match envelope::decode(bytes, now_ms, max_record_bytes) {
             Ok(e) if e.source_agency != agency => invalid.push(reject(
                 RejectReason::new(
-                    AGENCY_NOT_AUTHORISED,
+                    RejectKind::AgencyNotAuthorised,
                     format!(
                         "source_agency is {:?} but the token belongs to {agency:?}",
                         e.source_agency
@@ -173,7 +170,7 @@ pub(crate) mod tests {
             got,
             [
                 (1, None, "malformed_json"),
-                (2, Some("other-1"), AGENCY_NOT_AUTHORISED),
+                (2, Some("other-1"), "agency_not_authorised"),
                 (3, Some("prov-1"), "unknown_province"),
                 (4, Some("future-1"), "event_time_in_future"),
                 (6, None, "not_an_object"),
@@ -188,7 +185,7 @@ pub(crate) mod tests {
         let rejected = Rejected {
             index: 0,
             event_id: None,
-            kind: "malformed_json".to_owned(),
+            kind: RejectKind::MalformedJson,
             reason: "x".to_owned(),
         };
         let response = |accepted, rejected: &[Rejected]| IngestResponse {

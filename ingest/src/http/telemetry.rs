@@ -4,10 +4,7 @@
 //! reject kinds and status codes, never from what a client sent, so a
 //! hostile client cannot blow up the metrics' cardinality.
 
-use std::sync::OnceLock;
-
 use metrics::counter;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::{auth::AuthFailure, records::Rejected};
 
@@ -20,7 +17,7 @@ pub fn batch_done(agency: &str, accepted: usize, rejected: &[Rejected], status: 
     records("accepted", accepted);
     records("rejected", rejected.len());
     for r in rejected {
-        counter!("pmoc_http_ingest_rejects_total", "agency" => agency.to_owned(), "kind" => r.kind.clone())
+        counter!("pmoc_http_ingest_rejects_total", "agency" => agency.to_owned(), "kind" => r.kind.as_str())
             .increment(1);
     }
     request(status);
@@ -68,20 +65,4 @@ pub fn queued(messages: usize) {
 
 fn request(status: u16) {
     counter!("pmoc_http_ingest_requests_total", "status" => status.to_string()).increment(1);
-}
-
-/// The process-wide Prometheus recorder, installed on first use so several
-/// servers in one test process share it (as the dashboard server does).
-pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            // Another recorder may already be installed (the dashboard's, in
-            // a test process); then this handle renders without our counters.
-            let _ = metrics::set_global_recorder(recorder);
-            handle
-        })
-        .clone()
 }

@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::LazyLock};
 
 use pmoc_schemas::{
-    RejectReason,
+    RejectKind, RejectReason,
     area::{ProvinceCode, provinces},
     district::{DistrictCode, districts},
     envelope::{Area, GeoPoint},
@@ -90,7 +90,7 @@ pub(crate) fn point_in(
 ) -> Result<GeoPoint, RejectReason> {
     let Some(o) = OUTLINES.get(province.as_str()) else {
         return Err(RejectReason::new(
-            "no_outline",
+            RejectKind::MissingPoint,
             format!("no outline for province {province}"),
         ));
     };

@@ -9,7 +9,7 @@
 //! hospitals' online registration; counters are busiest in the morning.
 
 use pmoc_schemas::{
-    RejectReason,
+    RejectKind, RejectReason,
     committee::population::{
         CivilRegistrationCounts, PublicServiceTransaction, ServiceChannel, ServiceOutcome,
     },
@@ -154,7 +154,7 @@ impl PopulationSim {
             .replace_minute(0)
             .and_then(|t| t.replace_second(0))
             .and_then(|t| t.replace_nanosecond(0))
-            .map_err(|e| RejectReason::new("hour_start", e.to_string()))?;
+            .map_err(|e| RejectReason::new(RejectKind::InvalidEventTime, e.to_string()))?;
         for i in 0..self.districts.len() {
             if !tick.due(i, REPORT_PERIOD_S) {
                 continue;

@@ -15,7 +15,7 @@ use std::{fmt, ops::RangeInclusive};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::RejectReason;
+use crate::{RejectKind, RejectReason};
 
 /// The committee a stream belongs to; each has its own topics and dashboards.
 #[derive(
@@ -125,7 +125,7 @@ pub fn lookup(name: &str, version: Option<u64>) -> Result<SchemaId, RejectReason
     let mut known = SCHEMAS.iter().filter(|s| s.name == name).peekable();
     if known.peek().is_none() {
         return Err(RejectReason::new(
-            "unknown_schema",
+            RejectKind::UnknownSchema,
             format!("schema {name:?} is not one PMOC accepts"),
         ));
     }
@@ -135,7 +135,7 @@ pub fn lookup(name: &str, version: Option<u64>) -> Result<SchemaId, RejectReason
         .copied()
         .ok_or_else(|| {
             RejectReason::new(
-                "unknown_schema_version",
+                RejectKind::UnknownSchemaVersion,
                 format!("schema {name:?} has versions {versions:?}, not this one"),
             )
         })
@@ -150,13 +150,13 @@ pub const MAX_ID_LEN: usize = 128;
 pub(crate) fn check_id(field: &str, value: &str) -> Result<(), RejectReason> {
     if value.trim().is_empty() {
         return Err(RejectReason::new(
-            "empty_field",
+            RejectKind::EmptyField,
             format!("{field} is empty"),
         ));
     }
     if value.len() > MAX_ID_LEN || value.chars().any(char::is_control) {
         return Err(RejectReason::new(
-            "invalid_identifier",
+            RejectKind::InvalidIdentifier,
             format!("{field} must be at most {MAX_ID_LEN} printable characters"),
         ));
     }
@@ -175,19 +175,19 @@ pub(crate) fn check_range(
 ) -> Result<(), RejectReason> {
     if !value.is_finite() {
         return Err(RejectReason::new(
-            "non_finite_value",
+            RejectKind::NonFiniteValue,
             format!("{field} is {value}, not a finite number"),
         ));
     }
     if value < 0.0 && *range.start() >= 0.0 {
         return Err(RejectReason::new(
-            "negative_value",
+            RejectKind::NegativeValue,
             format!("{field} = {value:?} {unit} must not be negative"),
         ));
     }
     if !range.contains(&value) {
         return Err(RejectReason::new(
-            "out_of_range",
+            RejectKind::OutOfRange,
             format!(
                 "{field} = {value:?} {unit} is outside {}..={} {unit}",
                 range.start(),
@@ -221,7 +221,7 @@ where
         Ok(())
     } else {
         Err(RejectReason::new(
-            "out_of_range",
+            RejectKind::OutOfRange,
             format!(
                 "{field} = {value} is outside {}..={}",
                 range.start(),
@@ -250,15 +250,15 @@ mod tests {
         assert_eq!(lookup("hii.rainfall", Some(1)), Ok(RAINFALL));
         assert_eq!(
             lookup("hii.rainfall", Some(2)).map_err(|e| e.kind),
-            Err("unknown_schema_version".to_owned())
+            Err(RejectKind::UnknownSchemaVersion)
         );
         assert_eq!(
             lookup("hii.rainfall", None).map_err(|e| e.kind),
-            Err("unknown_schema_version".to_owned())
+            Err(RejectKind::UnknownSchemaVersion)
         );
         assert_eq!(
             lookup("hii.snowfall", Some(1)).map_err(|e| e.kind),
-            Err("unknown_schema".to_owned())
+            Err(RejectKind::UnknownSchema)
         );
     }
 
@@ -268,21 +268,21 @@ mod tests {
         assert_eq!(kind(check_range("x", 1.0, 0.0..=2.0, "mm")), Ok(()));
         assert_eq!(
             kind(check_range("x", f64::NAN, 0.0..=2.0, "mm")),
-            Err("non_finite_value".to_owned())
+            Err(RejectKind::NonFiniteValue)
         );
         assert_eq!(
             kind(check_range("x", -1.0, 0.0..=2.0, "mm")),
-            Err("negative_value".to_owned())
+            Err(RejectKind::NegativeValue)
         );
         assert_eq!(
             kind(check_range("x", -30.0, -20.0..=2.0, "m")),
-            Err("out_of_range".to_owned())
+            Err(RejectKind::OutOfRange)
         );
         assert_eq!(kind(check_id("id", "A1")), Ok(()));
-        assert_eq!(kind(check_id("id", " ")), Err("empty_field".to_owned()));
+        assert_eq!(kind(check_id("id", " ")), Err(RejectKind::EmptyField));
         assert_eq!(
             kind(check_id("id", "a\nb")),
-            Err("invalid_identifier".to_owned())
+            Err(RejectKind::InvalidIdentifier)
         );
     }
 }

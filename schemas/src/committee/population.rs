@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{MAX_ID_LEN, check_id, check_int_range, check_range};
-use crate::{RejectReason, event::EARLIEST_EVENT_TIME_MS, event::unix_ms};
+use crate::{RejectKind, RejectReason, event::EARLIEST_EVENT_TIME_MS, event::unix_ms};
 
 /// Largest hourly count one registration office can plausibly report; a
 /// bigger number is a unit or aggregation bug (a whole province summed into
@@ -48,7 +48,7 @@ impl CivilRegistrationCounts {
         let t = self.hour_start;
         if unix_ms(t) < EARLIEST_EVENT_TIME_MS {
             return Err(RejectReason::new(
-                "out_of_range",
+                RejectKind::OutOfRange,
                 format!("hour_start {t} is before 2000-01-01"),
             ));
         }
@@ -56,7 +56,7 @@ impl CivilRegistrationCounts {
         // neighbours and double-count in the hourly roll-up.
         if (t.minute(), t.second(), t.nanosecond()) != (0, 0, 0) {
             return Err(RejectReason::new(
-                "invalid_hour_window",
+                RejectKind::InvalidHourWindow,
                 format!("hour_start {t} does not start on the hour"),
             ));
         }

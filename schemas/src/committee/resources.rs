@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::{MAX_ID_LEN, check_id, check_int_range, check_range};
-use crate::RejectReason;
+use crate::{RejectKind, RejectReason};
 
 /// Largest amount accepted, baht: about three national budgets. Bigger means
 /// satang were sent as baht.
@@ -125,7 +125,7 @@ impl BudgetDisbursement {
         check_range("disbursed_thb", self.disbursed_thb, 0.0..=MAX_THB, "THB")?;
         if self.disbursed_thb > self.budget_thb * MAX_DISBURSED_RATIO {
             return Err(RejectReason::new(
-                "disbursed_exceeds_budget",
+                RejectKind::DisbursedExceedsBudget,
                 format!(
                     "disbursed_thb {} is more than 105% of budget_thb {}",
                     self.disbursed_thb, self.budget_thb
@@ -181,7 +181,7 @@ impl ProcurementContract {
         check_range("value_thb", self.value_thb, 0.0..=MAX_THB, "THB")?;
         if self.value_thb == 0.0 {
             return Err(RejectReason::new(
-                "out_of_range",
+                RejectKind::OutOfRange,
                 "value_thb must be greater than zero",
             ));
         }

@@ -22,7 +22,7 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::{Area, Envelope, GeoPoint, Payload};
 use crate::{
-    RejectReason,
+    RejectKind, RejectReason,
     area::ProvinceCode,
     committee::{self, Committee},
     district::DistrictCode,
@@ -54,17 +54,21 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
     // Checked before anything else so an oversized message costs nothing.
     if bytes.len() > max_bytes {
         return Err(RejectReason::new(
-            "oversized",
+            RejectKind::Oversized,
             format!("message is {} bytes, the limit is {max_bytes}", bytes.len()),
         ));
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| RejectReason::new("invalid_utf8", format!("message is not UTF-8: {e}")))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        RejectReason::new(
+            RejectKind::InvalidUtf8,
+            format!("message is not UTF-8: {e}"),
+        )
+    })?;
     // A JSON array would otherwise be accepted positionally as a struct.
     if !text.trim_start().starts_with('{') {
         return Err(match serde_json::from_str::<IgnoredAny>(text) {
             Err(e) => syntax_reject("message", &e),
-            Ok(_) => RejectReason::new("not_an_object", "a message must be a JSON object"),
+            Ok(_) => RejectReason::new(RejectKind::NotAnObject, "a message must be a JSON object"),
         });
     }
     let raw: RawEnvelope<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
@@ -74,8 +78,8 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
 
     let event_id = event_id(raw.event_id.as_ref())?;
     let schema_name = required_str("schema", raw.schema.as_ref()).map_err(|e| {
-        if e.kind == "missing_field" {
-            RejectReason::new("missing_schema", "schema is missing")
+        if e.kind == RejectKind::MissingField {
+            RejectReason::new(RejectKind::MissingSchema, "schema is missing")
         } else {
             e
         }
@@ -91,7 +95,7 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
     let committee_name = required_str("committee", raw.committee.as_ref())?;
     let claimed = Committee::from_name(committee_name).ok_or_else(|| {
         RejectReason::new(
-            "unknown_committee",
+            RejectKind::UnknownCommittee,
             format!(
                 "committee {committee_name:?} is not one of population, security, water, resources"
             ),
@@ -99,7 +103,7 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
     })?;
     if claimed != id.committee {
         return Err(RejectReason::new(
-            "committee_mismatch",
+            RejectKind::CommitteeMismatch,
             format!(
                 "schema {} belongs to committee {}, not {claimed}",
                 id.name, id.committee
@@ -112,7 +116,7 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
     let time_text = required_str("event_time", raw.event_time.as_ref())?;
     let event_time = OffsetDateTime::parse(time_text, &Rfc3339).map_err(|e| {
         RejectReason::new(
-            "invalid_event_time",
+            RejectKind::InvalidEventTime,
             format!("event_time {time_text:?} is not RFC 3339 with an offset: {e}"),
         )
     })?;
@@ -123,7 +127,7 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
     };
     let payload_raw = raw
         .payload
-        .ok_or_else(|| RejectReason::new("missing_field", "payload is missing"))?;
+        .ok_or_else(|| RejectReason::new(RejectKind::MissingField, "payload is missing"))?;
     let payload = Payload::decode_as(id, payload_raw.get())?;
 
     let envelope = Envelope {
@@ -147,7 +151,7 @@ pub(super) fn payload_field<T: DeserializeOwned>(raw: &str) -> Result<T, RejectR
     // serde would otherwise accept an array positionally as a struct.
     if !raw.starts_with('{') {
         return Err(RejectReason::new(
-            "wrong_type",
+            RejectKind::WrongType,
             "payload must be a JSON object",
         ));
     }
@@ -163,11 +167,11 @@ fn syntax_reject(place: &str, e: &serde_json::Error) -> RejectReason {
     // serde_json refuses numbers beyond f64 (1e400) rather than making them
     // infinite, and nesting beyond 128 levels rather than overflowing the stack.
     let kind = if msg.starts_with("number out of range") {
-        "number_out_of_range"
+        RejectKind::NumberOutOfRange
     } else if msg.starts_with("recursion limit exceeded") {
-        "too_deeply_nested"
+        RejectKind::TooDeeplyNested
     } else {
-        "malformed_json"
+        RejectKind::MalformedJson
     };
     RejectReason::new(kind, format!("{place}: {msg}"))
 }
@@ -180,20 +184,20 @@ fn syntax_reject(place: &str, e: &serde_json::Error) -> RejectReason {
 fn field_reject(place: &str, e: &serde_json::Error) -> RejectReason {
     let msg = e.to_string();
     let kind = if msg.starts_with("missing field") {
-        "missing_field"
+        RejectKind::MissingField
     } else if msg.starts_with("unknown variant") {
-        "invalid_enum_value"
+        RejectKind::InvalidEnumValue
     } else if msg.starts_with("invalid type") {
-        "wrong_type"
+        RejectKind::WrongType
     } else if msg.starts_with("invalid value: integer `-") {
         // A negative count sent for an unsigned field.
-        "negative_value"
+        RejectKind::NegativeValue
     } else if msg.starts_with("invalid value") {
-        "out_of_range"
+        RejectKind::OutOfRange
     } else if msg.starts_with("duplicate field") {
-        "duplicate_field"
+        RejectKind::DuplicateField
     } else {
-        "invalid_field"
+        RejectKind::InvalidField
     };
     RejectReason::new(kind, format!("{place}: {msg}"))
 }
@@ -201,7 +205,7 @@ fn field_reject(place: &str, e: &serde_json::Error) -> RejectReason {
 fn required<'v>(field: &str, value: Option<&'v Value>) -> Result<&'v Value, RejectReason> {
     match value {
         None | Some(Value::Null) => Err(RejectReason::new(
-            "missing_field",
+            RejectKind::MissingField,
             format!("{field} is missing"),
         )),
         Some(v) => Ok(v),
@@ -225,19 +229,20 @@ fn wrong_type(field: &str, expected: &str, got: &Value) -> RejectReason {
         Value::Object(_) => "an object",
     };
     RejectReason::new(
-        "wrong_type",
+        RejectKind::WrongType,
         format!("{field} must be {expected}, not {got}"),
     )
 }
 
 fn event_id(value: Option<&Value>) -> Result<EventId, RejectReason> {
     match value {
-        None | Some(Value::Null) => {
-            Err(RejectReason::new("missing_event_id", "event_id is missing"))
-        }
+        None | Some(Value::Null) => Err(RejectReason::new(
+            RejectKind::MissingEventId,
+            "event_id is missing",
+        )),
         Some(Value::String(s)) => EventId::parse(s),
         Some(other) => Err(RejectReason::new(
-            "invalid_event_id",
+            RejectKind::InvalidEventId,
             wrong_type("event_id", "a string", other).detail,
         )),
     }
@@ -264,9 +269,9 @@ fn point(value: &Value) -> Result<GeoPoint, RejectReason> {
         let field = format!("point.{name}");
         match required(&field, map.get(name))? {
             // Without serde_json's `arbitrary_precision` every number is an f64.
-            Value::Number(n) => n
-                .as_f64()
-                .ok_or_else(|| RejectReason::new("out_of_range", format!("{field} is not an f64"))),
+            Value::Number(n) => n.as_f64().ok_or_else(|| {
+                RejectReason::new(RejectKind::OutOfRange, format!("{field} is not an f64"))
+            }),
             other => Err(wrong_type(&field, "a number", other)),
         }
     };

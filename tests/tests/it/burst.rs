@@ -17,8 +17,8 @@ use pmoc_ingest::{
     http::{self},
     kafka::ensure_topics,
 };
-use pmoc_pipeline::store::WindowRow;
 use pmoc_schemas::{committee::Committee, config::Settings, envelope};
+use pmoc_store::WindowRow;
 use pmoc_tests::{
     burst::{self, BurstConfig, BurstReport},
     clickhouse::ClickHouse,
@@ -145,7 +145,7 @@ async fn crisis(fault: Fault) -> anyhow::Result<()> {
     );
     let expected = support::oracle(&firsts);
 
-    let client = pmoc_pipeline::store::client(&settings.clickhouse);
+    let client = pmoc_store::client(&settings.clickhouse);
     let stored = wait_for(
         "the pipeline to catch up with the oracle",
         Duration::from_secs(240),

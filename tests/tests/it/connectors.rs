@@ -93,7 +93,7 @@ async fn connectors_publish_samples_and_dead_letter_their_bad_records() -> anyho
                 .push((e.area.province.to_string(), e.event_id.to_string()));
         }
         for m in rejected {
-            let reason = m.outcome.as_ref().err().map(|r| r.kind.clone());
+            let reason = m.outcome.as_ref().err().map(|r| r.kind.as_str().to_owned());
             bad.push((
                 format!("{format}:{source}"),
                 m.record.to_string(),

@@ -50,8 +50,8 @@ async fn killing_the_pipeline_loses_and_duplicates_nothing() -> anyhow::Result<(
     let broker = Broker::start(dir.path()).await?;
     let settings = settings(&broker, &clickhouse, "it_crash");
     ensure_topics(&settings.kafka).await?;
-    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
-    let client = pmoc_pipeline::store::client(&settings.clickhouse);
+    pmoc_store::migrate(&settings.clickhouse).await?;
+    let client = pmoc_store::client(&settings.clickhouse);
     let publisher = Publisher::new(&settings.kafka.brokers)?;
 
     let all = events(rounds());

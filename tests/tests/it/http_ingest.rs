@@ -188,7 +188,12 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
     let mut want: Vec<(String, Vec<u8>)> = response
         .rejected
         .iter()
-        .map(|r| (r.kind.clone(), lines[r.index].as_bytes().to_vec()))
+        .map(|r| {
+            (
+                r.kind.as_str().to_owned(),
+                lines[r.index].as_bytes().to_vec(),
+            )
+        })
         .collect();
     want.sort();
     assert_eq!(got, want, "dead-letter topic");

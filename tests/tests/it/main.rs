@@ -10,6 +10,7 @@ mod http_ingest;
 mod local_stack;
 mod outages;
 mod scale_out;
+mod schema_version;
 mod staleness;
 mod support;
 mod walking_skeleton;

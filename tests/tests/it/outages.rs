@@ -22,8 +22,8 @@ async fn broker_restart_and_clickhouse_outage_lose_nothing() -> anyhow::Result<(
     let mut broker = Broker::start(dir.path()).await?;
     let settings = settings(&broker, &clickhouse, "it_outages");
     ensure_topics(&settings.kafka).await?;
-    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
-    let client = pmoc_pipeline::store::client(&settings.clickhouse);
+    pmoc_store::migrate(&settings.clickhouse).await?;
+    let client = pmoc_store::client(&settings.clickhouse);
     let all = events(240);
     let (first, rest) = all.split_at(all.len() / 3);
     let (second, third) = rest.split_at(rest.len() / 2);

@@ -16,7 +16,7 @@ async fn two_processes_compute_the_same_windows_as_the_oracle() -> anyhow::Resul
     let broker = Broker::start(dir.path()).await?;
     let settings = settings(&broker, &clickhouse, "it_scale_out");
     ensure_topics(&settings.kafka).await?;
-    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
+    pmoc_store::migrate(&settings.clickhouse).await?;
     let publisher = Publisher::new(&settings.kafka.brokers)?;
     let delivered = publish(&publisher, &settings, &events(120)).await?;
     let expected = oracle(&delivered);
@@ -34,7 +34,7 @@ async fn two_processes_compute_the_same_windows_as_the_oracle() -> anyhow::Resul
     };
     let mut p0 = pipeline(&settings, 2, &dir.path().join("p0.log"), &cluster(0))?;
     let mut p1 = pipeline(&settings, 2, &dir.path().join("p1.log"), &cluster(1))?;
-    let client = pmoc_pipeline::store::client(&settings.clickhouse);
+    let client = pmoc_store::client(&settings.clickhouse);
     let (rows, late) = wait_for_all(&client, &expected, &mut [&mut p0, &mut p1]).await?;
     assert_equals_oracle(&rows, &late, &expected);
 

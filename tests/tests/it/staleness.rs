@@ -30,7 +30,7 @@ async fn the_wall_says_when_data_stops_flowing_and_when_it_flows_again() -> anyh
     auth::stores_in(&mut settings, dir.path());
     let kiosk = auth::enrol_kiosk(&settings, "ops-wall", "executive")?;
     ensure_topics(&settings.kafka).await?;
-    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
+    pmoc_store::migrate(&settings.clickhouse).await?;
 
     let mut pipeline = support::pipeline(&settings, 30, &dir.path().join("pipeline.log"), &[])?;
     let (stop_sim, sim_stopped) = tokio::sync::watch::channel(false);

@@ -3,7 +3,6 @@
 use std::{path::Path, process::Command, time::Duration};
 
 use pmoc_ingest::Publisher;
-use pmoc_pipeline::store::{LateRow, WindowRow};
 use pmoc_schemas::{
     area::ProvinceCode,
     committee::{
@@ -16,6 +15,7 @@ use pmoc_schemas::{
     envelope::{Area, Envelope, Payload},
     event::EventId,
 };
+use pmoc_store::{LateRow, WindowRow};
 use pmoc_tests::{
     clickhouse::ClickHouse,
     kafka::Broker,

@@ -13,12 +13,12 @@ use std::{
 use anyhow::Context;
 use fantoccini::Locator;
 use pmoc_ingest::{Publisher, kafka::ensure_topics};
-use pmoc_pipeline::store::{LateRow, WindowRow};
 use pmoc_schemas::{
     api::WaterSnapshot,
     config::Settings,
     envelope::{Envelope, Payload},
 };
+use pmoc_store::{LateRow, WindowRow};
 use pmoc_tests::{
     auth::{self, add_account, browser_sign_in, sign_in},
     browser::Browser,
@@ -152,7 +152,7 @@ async fn assert_rejects_kept(
     client: &clickhouse::Client,
     bad: &[(&str, &[u8])],
 ) -> anyhow::Result<()> {
-    let rejected: Vec<pmoc_pipeline::store::RejectedRow> = client
+    let rejected: Vec<pmoc_store::RejectedRow> = client
         .query("SELECT ?fields FROM rejected_events FINAL ORDER BY offset")
         .fetch_all()
         .await?;
@@ -188,7 +188,7 @@ async fn assert_alert_opened_and_resolved(
     let t1_ms = (T0.unix_timestamp() + 600) * 1000;
     let id = format!("water_over_bank:province:50:{t1_ms}");
     let alert = wait_for("the alert resolved", Duration::from_secs(30), || async {
-        let rows: Vec<pmoc_pipeline::store::AlertRow> = client
+        let rows: Vec<pmoc_store::AlertRow> = client
             .query("SELECT ?fields FROM alerts FINAL")
             .fetch_all()
             .await?;
@@ -359,7 +359,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
 
     // The dashboard and a browser first, on an empty database: everything
     // the page shows later must arrive by push, without a reload.
-    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
+    pmoc_store::migrate(&settings.clickhouse).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -404,7 +404,7 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     };
 
     // 1. ClickHouse holds exactly the oracle's windows and late events.
-    let client = pmoc_pipeline::store::client(&settings.clickhouse);
+    let client = pmoc_store::client(&settings.clickhouse);
     let (rows, late) = wait_for(
         "all windows in clickhouse",
         Duration::from_secs(90),

@@ -131,8 +131,8 @@ impl Access {
 
     /// Whether this role may acknowledge alerts of `committee` (resolving
     /// is for operators only, see the alerts route).
-    pub fn acts_on(&self, committee: &str) -> bool {
-        self.kind != RoleKind::Executive && self.sees_name(committee)
+    pub fn acts_on(&self, committee: Committee) -> bool {
+        self.kind != RoleKind::Executive && self.sees(committee)
     }
 
     pub fn cleared_for(&self, classification: Classification) -> bool {
@@ -221,7 +221,7 @@ impl Access {
     /// Alerts of the committees seen in full, inside the scope.
     pub fn alerts(&self, alerts: &[Alert]) -> Vec<Alert> {
         keep(alerts, |a| {
-            self.sees_name(&a.committee) && self.in_geo(&a.area_level, &a.area_code)
+            self.sees(a.event.committee) && self.in_geo(&a.event.area_level, &a.event.area_code)
         })
     }
 
@@ -293,7 +293,7 @@ mod tests {
             &RoleSettings::new(RoleKind::Executive, Classification::Secret),
         )
         .expect("valid");
-        assert!(!exec.acts_on("water") && exec.in_geo("nation", "TH"));
+        assert!(!exec.acts_on(Committee::Water) && exec.in_geo("nation", "TH"));
         assert!(ne.detail_withheld(Committee::Security, "district", 3_600));
         assert!(ne.detail_withheld(Committee::Security, "province", 60));
         assert!(!ne.detail_withheld(Committee::Security, "province", 3_600));

@@ -91,9 +91,9 @@ impl Stack {
             add_account(&settings, user, role)?;
         }
         let kiosk = enrol_kiosk(&settings, "wall-1", "executive")?;
-        pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
-        let client = pmoc_pipeline::store::client(&settings.clickhouse);
-        seed_all(&client, &settings, pmoc_pipeline::source::now_ms()).await?;
+        pmoc_store::migrate(&settings.clickhouse).await?;
+        let client = pmoc_store::client(&settings.clickhouse);
+        seed_all(&client, &settings, pmoc_pipeline::clock::now_ms()).await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(pmoc_server::run(listener, settings.clone(), async {
@@ -469,7 +469,7 @@ async fn every_role_sees_only_its_scope_and_every_refusal_is_audited() -> anyhow
     assert!(
         wall.alerts
             .iter()
-            .all(|a| a.committee == "water" && a.area_code == "34")
+            .all(|a| a.event.committee == Committee::Water && a.event.area_code == "34")
     );
     assert!(wall.maps.iter().all(|m| m.metric.starts_with("water")));
     assert!(
@@ -486,7 +486,7 @@ async fn every_role_sees_only_its_scope_and_every_refusal_is_audited() -> anyhow
         .await?
         .json()
         .await?;
-    let ids: Vec<&str> = alerts.iter().map(|a| a.alert_id.as_str()).collect();
+    let ids: Vec<&str> = alerts.iter().map(|a| a.event.alert_id.as_str()).collect();
     assert_eq!(ids, ["a-water-34"]);
     let acted: String = stack
         .client

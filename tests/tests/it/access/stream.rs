@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use pmoc_schemas::api::WallSnapshot;
+use pmoc_schemas::{api::WallSnapshot, committee::Committee};
 use pmoc_tests::{
     auth::{http, sign_in},
     seed,
@@ -98,7 +98,7 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
     assert!(
         mine.alerts
             .iter()
-            .all(|a| a.committee == "water" && a.area_code == "34")
+            .all(|a| a.event.committee == Committee::Water && a.event.area_code == "34")
     );
     assert!(mine.freshness.iter().all(|f| f.committee == "water"));
     let (security, _) = next_wall(&mut sec_stream, &mut b_sec).await?;
@@ -118,7 +118,7 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
 
     // A new alert outside the liaison's scope: everyone's next push is cut
     // again; the operator sees it, the Northeast water liaison does not.
-    let now = pmoc_pipeline::source::now_ms();
+    let now = pmoc_pipeline::clock::now_ms();
     seed::alerts(
         &stack.client,
         &[seed::Alert {
@@ -135,12 +135,18 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
     )
     .await?;
     let (all, _) = next_wall(&mut op_stream, &mut b_op).await?;
-    assert!(all.alerts.iter().any(|a| a.alert_id == "a-water-50-new"));
+    assert!(
+        all.alerts
+            .iter()
+            .any(|a| a.event.alert_id == "a-water-50-new")
+    );
     // Every push the liaison gets, up to the one the operator saw it in.
     loop {
         let (mine, _) = next_wall(&mut wne_stream, &mut b_wne).await?;
         assert!(
-            mine.alerts.iter().all(|a| a.alert_id != "a-water-50-new"),
+            mine.alerts
+                .iter()
+                .all(|a| a.event.alert_id != "a-water-50-new"),
             "Chiang Mai is outside the Northeast"
         );
         if mine.generated_at_ms >= all.generated_at_ms {

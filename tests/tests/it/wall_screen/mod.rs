@@ -80,9 +80,9 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     add_account(&settings, "somchai", "operator")?;
     add_account(&settings, "liaison.w", "water_liaison")?;
     let kiosk = enrol_kiosk(&settings, "ops-wall-4k", "executive")?;
-    pmoc_pipeline::store::migrate(&settings.clickhouse).await?;
-    let client = pmoc_pipeline::store::client(&settings.clickhouse);
-    let seeded_at = pmoc_pipeline::source::now_ms();
+    pmoc_store::migrate(&settings.clickhouse).await?;
+    let client = pmoc_store::client(&settings.clickhouse);
+    let seeded_at = pmoc_pipeline::clock::now_ms();
     seed_all(&client, &settings, seeded_at).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -472,7 +472,7 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .await?
         .send_keys("Provincial office informed")
         .await?;
-    let clicked = pmoc_pipeline::source::now_ms();
+    let clicked = pmoc_pipeline::clock::now_ms();
     browser
         .client
         .find(Locator::Css(&format!("{card} button.ack")))
@@ -545,7 +545,7 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
             Ok(wall
                 .alerts
                 .iter()
-                .any(|a| a.alert_id == "a-water-34" && a.closed_by_operator())
+                .any(|a| a.event.alert_id == "a-water-34" && a.closed_by_operator())
                 .then_some(()))
         },
     )
@@ -572,7 +572,12 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
             .all(|p| p.series.iter().all(|s| s.points.len() <= 1)),
         "other committees: headlines only"
     );
-    assert!(wall.alerts.iter().all(|a| a.committee == "water") && !wall.alerts.is_empty());
+    assert!(
+        wall.alerts
+            .iter()
+            .all(|a| a.event.committee == Committee::Water)
+            && !wall.alerts.is_empty()
+    );
     assert!(wall.freshness.iter().all(|f| f.committee == "water"));
     let denied = liaison
         .get(&format!("{base}/api/area/nation/TH?committee=security"))

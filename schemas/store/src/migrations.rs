@@ -1,8 +1,17 @@
-//! ClickHouse table schemas, applied in order by the pipeline's migrator.
+//! The schema: every table's DDL, applied in order by [`migrate`], and the
+//! version a program of this build expects to find.
 //!
 //! The SQL is written for both Debian's ClickHouse 18.16 and current releases:
 //! no `DateTime64`, no `LowCardinality`, no `toStartOfInterval`. `{db}` is
 //! replaced by the configured database name.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clickhouse::Row;
+use pmoc_schemas::config::ClickHouseSettings;
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, Store, StoreError, client, rows::Table, server_client};
 
 /// One schema change. Versions only grow; a released migration never changes.
 #[derive(Debug, Clone, Copy)]
@@ -189,7 +198,13 @@ ORDER BY alert_id",
 ) ENGINE = MergeTree()
 ORDER BY (alert_id, at_ms)",
     },
-    // Version 9 is taken by the storage refactor (dropping `aggregates`).
+    Migration {
+        version: 9,
+        name: "drop_aggregates",
+        // Version 1's table was superseded by `window_aggregates` (version
+        // 5) before anything read it; dropped so no one starts to.
+        sql: "DROP TABLE IF EXISTS {db}.aggregates",
+    },
     Migration {
         version: 10,
         name: "audit_log",
@@ -214,9 +229,112 @@ ORDER BY (decision, at_ms)",
     },
 ];
 
+/// The schema version this build reads and writes: its newest migration.
+/// The dashboard refuses to start on a database at any other version.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
 /// Substitutes the database name into a statement.
 pub fn render(sql: &str, database: &str) -> String {
     sql.replace("{db}", database)
+}
+
+/// A row of `schema_migrations`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+pub struct MigrationRow {
+    pub version: u32,
+    pub name: String,
+    /// Unix seconds (`DateTime`).
+    pub applied_at: u32,
+}
+
+/// Creates the database and applies the migrations not yet applied; returns
+/// the versions it applied. Safe to run at every start and from several
+/// processes.
+pub async fn migrate(settings: &ClickHouseSettings) -> Result<Vec<u32>> {
+    let db = &settings.database;
+    let server = server_client(settings);
+    server
+        .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
+        .execute()
+        .await?;
+    server
+        .query(&render(MIGRATIONS_TABLE, db))
+        .execute()
+        .await?;
+    let done: Vec<u32> = server
+        .query(&format!("SELECT version FROM {db}.schema_migrations"))
+        .fetch_all()
+        .await?;
+    let mut applied = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
+        server.query(&render(m.sql, db)).execute().await?;
+        // The crate quotes the table name whole, so `db.table` would not
+        // resolve: insert through a client scoped to the database.
+        let mut insert = client(settings)
+            .insert::<MigrationRow>(MigrationRow::TABLE)
+            .await?;
+        insert
+            .write(&MigrationRow {
+                version: m.version,
+                name: m.name.to_owned(),
+                applied_at: unix_seconds(),
+            })
+            .await?;
+        insert.end().await?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        applied.push(m.version);
+    }
+    Ok(applied)
+}
+
+/// The wall clock for `applied_at`, the one time the storage layer reads
+/// itself: every other time is the caller's, passed in.
+fn unix_seconds() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
+
+impl Store {
+    /// The newest migration applied to the database, `None` when it was
+    /// never migrated.
+    pub async fn schema_version(&self) -> Result<Option<u32>> {
+        // Asked of `system`: a query scoped to a database that does not
+        // exist yet fails.
+        let tables: u64 = self
+            .client
+            .clone()
+            .with_database("system")
+            .query("SELECT count() FROM tables WHERE database = ? AND name = 'schema_migrations'")
+            .bind(&self.database)
+            .fetch_one()
+            .await?;
+        if tables == 0 {
+            return Ok(None);
+        }
+        let versions: Vec<u32> = self
+            .client
+            .query("SELECT version FROM schema_migrations")
+            .fetch_all()
+            .await?;
+        Ok(versions.into_iter().max())
+    }
+
+    /// Fails unless the database is at exactly [`SCHEMA_VERSION`]: a reader
+    /// of another version would misread columns or miss tables, and say so
+    /// only query by query.
+    pub async fn check_schema(&self) -> Result<u32> {
+        match self.schema_version().await? {
+            Some(found) if found == SCHEMA_VERSION => Ok(found),
+            Some(found) => Err(StoreError::SchemaVersion {
+                expected: SCHEMA_VERSION,
+                found,
+            }),
+            None => Err(StoreError::NotMigrated {
+                expected: SCHEMA_VERSION,
+            }),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -227,5 +345,9 @@ mod tests {
     fn versions_strictly_increase() {
         assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
         assert!(MIGRATIONS.iter().all(|m| m.sql.contains("{db}.")));
+        assert_eq!(
+            Some(SCHEMA_VERSION),
+            MIGRATIONS.iter().map(|m| m.version).max()
+        );
     }
 }

@@ -1,0 +1,427 @@
+//! The named reads the dashboard server makes; it keeps only what is not
+//! SQL (assembling snapshots, roles, HTTP).
+//!
+//! Every read of a `ReplacingMergeTree` table says `FINAL`, so replayed
+//! rows are collapsed. Where a query aggregates, its aliases differ from
+//! column names: 18.16 resolves an alias that shadows a column inside other
+//! aggregates and rejects the nesting.
+
+use std::collections::BTreeMap;
+
+use clickhouse::{Row, query::Query};
+use pmoc_schemas::{
+    aggregate::AreaLevel,
+    alert::AlertEvent,
+    api::{Alert, AlertAction, Light, SourceFreshness},
+    auth::AuditEntry,
+    calendar::window_of,
+    committee::Committee,
+    metric::MetricId,
+};
+use serde::Deserialize;
+
+use crate::{
+    Result, Store,
+    rows::{ActionRow, AlertRow, AuditRow, LateRow, RejectedRow, Table, WatermarkRow, WindowRow},
+};
+
+/// What the dashboard checks before an operator acts on an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertTarget {
+    pub committee: Committee,
+    pub area_level: String,
+    pub area_code: String,
+    /// Actions recorded so far.
+    pub actions: u64,
+}
+
+/// Which audit entries to read.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditFilter<'a> {
+    /// A decision (`deny`, `allow`, ...) or `all`.
+    pub decision: &'a str,
+    pub user: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub route_prefix: Option<&'a str>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+/// Rejected messages of one reason kind read from one topic.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Deserialize)]
+pub struct RejectTally {
+    pub source_topic: String,
+    pub reason_kind: String,
+    pub count: u64,
+}
+
+/// One source's figures, greatest over the pipeline's workers.
+#[derive(Debug, Row, Deserialize)]
+struct Freshness {
+    committee: String,
+    source_agency: String,
+    source_system: String,
+    schema: String,
+    up_to: i64,
+    last_event: i64,
+    last_seen: i64,
+    cadence: u32,
+    events: u64,
+}
+
+/// Catalogue names quoted for an `IN` list: only catalogue names, never
+/// input, are written into SQL.
+fn quoted(metrics: &[MetricId]) -> String {
+    metrics
+        .iter()
+        .map(|m| format!("'{}'", m.name()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Store {
+    /// Windows of one width starting at or after `from_s` (Unix seconds)
+    /// that match `filter`; the caller binds the filter's parameters, then
+    /// the width and `from_s`.
+    fn windows(&self, filter: &str, order: &str) -> Query {
+        self.client.query(&format!(
+            "SELECT ?fields FROM {} FINAL
+             WHERE {filter} AND window_seconds = ? AND toUInt32(window_start) >= ?
+             ORDER BY {order}",
+            WindowRow::TABLE
+        ))
+    }
+
+    /// Every metric's windows at one level (the nation, for the wall's
+    /// headlines), oldest first per metric.
+    pub async fn level_windows(
+        &self,
+        level: AreaLevel,
+        width_s: u32,
+        from_s: i64,
+    ) -> Result<Vec<WindowRow>> {
+        Ok(self
+            .windows("area_level = ?", "metric, window_start")
+            .bind(level.as_str())
+            .bind(width_s)
+            .bind(from_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// The windows of `metrics` in every area of one level (map layers),
+    /// oldest first per metric and area.
+    pub async fn metric_windows(
+        &self,
+        level: AreaLevel,
+        metrics: &[MetricId],
+        width_s: u32,
+        from_s: i64,
+    ) -> Result<Vec<WindowRow>> {
+        if metrics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = format!("area_level = ? AND metric IN ({})", quoted(metrics));
+        Ok(self
+            .windows(&filter, "metric, area_code, window_start")
+            .bind(level.as_str())
+            .bind(width_s)
+            .bind(from_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// One committee's windows at one place, oldest first per metric.
+    pub async fn place_windows(
+        &self,
+        committee: Committee,
+        (level, code): (&str, &str),
+        width_s: u32,
+        from_s: i64,
+    ) -> Result<Vec<WindowRow>> {
+        Ok(self
+            .windows(
+                "committee = ? AND area_level = ? AND area_code = ?",
+                "metric, window_start",
+            )
+            .bind(committee.as_str())
+            .bind(level)
+            .bind(code)
+            .bind(width_s)
+            .bind(from_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// One committee's windows in every area of `level` whose code starts
+    /// with `prefix` (a province's districts share its code), oldest first
+    /// per metric and area.
+    pub async fn child_windows(
+        &self,
+        committee: Committee,
+        (level, prefix): (&str, &str),
+        width_s: u32,
+        from_s: i64,
+    ) -> Result<Vec<WindowRow>> {
+        Ok(self
+            .windows(
+                "committee = ? AND area_level = ? AND startsWith(area_code, ?)",
+                "metric, area_code, window_start",
+            )
+            .bind(committee.as_str())
+            .bind(level)
+            .bind(prefix)
+            .bind(width_s)
+            .bind(from_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// The newest final province window of each of `metrics` per province,
+    /// among the windows of the day before `anchor`'s newest final one (so
+    /// a province that stopped reporting long ago drops out), by province.
+    pub async fn newest_province_windows(
+        &self,
+        metrics: &[MetricId],
+        anchor: MetricId,
+        width_s: u32,
+    ) -> Result<Vec<WindowRow>> {
+        if metrics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let table = WindowRow::TABLE;
+        let final_province = "area_level = 'province' AND window_seconds = ? AND is_final = 1";
+        Ok(self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM {table} FINAL
+                 WHERE metric IN ({}) AND {final_province}
+                   AND window_start >= (
+                     SELECT max(window_start) FROM {table}
+                     WHERE metric = ? AND {final_province}
+                   ) - 86400
+                 ORDER BY area_code, metric, window_start DESC
+                 LIMIT 1 BY area_code, metric",
+                quoted(metrics)
+            ))
+            .bind(width_s)
+            .bind(anchor.name())
+            .bind(width_s)
+            .fetch_all()
+            .await?)
+    }
+
+    /// Rejected messages received since `since_ms`, by topic and reason.
+    pub async fn reject_tallies(&self, since_ms: i64) -> Result<Vec<RejectTally>> {
+        Ok(self
+            .client
+            .query(&format!(
+                "SELECT source_topic, reason_kind, count() AS n FROM {} FINAL
+                 WHERE received_at_ms >= ? GROUP BY source_topic, reason_kind
+                 ORDER BY source_topic, reason_kind",
+                RejectedRow::TABLE
+            ))
+            .bind(since_ms)
+            .fetch_all()
+            .await?)
+    }
+
+    /// Late values per (metric, window start) in windows of `width_s` from
+    /// `from_ms`, nationally: the corrections each figure does not include.
+    ///
+    /// Windows of one width follow each other without gaps, so each start
+    /// from the window holding `from_ms` on is that window's start plus
+    /// whole widths: the alignment itself comes from [`window_of`], and the
+    /// SQL needs no time zone.
+    pub async fn late_counts(
+        &self,
+        width_s: u32,
+        from_ms: i64,
+    ) -> Result<BTreeMap<(String, i64), u64>> {
+        #[derive(Debug, Row, Deserialize)]
+        struct LateCount {
+            metric: String,
+            start_ms: i64,
+            n: u64,
+        }
+        let w = i64::from(width_s.max(1)) * 1000;
+        let origin = window_of(from_ms, w).0;
+        let rows: Vec<LateCount> = self
+            .client
+            .query(&format!(
+                "SELECT metric, ? + intDiv(event_time_ms - ?, {w}) * {w} AS start_ms,
+                        count() AS n
+                 FROM {} FINAL
+                 WHERE event_time_ms >= ?
+                 GROUP BY metric, start_ms",
+                LateRow::TABLE
+            ))
+            .bind(origin)
+            .bind(origin)
+            .bind(from_ms)
+            .fetch_all()
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.metric, r.start_ms), r.n))
+            .collect())
+    }
+
+    /// Every source's completeness and liveness, greatest over the
+    /// pipeline's workers, with its light at `now_ms`: how old its newest
+    /// event is against its expected cadence, from `cadences` (the reader's
+    /// settings, by schema) or else as the pipeline stored it.
+    pub async fn freshness(
+        &self,
+        now_ms: i64,
+        cadences: &BTreeMap<String, u32>,
+    ) -> Result<Vec<SourceFreshness>> {
+        let rows: Vec<Freshness> = self
+            .client
+            .query(&format!(
+                "SELECT committee, source_agency, source_system, schema,
+                    max(final_up_to_ms) AS up_to, max(last_event_ms) AS last_event,
+                    max(last_seen_ms) AS last_seen, max(expected_cadence_s) AS cadence,
+                    sum(events_total) AS events
+                 FROM {} FINAL
+                 GROUP BY committee, source_agency, source_system, schema
+                 ORDER BY committee, source_agency, source_system, schema",
+                WatermarkRow::TABLE
+            ))
+            .fetch_all()
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let cadence = cadences.get(&r.schema).copied().unwrap_or(r.cadence);
+                SourceFreshness {
+                    light: Light::of(now_ms, r.last_event, cadence),
+                    committee: r.committee,
+                    source_agency: r.source_agency,
+                    source_system: r.source_system,
+                    schema: r.schema,
+                    final_up_to_ms: r.up_to,
+                    last_event_ms: r.last_event,
+                    last_seen_ms: r.last_seen,
+                    expected_cadence_s: cadence,
+                    events_total: r.events,
+                }
+            })
+            .collect())
+    }
+
+    /// The 500 newest alerts (only unresolved ones when `open_only`) with
+    /// their action history: critical first, then warning, then info, newest
+    /// first within each.
+    pub async fn alerts(&self, open_only: bool) -> Result<Vec<Alert>> {
+        let (alerts, actions) = (AlertRow::TABLE, ActionRow::TABLE);
+        let filter = if open_only {
+            "WHERE state != 'resolved'"
+        } else {
+            ""
+        };
+        let rows: Vec<AlertRow> = self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM {alerts} FINAL {filter} ORDER BY opened_at_ms DESC LIMIT 500"
+            ))
+            .fetch_all()
+            .await?;
+        let history: Vec<ActionRow> = self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM {actions}
+                 WHERE alert_id IN (SELECT alert_id FROM {alerts} FINAL {filter})
+                 ORDER BY alert_id, at_ms"
+            ))
+            .fetch_all()
+            .await?;
+        let mut by_alert: BTreeMap<String, Vec<AlertAction>> = BTreeMap::new();
+        for a in history {
+            by_alert
+                .entry(a.alert_id.clone())
+                .or_default()
+                .push(a.into());
+        }
+        let mut out = rows
+            .into_iter()
+            .map(|r| {
+                let event = AlertEvent::try_from(r)?;
+                let actions = by_alert.remove(&event.alert_id).unwrap_or_default();
+                Ok(Alert::new(event, actions))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|a| (std::cmp::Reverse(a.event.severity), -a.event.opened_at_ms));
+        Ok(out)
+    }
+
+    /// What the scope checks need of one alert, `None` if there is none.
+    pub async fn alert_target(&self, alert_id: &str) -> Result<Option<AlertTarget>> {
+        #[derive(Debug, Row, Deserialize)]
+        struct Target {
+            committee: String,
+            area_level: String,
+            area_code: String,
+            actions: u64,
+        }
+        let found: Vec<Target> = self
+            .client
+            .query(&format!(
+                "SELECT committee, area_level, area_code,
+                    (SELECT count() FROM {} WHERE alert_id = ?) AS actions
+                 FROM {} FINAL WHERE alert_id = ? LIMIT 1",
+                ActionRow::TABLE,
+                AlertRow::TABLE
+            ))
+            .bind(alert_id)
+            .bind(alert_id)
+            .fetch_all()
+            .await?;
+        found
+            .into_iter()
+            .next()
+            .map(|t| {
+                Ok(AlertTarget {
+                    committee: Committee::from_name(&t.committee).ok_or_else(|| {
+                        crate::rows::invalid(AlertRow::TABLE, "committee", &t.committee)
+                    })?,
+                    area_level: t.area_level,
+                    area_code: t.area_code,
+                    actions: t.actions,
+                })
+            })
+            .transpose()
+    }
+
+    /// Audit entries matching `filter`, newest first.
+    pub async fn audit(&self, filter: &AuditFilter<'_>) -> Result<Vec<AuditEntry>> {
+        let mut sql = format!(
+            "SELECT ?fields FROM {} WHERE (? = 'all' OR decision = ?)",
+            AuditRow::TABLE
+        );
+        let mut binds: Vec<&str> = vec![filter.decision, filter.decision];
+        for (column, value) in [("user", filter.user), ("reason", filter.reason)] {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                sql.push_str(&format!(" AND {column} = ?"));
+                binds.push(v);
+            }
+        }
+        if let Some(route) = filter.route_prefix.filter(|v| !v.is_empty()) {
+            sql.push_str(" AND startsWith(route, ?)");
+            binds.push(route);
+        }
+        sql.push_str(&format!(" ORDER BY at_ms DESC LIMIT {}", filter.limit));
+        let mut query = self.client.query(&sql);
+        for b in binds {
+            query = query.bind(b);
+        }
+        let rows: Vec<AuditRow> = query.fetch_all().await?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+
+    /// Appends one operator action; the history is never rewritten.
+    pub async fn record_action(&self, action: &AlertAction) -> Result<()> {
+        self.insert(&[ActionRow::from(action)]).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,50 @@
+//! What the pipeline reads back when it starts, to carry on where it
+//! stopped: resume points, open alerts and the sources' last-seen times.
+
+use pmoc_schemas::alert::AlertEvent;
+
+use crate::{
+    Result, Store,
+    rows::{AlertRow, CheckpointRow, Table, WatermarkRow},
+};
+
+impl Store {
+    /// The newest resume point of every partition read by `group_id`.
+    pub async fn checkpoints(&self, group_id: &str) -> Result<Vec<CheckpointRow>> {
+        Ok(self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM {} FINAL WHERE group_id = ?",
+                CheckpointRow::TABLE
+            ))
+            .bind(group_id)
+            .fetch_all()
+            .await?)
+    }
+
+    /// The alerts not resolved when the pipeline last stopped.
+    pub async fn open_alerts(&self) -> Result<Vec<AlertEvent>> {
+        let rows: Vec<AlertRow> = self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM {} FINAL WHERE state != 'resolved'",
+                AlertRow::TABLE
+            ))
+            .fetch_all()
+            .await?;
+        rows.into_iter().map(AlertEvent::try_from).collect()
+    }
+
+    /// The newest freshness row of every source and worker, so silence is
+    /// judged across restarts.
+    pub async fn watermarks(&self) -> Result<Vec<WatermarkRow>> {
+        Ok(self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM {} FINAL",
+                WatermarkRow::TABLE
+            ))
+            .fetch_all()
+            .await?)
+    }
+}
