@@ -59,6 +59,7 @@ async fn burst_survives_clickhouse_killed_and_restarted() -> anyhow::Result<()> 
 }
 
 async fn crisis(fault: Fault) -> anyhow::Result<()> {
+    let _heavy = support::heavy().await;
     init_tracing();
     let dir = tempfile::tempdir()?;
     let mut broker = Broker::start(dir.path()).await?;

@@ -37,6 +37,7 @@ impl Rng {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_pipeline_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+    let _heavy = crate::support::heavy().await;
     init_tracing();
     let seed = std::env::var("PMOC_CRASH_SEED")
         .ok()

@@ -16,6 +16,7 @@ const CLICKHOUSE_DOWN: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restart_and_clickhouse_outage_lose_nothing() -> anyhow::Result<()> {
+    let _heavy = crate::support::heavy().await;
     init_tracing();
     let dir = tempfile::tempdir()?;
     let mut clickhouse = ClickHouse::start(dir.path()).await?;

@@ -10,6 +10,7 @@ use crate::support::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_compute_the_same_windows_as_the_oracle() -> anyhow::Result<()> {
+    let _heavy = crate::support::heavy().await;
     init_tracing();
     let dir = tempfile::tempdir()?;
     let clickhouse = ClickHouse::start(dir.path()).await?;

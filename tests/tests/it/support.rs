@@ -357,3 +357,12 @@ pub async fn simulate(
         }
     }
 }
+
+/// Held by the tests that load the machine for minutes (a crash loop, a
+/// burst of 300,000 records, two pipeline processes): one of them at a time,
+/// so none times out for want of CPU on a 2-core CI machine while the
+/// lighter tests still run beside it.
+pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
+}
