@@ -150,18 +150,36 @@ impl CommitteeTopics {
 pub struct ClickHouseSettings {
     /// HTTP interface URL.
     pub url: String,
+    /// Other servers of the same cluster, tried in order when the one in
+    /// use does not answer; the one that answered is kept until it fails.
+    pub failover_urls: Vec<String>,
     pub database: String,
     pub user: String,
     pub password: String,
+    /// A cluster of `remote_servers` in the servers' configuration; empty
+    /// for a single server. When set, the migrations create replicated
+    /// tables (`<table>_local`) on every server of the cluster and, under
+    /// each table's name, a `Distributed` table over them, which every read
+    /// and insert goes through.
+    pub cluster: String,
+}
+
+impl ClickHouseSettings {
+    /// Every configured server, `url` first.
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.url.as_str()).chain(self.failover_urls.iter().map(String::as_str))
+    }
 }
 
 impl Default for ClickHouseSettings {
     fn default() -> Self {
         Self {
             url: "http://127.0.0.1:18123".to_owned(),
+            failover_urls: Vec::new(),
             database: "pmoc".to_owned(),
             user: "default".to_owned(),
             password: String::new(),
+            cluster: String::new(),
         }
     }
 }

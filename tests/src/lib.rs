@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod browser;
 pub mod burst;
+pub mod chdb;
 pub mod clickhouse;
 pub mod kafka;
 pub mod oidc;

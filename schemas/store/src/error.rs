@@ -18,6 +18,12 @@ pub enum StoreError {
          (run `pmoc-pipeline --migrate-only` of the same build)"
     )]
     SchemaVersion { expected: u32, found: u32 },
+    /// A `[clickhouse]` setting the store cannot use.
+    #[error("[clickhouse] {setting}: {problem}")]
+    Setting {
+        setting: &'static str,
+        problem: String,
+    },
     /// A stored value outside the closed set its domain type allows (a
     /// severity, a state, a committee): written by something other than
     /// PMOC, or by a newer PMOC.

@@ -8,7 +8,9 @@
 //! stays free of server dependencies (it compiles to WASM); this crate is
 //! where the `clickhouse` dependency lives.
 
+pub mod ddl;
 mod error;
+mod failover;
 pub mod migrations;
 mod read;
 mod resume;
@@ -26,44 +28,55 @@ pub use rows::{
     WindowRow,
 };
 
-/// A client for the configured database.
+/// A client for the configured database on the first configured server
+/// (`url`), for callers that talk to one server (the tests, tools).
 ///
 /// Compression is off and row validation is off because Debian's ClickHouse
 /// 18.16 supports neither the compressed protocol nor the schema query the
 /// crate uses to validate; both work unchanged against current releases.
 pub fn client(settings: &ClickHouseSettings) -> Client {
-    server_client(settings).with_database(&settings.database)
+    client_for(settings, &settings.url)
 }
 
-/// A client for the server, for statements that name their database
-/// (creating it, first of all).
-fn server_client(settings: &ClickHouseSettings) -> Client {
-    Client::default()
-        .with_url(&settings.url)
+/// A client for the database on the server at `url`. On a cluster,
+/// inserts through a `Distributed` table return only once every shard has
+/// stored its rows (`insert_distributed_sync`; by default they would return
+/// once queued on the server asked), so an acknowledged insert is stored as
+/// it is on a single server: the pipeline's checkpoints depend on that.
+fn client_for(settings: &ClickHouseSettings, url: &str) -> Client {
+    let client = Client::default()
+        .with_url(url)
+        .with_database(&settings.database)
         .with_user(&settings.user)
         .with_password(&settings.password)
         .with_compression(Compression::None)
-        .with_validation(false)
+        .with_validation(false);
+    if settings.cluster.is_empty() {
+        client
+    } else {
+        client.with_option("insert_distributed_sync", "1")
+    }
 }
 
-/// The database, for reading and writing: one pooled HTTP client shared by
-/// every caller (never one per request). Cheap to clone.
+/// The database, for reading and writing: one pooled HTTP client per
+/// configured server, shared by every caller (never one per request).
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    client: Client,
+    servers: failover::Servers,
     database: String,
 }
 
 impl Store {
     pub fn new(settings: &ClickHouseSettings) -> Self {
         Self {
-            client: client(settings),
+            servers: failover::Servers::new(
+                settings
+                    .urls()
+                    .map(|url| (url.to_owned(), client_for(settings, url)))
+                    .collect(),
+            ),
             database: settings.database.clone(),
         }
-    }
-
-    /// The underlying client, scoped to the database.
-    pub fn client(&self) -> &Client {
-        &self.client
     }
 }

@@ -1,9 +1,10 @@
-//! The schema: every table's DDL, applied in order by [`migrate`], and the
+//! The schema: every table, created in order by [`migrate`], and the
 //! version a program of this build expects to find.
 //!
 //! The SQL is written for both Debian's ClickHouse 18.16 and current releases:
-//! no `DateTime64`, no `LowCardinality`, no `toStartOfInterval`. `{db}` is
-//! replaced by the configured database name.
+//! no `DateTime64`, no `LowCardinality`, no `toStartOfInterval`. Tables are
+//! data ([`TableDef`]); [`crate::ddl`] turns them into statements for one
+//! server or for every server of a cluster.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,22 +12,29 @@ use clickhouse::Row;
 use pmoc_schemas::config::ClickHouseSettings;
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, Store, StoreError, client, rows::Table, server_client};
+use crate::{
+    Result, Store, StoreError,
+    ddl::{Change, Engine, Layout, TableDef, create_database},
+};
 
 /// One schema change. Versions only grow; a released migration never changes.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     pub version: u32,
     pub name: &'static str,
-    pub sql: &'static str,
+    pub change: Change,
 }
 
 /// Bookkeeping table the migrator reads to skip what is already applied.
-pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
-    version UInt32,
-    name String,
-    applied_at DateTime
-) ENGINE = MergeTree() ORDER BY version";
+/// On a cluster it is replicated like the others, so every server knows
+/// the schema's version.
+pub const MIGRATIONS_TABLE: TableDef = TableDef {
+    name: "schema_migrations",
+    columns: "version UInt32, name String, applied_at DateTime",
+    engine: Engine::MergeTree,
+    keys: "ORDER BY version",
+    shard_by: "version",
+};
 
 /// All migrations, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
@@ -35,7 +43,9 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "aggregates",
         // ReplacingMergeTree keyed by the window: a replay after a crash writes
         // the same key again and the newest version wins, so nothing doubles.
-        sql: "CREATE TABLE IF NOT EXISTS {db}.aggregates (
+        change: Change::Create(TableDef {
+            name: "aggregates",
+            columns: "
     metric String,
     source String,
     area_level String,
@@ -50,15 +60,19 @@ pub const MIGRATIONS: &[Migration] = &[
     last Float64,
     last_event_time_ms Int64,
     computed_at_ms Int64
-) ENGINE = ReplacingMergeTree(computed_at_ms)
-PARTITION BY toYYYYMM(window_start)
-ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
+",
+            engine: Engine::ReplacingMergeTree("computed_at_ms"),
+            keys: "PARTITION BY toYYYYMM(window_start) ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
+            shard_by: "cityHash64(metric, area_level, area_code)",
+        }),
     },
     Migration {
         version: 2,
         name: "late_events",
         // Events later than the allowed lateness are kept here, never dropped.
-        sql: "CREATE TABLE IF NOT EXISTS {db}.late_events (
+        change: Change::Create(TableDef {
+            name: "late_events",
+            columns: "
     metric String,
     event_id String,
     area_code String,
@@ -66,8 +80,11 @@ ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
     watermark_ms Int64,
     value Float64,
     received_at_ms Int64
-) ENGINE = ReplacingMergeTree(received_at_ms)
-ORDER BY (metric, event_id)",
+",
+            engine: Engine::ReplacingMergeTree("received_at_ms"),
+            keys: "ORDER BY (metric, event_id)",
+            shard_by: "cityHash64(metric, event_id)",
+        }),
     },
     Migration {
         version: 3,
@@ -76,7 +93,9 @@ ORDER BY (metric, event_id)",
         // below which every window is stored. Kept here rather than in Kafka
         // commit metadata, which not every broker preserves; written after
         // the rows it covers, so it never claims more than is stored.
-        sql: "CREATE TABLE IF NOT EXISTS {db}.pipeline_checkpoints (
+        change: Change::Create(TableDef {
+            name: "pipeline_checkpoints",
+            columns: "
     group_id String,
     topic String,
     partition Int32,
@@ -84,8 +103,11 @@ ORDER BY (metric, event_id)",
     max_seen_ms Nullable(Int64),
     stored_below_ms Nullable(Int64),
     written_at_ms Int64
-) ENGINE = ReplacingMergeTree(written_at_ms)
-ORDER BY (group_id, topic, partition)",
+",
+            engine: Engine::ReplacingMergeTree("written_at_ms"),
+            keys: "ORDER BY (group_id, topic, partition)",
+            shard_by: "cityHash64(group_id, topic, partition)",
+        }),
     },
     Migration {
         version: 4,
@@ -93,7 +115,9 @@ ORDER BY (group_id, topic, partition)",
         // Every message that failed validation, keyed by where it was read,
         // so a replay rewrites rather than doubles. The exact bytes are in
         // the dead-letter topic; `payload` here is for reading.
-        sql: "CREATE TABLE IF NOT EXISTS {db}.rejected_events (
+        change: Change::Create(TableDef {
+            name: "rejected_events",
+            columns: "
     source_topic String,
     partition Int32,
     offset Int64,
@@ -102,8 +126,11 @@ ORDER BY (group_id, topic, partition)",
     payload String,
     payload_bytes UInt32,
     received_at_ms Int64
-) ENGINE = ReplacingMergeTree(received_at_ms)
-ORDER BY (source_topic, partition, offset)",
+",
+            engine: Engine::ReplacingMergeTree("received_at_ms"),
+            keys: "ORDER BY (source_topic, partition, offset)",
+            shard_by: "cityHash64(source_topic, partition, offset)",
+        }),
     },
     Migration {
         version: 5,
@@ -113,7 +140,9 @@ ORDER BY (source_topic, partition, offset)",
         // open window; the final row of a window carries a greater `version`
         // (computed_at_ms * 2 + is_final), so it always replaces them.
         // p50/p95 are NaN for metrics without a distribution.
-        sql: "CREATE TABLE IF NOT EXISTS {db}.window_aggregates (
+        change: Change::Create(TableDef {
+            name: "window_aggregates",
+            columns: "
     metric String,
     committee String,
     source String,
@@ -133,9 +162,11 @@ ORDER BY (source_topic, partition, offset)",
     is_final UInt8,
     computed_at_ms Int64,
     version UInt64
-) ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYYYYMM(window_start)
-ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
+",
+            engine: Engine::ReplacingMergeTree("version"),
+            keys: "PARTITION BY toYYYYMM(window_start) ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
+            shard_by: "cityHash64(metric, area_level, area_code)",
+        }),
     },
     Migration {
         version: 6,
@@ -144,7 +175,9 @@ ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
         // `final_up_to_ms` are final; `last_seen_ms` (wall clock) against
         // `expected_cadence_s` says whether the source has gone quiet. One
         // row per pipeline worker: readers take the greatest.
-        sql: "CREATE TABLE IF NOT EXISTS {db}.source_watermarks (
+        change: Change::Create(TableDef {
+            name: "source_watermarks",
+            columns: "
     committee String,
     source_agency String,
     source_system String,
@@ -156,8 +189,11 @@ ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
     expected_cadence_s UInt32,
     events_total UInt64,
     written_at_ms Int64
-) ENGINE = ReplacingMergeTree(written_at_ms)
-ORDER BY (committee, source_agency, source_system, schema, worker)",
+",
+            engine: Engine::ReplacingMergeTree("written_at_ms"),
+            keys: "ORDER BY (committee, source_agency, source_system, schema, worker)",
+            shard_by: "cityHash64(committee, source_agency, source_system, schema, worker)",
+        }),
     },
     Migration {
         version: 7,
@@ -165,7 +201,9 @@ ORDER BY (committee, source_agency, source_system, schema, worker)",
         // The newest state of each alert (open, updated, resolved); every
         // transition also goes to the alerts topic. `alert_id` is derived
         // from rule, area and opening window, so a replay rewrites it.
-        sql: "CREATE TABLE IF NOT EXISTS {db}.alerts (
+        change: Change::Create(TableDef {
+            name: "alerts",
+            columns: "
     alert_id String,
     rule String,
     severity String,
@@ -181,29 +219,37 @@ ORDER BY (committee, source_agency, source_system, schema, worker)",
     threshold Float64,
     evidence String,
     version UInt64
-) ENGINE = ReplacingMergeTree(version)
-ORDER BY alert_id",
+",
+            engine: Engine::ReplacingMergeTree("version"),
+            keys: "ORDER BY alert_id",
+            shard_by: "cityHash64(alert_id)",
+        }),
     },
     Migration {
         version: 8,
         name: "alert_actions",
         // Operators' acknowledgements and resolutions: who, when, why.
         // Append-only: the history of an alert is part of the record.
-        sql: "CREATE TABLE IF NOT EXISTS {db}.alert_actions (
+        change: Change::Create(TableDef {
+            name: "alert_actions",
+            columns: "
     alert_id String,
     action String,
     comment String,
     actor String,
     at_ms Int64
-) ENGINE = MergeTree()
-ORDER BY (alert_id, at_ms)",
+",
+            engine: Engine::MergeTree,
+            keys: "ORDER BY (alert_id, at_ms)",
+            shard_by: "cityHash64(alert_id)",
+        }),
     },
     Migration {
         version: 9,
         name: "drop_aggregates",
         // Version 1's table was superseded by `window_aggregates` (version
         // 5) before anything read it; dropped so no one starts to.
-        sql: "DROP TABLE IF EXISTS {db}.aggregates",
+        change: Change::Drop("aggregates"),
     },
     Migration {
         version: 10,
@@ -212,7 +258,9 @@ ORDER BY (alert_id, at_ms)",
         // is signed in), what (method, route pattern, parameters), the
         // decision and, for a refusal, why; from where and when. Append-only;
         // ordered by time so the audit page reads the newest refusals first.
-        sql: "CREATE TABLE IF NOT EXISTS {db}.audit_log (
+        change: Change::Create(TableDef {
+            name: "audit_log",
+            columns: "
     at_ms Int64,
     user String,
     role String,
@@ -223,20 +271,17 @@ ORDER BY (alert_id, at_ms)",
     reason String,
     status UInt16,
     peer String
-) ENGINE = MergeTree()
-PARTITION BY toYYYYMM(toDateTime(intDiv(at_ms, 1000)))
-ORDER BY (decision, at_ms)",
+",
+            engine: Engine::MergeTree,
+            keys: "PARTITION BY toYYYYMM(toDateTime(intDiv(at_ms, 1000))) ORDER BY (decision, at_ms)",
+            shard_by: "cityHash64(user, at_ms)",
+        }),
     },
 ];
 
 /// The schema version this build reads and writes: its newest migration.
 /// The dashboard refuses to start on a database at any other version.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
-
-/// Substitutes the database name into a statement.
-pub fn render(sql: &str, database: &str) -> String {
-    sql.replace("{db}", database)
-}
 
 /// A row of `schema_migrations`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
@@ -247,44 +292,75 @@ pub struct MigrationRow {
     pub applied_at: u32,
 }
 
-/// Creates the database and applies the migrations not yet applied; returns
+/// Creates the database and applies the migrations not yet applied, on one
+/// server or, with `cluster` set, on every server of the cluster; returns
 /// the versions it applied. Safe to run at every start and from several
 /// processes.
+///
+/// When everything is applied it changes nothing and needs no more than
+/// one reachable server: a statement `ON CLUSTER` waits for every server
+/// (`distributed_ddl_task_timeout`), and a pipeline must be able to start
+/// while a replica is down.
 pub async fn migrate(settings: &ClickHouseSettings) -> Result<Vec<u32>> {
-    let db = &settings.database;
-    let server = server_client(settings);
-    server
-        .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
-        .execute()
-        .await?;
-    server
-        .query(&render(MIGRATIONS_TABLE, db))
-        .execute()
-        .await?;
-    let done: Vec<u32> = server
-        .query(&format!("SELECT version FROM {db}.schema_migrations"))
-        .fetch_all()
-        .await?;
+    check_names(settings)?;
+    let (db, layout) = (&settings.database, Layout::of(&settings.cluster));
+    let store = Store::new(settings);
+    let done = match store.schema_version().await? {
+        Some(_) => store.applied().await?,
+        None => Vec::new(),
+    };
+    let pending: Vec<&Migration> = MIGRATIONS
+        .iter()
+        .filter(|m| !done.contains(&m.version))
+        .collect();
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    store.ddl(&create_database(db, layout)).await?;
+    for statement in MIGRATIONS_TABLE.create(db, layout) {
+        store.ddl(&statement).await?;
+    }
     let mut applied = Vec::new();
-    for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
-        server.query(&render(m.sql, db)).execute().await?;
-        // The crate quotes the table name whole, so `db.table` would not
-        // resolve: insert through a client scoped to the database.
-        let mut insert = client(settings)
-            .insert::<MigrationRow>(MigrationRow::TABLE)
-            .await?;
-        insert
-            .write(&MigrationRow {
+    for m in pending {
+        for statement in m.change.statements(db, layout) {
+            store.ddl(&statement).await?;
+        }
+        store
+            .insert(&[MigrationRow {
                 version: m.version,
                 name: m.name.to_owned(),
                 applied_at: unix_seconds(),
-            })
+            }])
             .await?;
-        insert.end().await?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
         applied.push(m.version);
     }
     Ok(applied)
+}
+
+/// The database and cluster names are written into statements: only plain
+/// identifiers are accepted, and servers to fail over to only with a
+/// cluster (separate servers would each hold part of the data).
+fn check_names(settings: &ClickHouseSettings) -> Result<()> {
+    let plain = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    for (setting, value) in [
+        ("database", settings.database.as_str()),
+        ("cluster", settings.cluster.as_str()),
+    ] {
+        if !plain(value) || (setting == "database" && value.is_empty()) {
+            return Err(StoreError::Setting {
+                setting,
+                problem: format!("{value:?} is not a plain identifier (letters, digits, _)"),
+            });
+        }
+    }
+    if settings.cluster.is_empty() && !settings.failover_urls.is_empty() {
+        return Err(StoreError::Setting {
+            setting: "failover_urls",
+            problem: "servers to fail over to need `cluster` (replicated tables)".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// The wall clock for `applied_at`, the one time the storage layer reads
@@ -302,22 +378,35 @@ impl Store {
         // Asked of `system`: a query scoped to a database that does not
         // exist yet fails.
         let tables: u64 = self
-            .client
-            .clone()
-            .with_database("system")
-            .query("SELECT count() FROM tables WHERE database = ? AND name = 'schema_migrations'")
-            .bind(&self.database)
-            .fetch_one()
+            .servers
+            .run(|c| {
+                c.with_database("system")
+                    .query(
+                        "SELECT count() FROM tables \
+                         WHERE database = ? AND name = 'schema_migrations'",
+                    )
+                    .bind(&self.database)
+                    .fetch_one()
+            })
             .await?;
         if tables == 0 {
             return Ok(None);
         }
-        let versions: Vec<u32> = self
-            .client
-            .query("SELECT version FROM schema_migrations")
-            .fetch_all()
-            .await?;
-        Ok(versions.into_iter().max())
+        Ok(self.applied().await?.into_iter().max())
+    }
+
+    /// The versions recorded in `schema_migrations`.
+    async fn applied(&self) -> Result<Vec<u32>> {
+        self.servers
+            .run(|c| c.query("SELECT version FROM schema_migrations").fetch_all())
+            .await
+    }
+
+    /// A statement that names its database (it may not exist yet).
+    async fn ddl(&self, sql: &str) -> Result<()> {
+        self.servers
+            .run(|c| c.with_database("system").query(sql).execute())
+            .await
     }
 
     /// Fails unless the database is at exactly [`SCHEMA_VERSION`]: a reader
@@ -344,10 +433,53 @@ mod tests {
     #[test]
     fn versions_strictly_increase() {
         assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
-        assert!(MIGRATIONS.iter().all(|m| m.sql.contains("{db}.")));
         assert_eq!(
             Some(SCHEMA_VERSION),
             MIGRATIONS.iter().map(|m| m.version).max()
         );
+    }
+
+    #[test]
+    fn every_table_is_sharded_by_its_own_columns() {
+        let tables = MIGRATIONS.iter().filter_map(|m| match m.change {
+            Change::Create(t) => Some(t),
+            Change::Drop(_) => None,
+        });
+        for t in tables.chain([MIGRATIONS_TABLE]) {
+            let key = t
+                .shard_by
+                .trim_start_matches("cityHash64(")
+                .trim_end_matches(')');
+            for column in key.split(',').map(str::trim) {
+                assert!(
+                    t.columns.contains(&format!("{column} ")),
+                    "{}: sharding key column {column} is not a column",
+                    t.name
+                );
+            }
+            if let Engine::ReplacingMergeTree(_) = t.engine {
+                // Every version of a row on one shard: the key's columns
+                // are all in the sorting key.
+                let order = t.keys.split("ORDER BY").nth(1).unwrap_or_default();
+                assert!(
+                    key.split(',').all(|c| order.contains(c.trim())),
+                    "{}: sharded by {key}, sorted by {order}",
+                    t.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bad_names_and_failover_without_a_cluster_are_refused() {
+        let mut s = ClickHouseSettings::default();
+        assert!(check_names(&s).is_ok());
+        s.database = "pmoc; DROP".to_owned();
+        assert!(check_names(&s).is_err());
+        s.database = "pmoc".to_owned();
+        s.failover_urls = vec!["http://127.0.0.1:8124".to_owned()];
+        assert!(check_names(&s).is_err());
+        s.cluster = "pmoc_cluster".to_owned();
+        assert!(check_names(&s).is_ok());
     }
 }

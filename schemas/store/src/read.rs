@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use clickhouse::{Row, query::Query};
+use clickhouse::{Client, Row, query::Query};
 use pmoc_schemas::{
     aggregate::AreaLevel,
     alert::AlertEvent,
@@ -79,19 +79,19 @@ fn quoted(metrics: &[MetricId]) -> String {
         .join(",")
 }
 
-impl Store {
-    /// Windows of one width starting at or after `from_s` (Unix seconds)
-    /// that match `filter`; the caller binds the filter's parameters, then
-    /// the width and `from_s`.
-    fn windows(&self, filter: &str, order: &str) -> Query {
-        self.client.query(&format!(
-            "SELECT ?fields FROM {} FINAL
-             WHERE {filter} AND window_seconds = ? AND toUInt32(window_start) >= ?
-             ORDER BY {order}",
-            WindowRow::TABLE
-        ))
-    }
+/// Windows of one width starting at or after `from_s` (Unix seconds) that
+/// match `filter`; the caller binds the filter's parameters, then the width
+/// and `from_s`.
+fn windows(client: &Client, filter: &str, order: &str) -> Query {
+    client.query(&format!(
+        "SELECT ?fields FROM {} FINAL
+         WHERE {filter} AND window_seconds = ? AND toUInt32(window_start) >= ?
+         ORDER BY {order}",
+        WindowRow::TABLE
+    ))
+}
 
+impl Store {
     /// Every metric's windows at one level (the nation, for the wall's
     /// headlines), oldest first per metric.
     pub async fn level_windows(
@@ -100,13 +100,15 @@ impl Store {
         width_s: u32,
         from_s: i64,
     ) -> Result<Vec<WindowRow>> {
-        Ok(self
-            .windows("area_level = ?", "metric, window_start")
-            .bind(level.as_str())
-            .bind(width_s)
-            .bind(from_s)
-            .fetch_all()
-            .await?)
+        self.servers
+            .run(|c| {
+                windows(&c, "area_level = ?", "metric, window_start")
+                    .bind(level.as_str())
+                    .bind(width_s)
+                    .bind(from_s)
+                    .fetch_all()
+            })
+            .await
     }
 
     /// The windows of `metrics` in every area of one level (map layers),
@@ -122,13 +124,15 @@ impl Store {
             return Ok(Vec::new());
         }
         let filter = format!("area_level = ? AND metric IN ({})", quoted(metrics));
-        Ok(self
-            .windows(&filter, "metric, area_code, window_start")
-            .bind(level.as_str())
-            .bind(width_s)
-            .bind(from_s)
-            .fetch_all()
-            .await?)
+        self.servers
+            .run(|c| {
+                windows(&c, &filter, "metric, area_code, window_start")
+                    .bind(level.as_str())
+                    .bind(width_s)
+                    .bind(from_s)
+                    .fetch_all()
+            })
+            .await
     }
 
     /// One committee's windows at one place, oldest first per metric.
@@ -139,18 +143,21 @@ impl Store {
         width_s: u32,
         from_s: i64,
     ) -> Result<Vec<WindowRow>> {
-        Ok(self
-            .windows(
-                "committee = ? AND area_level = ? AND area_code = ?",
-                "metric, window_start",
-            )
-            .bind(committee.as_str())
-            .bind(level)
-            .bind(code)
-            .bind(width_s)
-            .bind(from_s)
-            .fetch_all()
-            .await?)
+        self.servers
+            .run(|c| {
+                windows(
+                    &c,
+                    "committee = ? AND area_level = ? AND area_code = ?",
+                    "metric, window_start",
+                )
+                .bind(committee.as_str())
+                .bind(level)
+                .bind(code)
+                .bind(width_s)
+                .bind(from_s)
+                .fetch_all()
+            })
+            .await
     }
 
     /// One committee's windows in every area of `level` whose code starts
@@ -163,18 +170,21 @@ impl Store {
         width_s: u32,
         from_s: i64,
     ) -> Result<Vec<WindowRow>> {
-        Ok(self
-            .windows(
-                "committee = ? AND area_level = ? AND startsWith(area_code, ?)",
-                "metric, area_code, window_start",
-            )
-            .bind(committee.as_str())
-            .bind(level)
-            .bind(prefix)
-            .bind(width_s)
-            .bind(from_s)
-            .fetch_all()
-            .await?)
+        self.servers
+            .run(|c| {
+                windows(
+                    &c,
+                    "committee = ? AND area_level = ? AND startsWith(area_code, ?)",
+                    "metric, area_code, window_start",
+                )
+                .bind(committee.as_str())
+                .bind(level)
+                .bind(prefix)
+                .bind(width_s)
+                .bind(from_s)
+                .fetch_all()
+            })
+            .await
     }
 
     /// The newest final province window of each of `metrics` per province,
@@ -192,9 +202,10 @@ impl Store {
         let table = WindowRow::TABLE;
         let final_province = "area_level = 'province' AND window_seconds = ? AND is_final = 1";
         Ok(self
-            .client
-            .query(&format!(
-                "SELECT ?fields FROM {table} FINAL
+            .servers
+            .run(|c| {
+                c.query(&format!(
+                    "SELECT ?fields FROM {table} FINAL
                  WHERE metric IN ({}) AND {final_province}
                    AND window_start >= (
                      SELECT max(window_start) FROM {table}
@@ -202,27 +213,30 @@ impl Store {
                    ) - 86400
                  ORDER BY area_code, metric, window_start DESC
                  LIMIT 1 BY area_code, metric",
-                quoted(metrics)
-            ))
-            .bind(width_s)
-            .bind(anchor.name())
-            .bind(width_s)
-            .fetch_all()
+                    quoted(metrics)
+                ))
+                .bind(width_s)
+                .bind(anchor.name())
+                .bind(width_s)
+                .fetch_all()
+            })
             .await?)
     }
 
     /// Rejected messages received since `since_ms`, by topic and reason.
     pub async fn reject_tallies(&self, since_ms: i64) -> Result<Vec<RejectTally>> {
         Ok(self
-            .client
-            .query(&format!(
-                "SELECT source_topic, reason_kind, count() AS n FROM {} FINAL
+            .servers
+            .run(|c| {
+                c.query(&format!(
+                    "SELECT source_topic, reason_kind, count() AS n FROM {} FINAL
                  WHERE received_at_ms >= ? GROUP BY source_topic, reason_kind
                  ORDER BY source_topic, reason_kind",
-                RejectedRow::TABLE
-            ))
-            .bind(since_ms)
-            .fetch_all()
+                    RejectedRow::TABLE
+                ))
+                .bind(since_ms)
+                .fetch_all()
+            })
             .await?)
     }
 
@@ -247,19 +261,21 @@ impl Store {
         let w = i64::from(width_s.max(1)) * 1000;
         let origin = window_of(from_ms, w).0;
         let rows: Vec<LateCount> = self
-            .client
-            .query(&format!(
-                "SELECT metric, ? + intDiv(event_time_ms - ?, {w}) * {w} AS start_ms,
+            .servers
+            .run(|c| {
+                c.query(&format!(
+                    "SELECT metric, ? + intDiv(event_time_ms - ?, {w}) * {w} AS start_ms,
                         count() AS n
                  FROM {} FINAL
                  WHERE event_time_ms >= ?
                  GROUP BY metric, start_ms",
-                LateRow::TABLE
-            ))
-            .bind(origin)
-            .bind(origin)
-            .bind(from_ms)
-            .fetch_all()
+                    LateRow::TABLE
+                ))
+                .bind(origin)
+                .bind(origin)
+                .bind(from_ms)
+                .fetch_all()
+            })
             .await?;
         Ok(rows
             .into_iter()
@@ -277,18 +293,20 @@ impl Store {
         cadences: &BTreeMap<String, u32>,
     ) -> Result<Vec<SourceFreshness>> {
         let rows: Vec<Freshness> = self
-            .client
-            .query(&format!(
-                "SELECT committee, source_agency, source_system, schema,
+            .servers
+            .run(|c| {
+                c.query(&format!(
+                    "SELECT committee, source_agency, source_system, schema,
                     max(final_up_to_ms) AS up_to, max(last_event_ms) AS last_event,
                     max(last_seen_ms) AS last_seen, max(expected_cadence_s) AS cadence,
                     sum(events_total) AS events
                  FROM {} FINAL
                  GROUP BY committee, source_agency, source_system, schema
                  ORDER BY committee, source_agency, source_system, schema",
-                WatermarkRow::TABLE
-            ))
-            .fetch_all()
+                    WatermarkRow::TABLE
+                ))
+                .fetch_all()
+            })
             .await?;
         Ok(rows
             .into_iter()
@@ -321,20 +339,24 @@ impl Store {
             ""
         };
         let rows: Vec<AlertRow> = self
-            .client
-            .query(&format!(
+            .servers
+            .run(|c| {
+                c.query(&format!(
                 "SELECT ?fields FROM {alerts} FINAL {filter} ORDER BY opened_at_ms DESC LIMIT 500"
             ))
             .fetch_all()
+            })
             .await?;
         let history: Vec<ActionRow> = self
-            .client
-            .query(&format!(
-                "SELECT ?fields FROM {actions}
+            .servers
+            .run(|c| {
+                c.query(&format!(
+                    "SELECT ?fields FROM {actions}
                  WHERE alert_id IN (SELECT alert_id FROM {alerts} FINAL {filter})
                  ORDER BY alert_id, at_ms"
-            ))
-            .fetch_all()
+                ))
+                .fetch_all()
+            })
             .await?;
         let mut by_alert: BTreeMap<String, Vec<AlertAction>> = BTreeMap::new();
         for a in history {
@@ -365,17 +387,19 @@ impl Store {
             actions: u64,
         }
         let found: Vec<Target> = self
-            .client
-            .query(&format!(
-                "SELECT committee, area_level, area_code,
+            .servers
+            .run(|c| {
+                c.query(&format!(
+                    "SELECT committee, area_level, area_code,
                     (SELECT count() FROM {} WHERE alert_id = ?) AS actions
                  FROM {} FINAL WHERE alert_id = ? LIMIT 1",
-                ActionRow::TABLE,
-                AlertRow::TABLE
-            ))
-            .bind(alert_id)
-            .bind(alert_id)
-            .fetch_all()
+                    ActionRow::TABLE,
+                    AlertRow::TABLE
+                ))
+                .bind(alert_id)
+                .bind(alert_id)
+                .fetch_all()
+            })
             .await?;
         found
             .into_iter()
@@ -411,11 +435,15 @@ impl Store {
             binds.push(route);
         }
         sql.push_str(&format!(" ORDER BY at_ms DESC LIMIT {}", filter.limit));
-        let mut query = self.client.query(&sql);
-        for b in binds {
-            query = query.bind(b);
-        }
-        let rows: Vec<AuditRow> = query.fetch_all().await?;
+        let rows: Vec<AuditRow> = self
+            .servers
+            .run(|c| {
+                binds
+                    .iter()
+                    .fold(c.query(&sql), |query, b| query.bind(b))
+                    .fetch_all()
+            })
+            .await?;
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 

@@ -12,25 +12,29 @@ impl Store {
     /// The newest resume point of every partition read by `group_id`.
     pub async fn checkpoints(&self, group_id: &str) -> Result<Vec<CheckpointRow>> {
         Ok(self
-            .client
-            .query(&format!(
-                "SELECT ?fields FROM {} FINAL WHERE group_id = ?",
-                CheckpointRow::TABLE
-            ))
-            .bind(group_id)
-            .fetch_all()
+            .servers
+            .run(|c| {
+                c.query(&format!(
+                    "SELECT ?fields FROM {} FINAL WHERE group_id = ?",
+                    CheckpointRow::TABLE
+                ))
+                .bind(group_id)
+                .fetch_all()
+            })
             .await?)
     }
 
     /// The alerts not resolved when the pipeline last stopped.
     pub async fn open_alerts(&self) -> Result<Vec<AlertEvent>> {
         let rows: Vec<AlertRow> = self
-            .client
-            .query(&format!(
-                "SELECT ?fields FROM {} FINAL WHERE state != 'resolved'",
-                AlertRow::TABLE
-            ))
-            .fetch_all()
+            .servers
+            .run(|c| {
+                c.query(&format!(
+                    "SELECT ?fields FROM {} FINAL WHERE state != 'resolved'",
+                    AlertRow::TABLE
+                ))
+                .fetch_all()
+            })
             .await?;
         rows.into_iter().map(AlertEvent::try_from).collect()
     }
@@ -39,12 +43,14 @@ impl Store {
     /// judged across restarts.
     pub async fn watermarks(&self) -> Result<Vec<WatermarkRow>> {
         Ok(self
-            .client
-            .query(&format!(
-                "SELECT ?fields FROM {} FINAL",
-                WatermarkRow::TABLE
-            ))
-            .fetch_all()
+            .servers
+            .run(|c| {
+                c.query(&format!(
+                    "SELECT ?fields FROM {} FINAL",
+                    WatermarkRow::TABLE
+                ))
+                .fetch_all()
+            })
             .await?)
     }
 }

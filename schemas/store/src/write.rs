@@ -9,11 +9,15 @@ impl Store {
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut insert = self.client.insert::<T>(T::TABLE).await?;
-        for row in rows {
-            insert.write(row).await?;
-        }
-        insert.end().await?;
+        self.servers
+            .run(|c| async move {
+                let mut insert = c.insert::<T>(T::TABLE).await?;
+                for row in rows {
+                    insert.write(row).await?;
+                }
+                insert.end().await
+            })
+            .await?;
         Ok(rows.len())
     }
 }
