@@ -8,12 +8,14 @@ pub mod browser;
 pub mod burst;
 pub mod chdb;
 pub mod clickhouse;
+pub mod dashboard;
 pub mod kafka;
 pub mod oidc;
 pub mod oracle;
 pub mod process;
 pub mod seed;
 pub mod topic;
+pub mod zookeeper;
 
 use std::path::PathBuf;
 

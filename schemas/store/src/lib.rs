@@ -80,3 +80,15 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// The server's `version()` (`18.16.1`, `26.9.2.1`): where a statement
+    /// must differ by release, it is chosen from this, here and nowhere
+    /// else. None has to yet: every statement runs unchanged on 18.16 and
+    /// on current releases (`tests/tests/it/current_clickhouse`).
+    pub async fn server_version(&self) -> Result<String> {
+        self.servers
+            .run(|c| c.query("SELECT version()").fetch_one())
+            .await
+    }
+}

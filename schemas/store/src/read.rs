@@ -4,7 +4,9 @@
 //! Every read of a `ReplacingMergeTree` table says `FINAL`, so replayed
 //! rows are collapsed. Where a query aggregates, its aliases differ from
 //! column names: 18.16 resolves an alias that shadows a column inside other
-//! aggregates and rejects the nesting.
+//! aggregates and rejects the nesting. A scalar subquery's value is
+//! `Nullable` on current releases (it may find no row) and not on 18.16:
+//! where it is read as a column, `ifNull` gives both the same type.
 
 use std::collections::BTreeMap;
 
@@ -391,7 +393,7 @@ impl Store {
             .run(|c| {
                 c.query(&format!(
                     "SELECT committee, area_level, area_code,
-                    (SELECT count() FROM {} WHERE alert_id = ?) AS actions
+                    ifNull((SELECT count() FROM {} WHERE alert_id = ?), 0) AS actions
                  FROM {} FINAL WHERE alert_id = ? LIMIT 1",
                     ActionRow::TABLE,
                     AlertRow::TABLE

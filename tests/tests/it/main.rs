@@ -5,6 +5,7 @@ mod access;
 mod burst;
 mod connectors;
 mod crash_recovery;
+mod current_clickhouse;
 mod harness;
 mod http_ingest;
 mod local_stack;

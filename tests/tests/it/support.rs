@@ -116,7 +116,19 @@ fn level_cm(station: usize, round: i64) -> i64 {
 /// the lateness), every 11th 45 s early (beyond it, so late). Event ids are
 /// unique per station and round.
 pub fn events(rounds: i64) -> Vec<Envelope> {
-    let t0 = datetime!(2026-09-22 00:00:00 +07:00);
+    events_from(datetime!(2026-09-22 00:00:00 +07:00), rounds)
+}
+
+/// Two days ago, on the hour: events from then on fill windows that are all
+/// closed (their Thai day too), inside the dashboard's 7-day views.
+pub fn two_days_ago() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc() - TimeDelta::days(2);
+    t - TimeDelta::seconds(t.unix_timestamp().rem_euclid(3_600))
+}
+
+/// [`events`] from `t0` on: tests that read them through the dashboard,
+/// whose views end now, need them recent.
+pub fn events_from(t0: OffsetDateTime, rounds: i64) -> Vec<Envelope> {
     let mut all = Vec::new();
     for round in 0..rounds {
         let at = t0 + TimeDelta::seconds(20 * round);
@@ -143,6 +155,11 @@ pub fn events(rounds: i64) -> Vec<Envelope> {
 
 /// Settings for a test's own topics (4 partitions), database and group.
 pub fn settings(broker: &Broker, clickhouse: &ClickHouse, name: &str) -> Settings {
+    settings_for(broker, &clickhouse.url, name)
+}
+
+/// [`settings`] for the ClickHouse at `url`.
+pub fn settings_for(broker: &Broker, url: &str, name: &str) -> Settings {
     let mut s = Settings::default();
     s.kafka.brokers = broker.bootstrap.clone();
     s.kafka.topics.population = unique_name("population");
@@ -150,7 +167,7 @@ pub fn settings(broker: &Broker, clickhouse: &ClickHouse, name: &str) -> Setting
     s.kafka.topics.water = unique_name("water");
     s.kafka.topics.resources = unique_name("resources");
     s.kafka.partitions = 4;
-    s.clickhouse.url = clickhouse.url.clone();
+    s.clickhouse.url = url.to_owned();
     s.clickhouse.database = unique_name(name);
     s.pipeline.group_id = unique_name("pipeline");
     s.pipeline.windows_seconds = WIDTHS_S.to_vec();
@@ -212,6 +229,11 @@ pub fn pipeline(
             &settings.kafka.topics.resources,
         )
         .env("PMOC_CLICKHOUSE__URL", &settings.clickhouse.url)
+        .env(
+            "PMOC_CLICKHOUSE__FAILOVER_URLS",
+            format!("{:?}", settings.clickhouse.failover_urls),
+        )
+        .env("PMOC_CLICKHOUSE__CLUSTER", &settings.clickhouse.cluster)
         .env("PMOC_CLICKHOUSE__DATABASE", &settings.clickhouse.database)
         .env("PMOC_PIPELINE__GROUP_ID", &settings.pipeline.group_id)
         .env(
@@ -262,15 +284,26 @@ pub async fn wait_for_all(
 /// Every final window and late value stored, replays collapsed (`FINAL`),
 /// in a stable order.
 pub async fn stored(client: &clickhouse::Client) -> anyhow::Result<(Vec<WindowRow>, Vec<LateRow>)> {
+    stored_in(client, "").await
+}
+
+/// [`stored`] from the tables named with `suffix` (`_local`: one replica's
+/// own copy of a replicated table).
+pub async fn stored_in(
+    client: &clickhouse::Client,
+    suffix: &str,
+) -> anyhow::Result<(Vec<WindowRow>, Vec<LateRow>)> {
     let rows = client
-        .query(
-            "SELECT ?fields FROM window_aggregates FINAL WHERE is_final = 1 \
-             ORDER BY metric, area_level, area_code, window_seconds, window_start",
-        )
+        .query(&format!(
+            "SELECT ?fields FROM window_aggregates{suffix} FINAL WHERE is_final = 1 \
+             ORDER BY metric, area_level, area_code, window_seconds, window_start"
+        ))
         .fetch_all()
         .await?;
     let late = client
-        .query("SELECT ?fields FROM late_events FINAL ORDER BY event_id, metric")
+        .query(&format!(
+            "SELECT ?fields FROM late_events{suffix} FINAL ORDER BY event_id, metric"
+        ))
         .fetch_all()
         .await?;
     Ok((rows, late))
