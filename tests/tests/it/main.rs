@@ -10,6 +10,7 @@ mod harness;
 mod http_ingest;
 mod local_stack;
 mod outages;
+mod replicas;
 mod scale_out;
 mod schema_version;
 mod staleness;

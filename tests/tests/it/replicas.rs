@@ -1,0 +1,134 @@
+//! A replicated cluster: two ClickHouse replicas of one shard replicating
+//! through a ZooKeeper, all on loopback, with the tables `[clickhouse]
+//! cluster` makes (replicated `<table>_local`, `Distributed` `<table>`).
+//! The replica that both the pipeline and the dashboard use is SIGKILLed
+//! mid-stream: both move to the other replica and carry on, the killed one
+//! catches up after its restart, and each replica's own copy equals the
+//! batch oracle.
+
+use std::time::Duration;
+
+use pmoc_ingest::{Publisher, kafka::ensure_topics};
+use pmoc_schemas::{
+    api::{AreaDetail, WallSnapshot},
+    config::ClickHouseSettings,
+};
+use pmoc_tests::{
+    clickhouse::ClickHouse, dashboard::Dashboard, init_tracing, kafka::Broker, process::wait_for,
+    zookeeper::ZooKeeper,
+};
+
+use crate::support::{self, assert_equals_oracle, inserted, oracle, pipeline, publish, stored_in};
+
+/// The cluster's name in the servers' `remote_servers`.
+const CLUSTER: &str = "pmoc_replicas";
+
+/// Events the wall's freshness panel has counted: grows with every
+/// watermark the pipeline stores.
+async fn events_seen(dashboard: &Dashboard) -> anyhow::Result<u64> {
+    let wall: WallSnapshot = dashboard.get("/api/wall").await?;
+    Ok(wall.freshness.iter().map(|f| f.events_total).sum())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_stream_catches_up_and_both_equal_the_oracle() -> anyhow::Result<()> {
+    let _heavy = support::heavy().await;
+    init_tracing();
+    let dir = tempfile::tempdir()?;
+    let zookeeper = ZooKeeper::start(dir.path()).await?;
+    let mut replicas = ClickHouse::start_cluster(dir.path(), CLUSTER, zookeeper.port, 2).await?;
+    let broker = Broker::start(dir.path()).await?;
+    let mut settings = support::settings_for(&broker, &replicas[0].url, "it_replicas");
+    settings.clickhouse.cluster = CLUSTER.to_owned();
+    settings.clickhouse.failover_urls = vec![replicas[1].url.clone()];
+    settings.dashboard.refresh_ms = 200;
+    ensure_topics(&settings.kafka).await?;
+    pmoc_store::migrate(&settings.clickhouse).await?;
+    // Each replica's own copy of the replicated tables.
+    let own: Vec<clickhouse::Client> = replicas
+        .iter()
+        .map(|r| {
+            pmoc_store::client(&ClickHouseSettings {
+                url: r.url.clone(),
+                ..settings.clickhouse.clone()
+            })
+        })
+        .collect();
+    let through_second = &own[1];
+
+    let all = support::events_from(support::two_days_ago(), 240);
+    let (first, rest) = all.split_at(all.len() / 3);
+    let (second, third) = rest.split_at(rest.len() / 2);
+    let publisher = Publisher::new(&settings.kafka.brokers)?;
+    let mut delivered = publish(&publisher, &settings, first).await?;
+    let log = dir.path().join("pipeline-1.log");
+    let mut running = pipeline(&settings, 3_600, &log, &[])?;
+    wait_for("first windows", Duration::from_secs(60), || async {
+        Ok((inserted(through_second, "window_aggregates_local").await? > 0).then_some(()))
+    })
+    .await?;
+    let dashboard = Dashboard::start(settings.clone(), dir.path()).await?;
+    let before = events_seen(&dashboard).await?;
+
+    // The first replica, which both use, dies while data keeps coming.
+    replicas[0].stop();
+    delivered.extend(publish(&publisher, &settings, second).await?);
+    let after = wait_for(
+        "the wall counting events stored after the kill",
+        Duration::from_secs(90),
+        || async {
+            let seen = events_seen(&dashboard).await?;
+            Ok((seen > before).then_some(seen))
+        },
+    )
+    .await?;
+    let area: AreaDetail = dashboard
+        .get("/api/area/province/34?committee=water&range=7d")
+        .await?;
+    anyhow::ensure!(
+        area.series.iter().any(|s| !s.points.is_empty()),
+        "the drill-down answers from the second replica"
+    );
+    running.check_running()?;
+    let pipeline_log = std::fs::read_to_string(&log)?;
+    anyhow::ensure!(
+        pipeline_log.contains("failed over to another server"),
+        "the pipeline moved to the second replica"
+    );
+
+    // Back, and more data; a restart with a short idle time closes the
+    // last windows.
+    replicas[0].restart().await?;
+    delivered.extend(publish(&publisher, &settings, third).await?);
+    running.kill();
+    let mut last = pipeline(&settings, 2, &dir.path().join("pipeline-2.log"), &[])?;
+    let expected = oracle(&delivered);
+    let (want, want_late) = (expected.windows.len(), expected.late.len());
+    let mut copies = Vec::new();
+    for (i, client) in own.iter().enumerate() {
+        let copy = wait_for(
+            &format!("every window on replica {}", i + 1),
+            Duration::from_secs(180),
+            || {
+                let running = last.check_running();
+                async move {
+                    running?;
+                    let (rows, late) = stored_in(client, "_local").await?;
+                    Ok((rows.len() >= want && late.len() >= want_late).then_some((rows, late)))
+                }
+            },
+        )
+        .await?;
+        assert_equals_oracle(&copy.0, &copy.1, &expected);
+        copies.push(format!("{:?}", copy));
+    }
+    assert_eq!(copies[0], copies[1], "both replicas hold the same rows");
+    dashboard.stop().await?;
+    eprintln!(
+        "replicas: {} events, {} windows on each of 2 replicas, equal to the oracle; \
+         the wall counted {before} then {after} events across the kill",
+        delivered.len(),
+        want
+    );
+    Ok(())
+}
