@@ -22,6 +22,8 @@ NISSHI_TOOLCHAIN="1.96.0"
 broker_binary() { echo "$PMOC_TOOLS/$PMOC_BROKER"; }
 # Keep in step with tests/src/oidc.rs (VERSION).
 OIDC_PROVIDER_VERSION="9.13.3"
+# chDB (a current ClickHouse as a library); keep in step with tests/src/chdb.rs.
+CHDB_VERSION="26.9.0"
 
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -7,10 +7,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # rdkafka-sys builds librdkafka with cmake; its sources include <curl/curl.h>
 # even with the curl feature off, so the curl headers are a build dependency.
-# openssl makes the TLS test's certificate.
+# openssl makes the TLS test's certificate. zookeeper (with its Java) is what
+# the replicated ClickHouse test replicates through; python3-venv holds chDB.
 packages=(clickhouse-server chromium chromium-driver fonts-thai-tlwg fonts-tlwg-loma-ttf
           cmake g++ make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev curl ca-certificates
-          openssl)
+          openssl zookeeper python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -64,5 +65,14 @@ if ! grep -qs "\"version\": \"$OIDC_PROVIDER_VERSION\"" "$PMOC_CACHE/oidc/node_m
   mkdir -p "$PMOC_CACHE/oidc"
   npm install --prefix "$PMOC_CACHE/oidc" --no-audit --no-fund --omit=dev \
     "oidc-provider@$OIDC_PROVIDER_VERSION" >/dev/null
+fi
+# A current ClickHouse for the compatibility test: chDB (PyPI chdb-core),
+# pinned, in a virtual environment in the cache (the system's Python stays
+# untouched); tests/chdb/server.py puts an HTTP front on it.
+chdb_python="$PMOC_CACHE/chdb/bin/python"
+if ! "$chdb_python" -c "import chdb, sys; sys.exit(chdb.__version__ != '$CHDB_VERSION')" 2>/dev/null; then
+  step "installing chdb-core $CHDB_VERSION (PyPI) into $PMOC_CACHE/chdb"
+  python3 -m venv "$PMOC_CACHE/chdb"
+  "$chdb_python" -m pip install --quiet --disable-pip-version-check "chdb-core==$CHDB_VERSION"
 fi
 step "setup complete"

@@ -132,3 +132,116 @@ async fn a_replica_killed_mid_stream_catches_up_and_both_equal_the_oracle() -> a
     );
     Ok(())
 }
+
+/// Rows of `window_aggregates` a second, inserted as the pipeline inserts
+/// them (batches through `Store::insert`): into one server, and through
+/// the `Distributed` table of a two-replica cluster (synchronous), with how
+/// long the second replica takes to hold every row. The figures in
+/// docs/scale.md; run with
+/// `cargo test -p pmoc-tests --test it replicated_insert_rate -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn replicated_insert_rate() -> anyhow::Result<()> {
+    use pmoc_schemas::{
+        aggregate::{AreaLevel, WindowAggregate},
+        district::districts,
+        metric::MetricId,
+    };
+    use pmoc_store::{Store, WindowRow};
+    use std::time::Instant;
+
+    const BATCHES: usize = 10;
+    let _heavy = support::heavy().await;
+    init_tracing();
+    // A minute of every district's windows for 10 metrics: 9,280 rows a
+    // batch, the size of one flush at national scale (docs/scale.md).
+    let batch = |b: usize| -> Vec<WindowRow> {
+        let start_ms = 1_790_000_000_000 + b as i64 * 60_000;
+        [
+            MetricId::WaterLevel,
+            MetricId::Rain1h,
+            MetricId::Pm25,
+            MetricId::Births,
+        ]
+        .iter()
+        .cycle()
+        .take(10)
+        .enumerate()
+        .flat_map(|(k, &metric)| {
+            districts().iter().map(move |d| {
+                let a = WindowAggregate {
+                    metric,
+                    area_level: AreaLevel::District,
+                    area_code: format!("{}{k}", d.code),
+                    window_start_ms: start_ms,
+                    window_end_ms: start_ms + 60_000,
+                    count: 3,
+                    sum: 4.5,
+                    min: 1.0,
+                    max: 2.0,
+                    last: 1.5,
+                    last_event_time_ms: start_ms + 59_000,
+                    p50: None,
+                    p95: None,
+                    is_final: true,
+                };
+                WindowRow::new(&a, start_ms + 61_000)
+            })
+        })
+        .collect()
+    };
+    let batches: Vec<Vec<WindowRow>> = (0..BATCHES).map(batch).collect();
+    let rows: usize = batches.iter().map(Vec::len).sum();
+    let rate = |elapsed: Duration| rows as f64 / elapsed.as_secs_f64();
+
+    let dir = tempfile::tempdir()?;
+    let single = ClickHouse::start(dir.path()).await?;
+    let settings = ClickHouseSettings {
+        url: single.url.clone(),
+        database: pmoc_tests::unique_name("rate_single"),
+        ..ClickHouseSettings::default()
+    };
+    pmoc_store::migrate(&settings).await?;
+    let store = Store::new(&settings);
+    let started = Instant::now();
+    for b in &batches {
+        store.insert(b).await?;
+    }
+    let one_server = rate(started.elapsed());
+
+    let zookeeper = ZooKeeper::start(dir.path()).await?;
+    let replicas = ClickHouse::start_cluster(dir.path(), CLUSTER, zookeeper.port, 2).await?;
+    let settings = ClickHouseSettings {
+        url: replicas[0].url.clone(),
+        failover_urls: vec![replicas[1].url.clone()],
+        database: pmoc_tests::unique_name("rate_cluster"),
+        cluster: CLUSTER.to_owned(),
+        ..ClickHouseSettings::default()
+    };
+    pmoc_store::migrate(&settings).await?;
+    let store = Store::new(&settings);
+    let second = pmoc_store::client(&ClickHouseSettings {
+        url: replicas[1].url.clone(),
+        ..settings.clone()
+    });
+    let started = Instant::now();
+    for b in &batches {
+        store.insert(b).await?;
+    }
+    let inserted_in = started.elapsed();
+    wait_for("the second replica", Duration::from_secs(120), || async {
+        let n = inserted(&second, "window_aggregates_local").await?;
+        Ok((n as usize >= rows).then_some(()))
+    })
+    .await?;
+    let replicated_in = started.elapsed();
+    eprintln!(
+        "insert rate, {rows} rows in {BATCHES} inserts: one server {one_server:.0} rows/s; \
+         two-replica cluster {:.0} rows/s acknowledged, {:.0} rows/s on both replicas \
+         (second replica complete {} ms after the last acknowledgement)",
+        rate(inserted_in),
+        rate(replicated_in),
+        (replicated_in - inserted_in).as_millis()
+    );
+    Ok(())
+}
