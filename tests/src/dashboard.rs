@@ -10,11 +10,50 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 use crate::auth::{self, Session};
 
+/// A dashboard server running in-process until stopped (aborted if it is
+/// dropped without being stopped: a failing test).
+pub struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), pmoc_server::ServerError>>>,
+}
+
+impl Running {
+    pub fn spawn(listener: tokio::net::TcpListener, settings: Settings) -> Self {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(pmoc_server::run(listener, settings, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server and returns how it ended.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// A running dashboard and an operator's session on it.
 pub struct Dashboard {
     pub base: String,
     pub session: Session,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<Result<(), pmoc_server::ServerError>>>,
+    running: Running,
 }
 
 impl Dashboard {
@@ -32,16 +71,12 @@ impl Dashboard {
         auth::add_account(&settings, "duty.officer", "operator")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(pmoc_server::run(listener, settings, async {
-            let _ = stopped.await;
-        }));
+        let running = Running::spawn(listener, settings);
         let session = auth::sign_in(&base, "duty.officer").await?;
         Ok(Self {
             base,
             session,
-            stop: Some(stop),
-            server: Some(server),
+            running,
         })
     }
 
@@ -62,21 +97,7 @@ impl Dashboard {
     }
 
     /// Stops the server and returns how it ended.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await??;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Dashboard {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.stop().await
     }
 }

@@ -203,8 +203,7 @@ impl Store {
         }
         let table = WindowRow::TABLE;
         let final_province = "area_level = 'province' AND window_seconds = ? AND is_final = 1";
-        Ok(self
-            .servers
+        self.servers
             .run(|c| {
                 c.query(&format!(
                     "SELECT ?fields FROM {table} FINAL
@@ -222,13 +221,12 @@ impl Store {
                 .bind(width_s)
                 .fetch_all()
             })
-            .await?)
+            .await
     }
 
     /// Rejected messages received since `since_ms`, by topic and reason.
     pub async fn reject_tallies(&self, since_ms: i64) -> Result<Vec<RejectTally>> {
-        Ok(self
-            .servers
+        self.servers
             .run(|c| {
                 c.query(&format!(
                     "SELECT source_topic, reason_kind, count() AS n FROM {} FINAL
@@ -239,7 +237,7 @@ impl Store {
                 .bind(since_ms)
                 .fetch_all()
             })
-            .await?)
+            .await
     }
 
     /// Late values per (metric, window start) in windows of `width_s` from

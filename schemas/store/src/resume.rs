@@ -11,8 +11,7 @@ use crate::{
 impl Store {
     /// The newest resume point of every partition read by `group_id`.
     pub async fn checkpoints(&self, group_id: &str) -> Result<Vec<CheckpointRow>> {
-        Ok(self
-            .servers
+        self.servers
             .run(|c| {
                 c.query(&format!(
                     "SELECT ?fields FROM {} FINAL WHERE group_id = ?",
@@ -21,7 +20,7 @@ impl Store {
                 .bind(group_id)
                 .fetch_all()
             })
-            .await?)
+            .await
     }
 
     /// The alerts not resolved when the pipeline last stopped.
@@ -42,8 +41,7 @@ impl Store {
     /// The newest freshness row of every source and worker, so silence is
     /// judged across restarts.
     pub async fn watermarks(&self) -> Result<Vec<WatermarkRow>> {
-        Ok(self
-            .servers
+        self.servers
             .run(|c| {
                 c.query(&format!(
                     "SELECT ?fields FROM {} FINAL",
@@ -51,6 +49,6 @@ impl Store {
                 ))
                 .fetch_all()
             })
-            .await?)
+            .await
     }
 }

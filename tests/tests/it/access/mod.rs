@@ -17,12 +17,12 @@ use pmoc_schemas::{
 use pmoc_tests::{
     auth::{self, Session, add_account, enrol_kiosk, http, sign_in},
     clickhouse::ClickHouse,
+    dashboard::Running,
     init_tracing,
     process::wait_for,
     unique_name,
 };
 use reqwest::StatusCode;
-use tokio::{sync::oneshot, task::JoinHandle};
 
 use crate::wall_screen::data::seed_all;
 
@@ -34,8 +34,7 @@ pub struct Stack {
     pub settings: Settings,
     pub client: clickhouse::Client,
     pub kiosk: String,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<Result<(), pmoc_server::ServerError>>>,
+    running: Running,
     _clickhouse: ClickHouse,
     _dir: tempfile::TempDir,
 }
@@ -95,17 +94,13 @@ impl Stack {
         let client = pmoc_store::client(&settings.clickhouse);
         seed_all(&client, &settings, pmoc_pipeline::clock::now_ms()).await?;
         let base = format!("http://{}", listener.local_addr()?);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(pmoc_server::run(listener, settings.clone(), async {
-            let _ = stopped.await;
-        }));
+        let running = Running::spawn(listener, settings.clone());
         Ok(Self {
             base,
             settings,
             client,
             kiosk,
-            stop: Some(stop),
-            server: Some(server),
+            running,
             _clickhouse: clickhouse,
             _dir: dir,
         })
@@ -129,14 +124,8 @@ impl Stack {
         auth::set_cookie(&r, "pmoc_kiosk").ok_or_else(|| anyhow::anyhow!("kiosk cookie"))
     }
 
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await??;
-        }
-        Ok(())
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.stop().await
     }
 
     /// Waits until the audit log holds a refusal of `user` (empty:
