@@ -12,6 +12,7 @@ mod outages;
 mod scale_out;
 mod schema_version;
 mod staleness;
+mod supervision;
 mod support;
 mod walking_skeleton;
 mod wall_screen;
