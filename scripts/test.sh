@@ -20,7 +20,7 @@ cargo clippy -p pmoc-frontend -p pmoc-app --target wasm32-unknown-unknown -- -D 
 bash scripts/build.sh frontend
 
 step "building the binaries the fault tests kill and restart"
-cargo build -p pmoc-pipeline --bins
+cargo build -p pmoc-pipeline -p pmoc-server -p pmoc-ingest --bins
 
 step "cargo test"
 export PMOC_ARTIFACTS="${PMOC_ARTIFACTS:-$CARGO_TARGET_DIR/test-artifacts}"

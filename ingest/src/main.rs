@@ -160,10 +160,12 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
-            pmoc_ingest::http::run(listener, settings, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            // Requests in flight get until the deadline to be answered;
+            // a client cut off resends (event ids make that safe).
+            let stop =
+                pmoc_telemetry::shutdown::on_signals(pmoc_telemetry::shutdown::STOP_DEADLINE)
+                    .context("listening for signals")?;
+            pmoc_ingest::http::run(listener, settings, stop.requested()).await?;
         }
         Command::HashToken => {
             let mut token = String::new();
@@ -200,7 +202,9 @@ async fn simulate_committees(
     let mut simulator = Simulator::new(options)?;
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
+    let stop = pmoc_telemetry::shutdown::on_signals(pmoc_telemetry::shutdown::STOP_DEADLINE)
+        .context("listening for signals")?;
+    let mut stop = std::pin::pin!(stop.requested());
     let mut totals: BTreeMap<Committee, u64> = BTreeMap::new();
     let mut since: BTreeMap<Committee, u64> = BTreeMap::new();
     let mut round = 0u64;
@@ -229,7 +233,12 @@ async fn simulate_committees(
                 Ok::<_, pmoc_ingest::IngestError>((committee, n))
             }
         });
-        for (committee, n) in futures::future::try_join_all(sends).await? {
+        // A broker that is down holds the round: a stop must not wait for it.
+        let sent = tokio::select! {
+            sent = futures::future::try_join_all(sends) => sent?,
+            () = &mut stop => break,
+        };
+        for (committee, n) in sent {
             *totals.entry(committee).or_default() += n;
             *since.entry(committee).or_default() += n;
         }

@@ -86,8 +86,41 @@ impl ConsumerContext for LagContext {}
 pub struct KafkaReader {
     /// The topics read, indexed by `PartitionState::topic`.
     pub topics: Vec<String>,
-    pub consumer: BaseConsumer<LagContext>,
+    pub consumer: ClosingConsumer,
     pub partitions: Vec<PartitionState>,
+}
+
+/// The worker's consumer, closed in the background when dropped.
+///
+/// A reader is dropped when its worker stops. librdkafka's close of a
+/// consumer with a group id waits for the group coordinator (pending offset
+/// commits), which with the broker gone lasts as long as its request
+/// timeouts: the worker, and so the process's stop, would hang there. None
+/// of that close matters (resume points live in ClickHouse; the Kafka commit
+/// is only for lag tools), so it runs on a thread of its own that the
+/// process's exit may cut short.
+pub struct ClosingConsumer(Option<BaseConsumer<LagContext>>);
+
+impl std::ops::Deref for ClosingConsumer {
+    type Target = BaseConsumer<LagContext>;
+
+    fn deref(&self) -> &Self::Target {
+        match &self.0 {
+            Some(c) => c,
+            // Only `drop` takes it, and nothing derefs after that.
+            None => unreachable!("consumer used after drop"),
+        }
+    }
+}
+
+impl Drop for ClosingConsumer {
+    fn drop(&mut self) {
+        if let Some(consumer) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("kafka-close".into())
+                .spawn(move || drop(consumer));
+        }
+    }
 }
 
 impl KafkaReader {
@@ -174,7 +207,7 @@ impl KafkaReader {
         }
         Ok(Self {
             topics: topics.to_vec(),
-            consumer,
+            consumer: ClosingConsumer(Some(consumer)),
             partitions,
         })
     }

@@ -4,13 +4,7 @@
 //! threads, `pmoc-pipeline -- -w 1 -n 2 -p 0 -h hosts.txt` for process 0 of a
 //! two-process cluster.
 
-use std::{
-    path::PathBuf,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
@@ -54,51 +48,11 @@ fn main() -> anyhow::Result<()> {
 
     let timely_config = timely::Config::from_args(cli.timely.into_iter())
         .map_err(|e| anyhow::anyhow!("timely options: {e}"))?;
-    let shutdown = Arc::new(AtomicBool::new(false));
-    let flag = shutdown.clone();
-    ctrlc_handler(move || flag.store(true, Ordering::SeqCst))?;
-    pmoc_pipeline::run::run(&settings, timely_config, shutdown)?;
+    // Within 5 s of SIGTERM whatever is down: only stored results were
+    // checkpointed, so what a forced exit cuts short is replayed next start.
+    let stop = pmoc_telemetry::shutdown::on_signals(pmoc_telemetry::shutdown::STOP_DEADLINE)
+        .context("listening for signals")?;
+    pmoc_pipeline::run::run(&settings, timely_config, stop.flag())?;
     tracing::info!("pipeline stopped");
-    Ok(())
-}
-
-/// Longest a stop may take once asked for: past it the process exits
-/// anyway. Nothing is lost by that: only stored results are checkpointed,
-/// so whatever was in flight is replayed on the next start.
-const STOP_DEADLINE: std::time::Duration = std::time::Duration::from_millis(4_500);
-
-/// Sets `on_signal` to run on SIGINT or SIGTERM, from a small signal thread;
-/// a second signal, or [`STOP_DEADLINE`] passing, ends the process at once.
-fn ctrlc_handler(on_signal: impl Fn() + Send + 'static) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            rt.block_on(async {
-                use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut term), Ok(mut int)) =
-                    (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-                else {
-                    tracing::error!("cannot listen for signals; only SIGKILL will stop this process");
-                    return;
-                };
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-                tracing::info!("stopping");
-                on_signal();
-                tokio::select! {
-                    _ = term.recv() => tracing::warn!("second signal: exiting now"),
-                    _ = int.recv() => tracing::warn!("second signal: exiting now"),
-                    () = tokio::time::sleep(STOP_DEADLINE) => {
-                        tracing::warn!(deadline = ?STOP_DEADLINE, "not stopped in time: exiting now; unstored work is replayed on the next start");
-                    }
-                }
-                std::process::exit(143);
-            })
-        })?;
     Ok(())
 }

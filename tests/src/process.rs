@@ -53,6 +53,27 @@ impl ChildGuard {
         Ok(())
     }
 
+    /// Sends SIGTERM (to the process only, as a supervisor does) and waits
+    /// up to `within` for it to exit; returns how long it took. The process
+    /// is killed if it overstays. Its exit status comes with the time.
+    pub fn terminate(
+        &mut self,
+        within: Duration,
+    ) -> anyhow::Result<(Duration, std::process::ExitStatus)> {
+        let started = Instant::now();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        while started.elapsed() < within {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok((started.elapsed(), status));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+        bail!("{} did not stop within {within:?} of SIGTERM", self.name)
+    }
+
     /// Sends SIGKILL now (to simulate a crash) to the process and its group,
     /// and reaps it.
     pub fn kill(&mut self) {

@@ -43,9 +43,8 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&settings.dashboard.listen)
         .await
         .with_context(|| format!("binding {}", settings.dashboard.listen))?;
-    pmoc_server::run(listener, settings, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let stop = pmoc_telemetry::shutdown::on_signals(pmoc_telemetry::shutdown::STOP_DEADLINE)
+        .context("listening for signals")?;
+    pmoc_server::run(listener, settings, stop.requested()).await?;
     Ok(())
 }

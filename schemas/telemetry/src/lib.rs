@@ -6,6 +6,9 @@
 //! connector's summary), filtered by `PMOC_LOG` (`EnvFilter` syntax) or the
 //! program's default.
 //!
+//! Stopping: [`shutdown::on_signals`], SIGTERM and SIGINT handled alike
+//! and a bounded time to stop, whatever is down.
+//!
 //! Metrics: one process-wide Prometheus recorder, installed on first use
 //! and shared by everything in the process, so several servers in one test
 //! process count into the same registry instead of racing to install their
@@ -14,6 +17,8 @@
 //! A crate of its own rather than part of `pmoc-schemas` (which must build
 //! for the browser, without these dependencies) or of `pmoc-store` (the
 //! ingest has no ClickHouse).
+
+pub mod shutdown;
 
 use std::{net::SocketAddr, sync::OnceLock};
 

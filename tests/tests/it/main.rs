@@ -14,6 +14,7 @@ mod replicas;
 mod scale_out;
 mod schema_version;
 mod staleness;
+mod supervision;
 mod support;
 mod walking_skeleton;
 mod wall_screen;

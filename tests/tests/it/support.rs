@@ -214,27 +214,7 @@ pub fn pipeline(
         .args(["--metrics-listen", ""])
         .arg("--")
         .args(timely_args)
-        .env("PMOC_KAFKA__BROKERS", &settings.kafka.brokers)
-        .env(
-            "PMOC_KAFKA__TOPICS__POPULATION",
-            &settings.kafka.topics.population,
-        )
-        .env(
-            "PMOC_KAFKA__TOPICS__SECURITY",
-            &settings.kafka.topics.security,
-        )
-        .env("PMOC_KAFKA__TOPICS__WATER", &settings.kafka.topics.water)
-        .env(
-            "PMOC_KAFKA__TOPICS__RESOURCES",
-            &settings.kafka.topics.resources,
-        )
-        .env("PMOC_CLICKHOUSE__URL", &settings.clickhouse.url)
-        .env(
-            "PMOC_CLICKHOUSE__FAILOVER_URLS",
-            format!("{:?}", settings.clickhouse.failover_urls),
-        )
-        .env("PMOC_CLICKHOUSE__CLUSTER", &settings.clickhouse.cluster)
-        .env("PMOC_CLICKHOUSE__DATABASE", &settings.clickhouse.database)
+        .envs(shared_env(settings))
         .env("PMOC_PIPELINE__GROUP_ID", &settings.pipeline.group_id)
         .env(
             "PMOC_PIPELINE__ALLOWED_LATENESS_SECONDS",
@@ -244,9 +224,37 @@ pub fn pipeline(
             "PMOC_PIPELINE__IDLE_PARTITION_SECONDS",
             idle_seconds.to_string(),
         )
-        .env("PMOC_PIPELINE__FLUSH_INTERVAL_MS", "50")
-        .env("PMOC_LOG", "info,rdkafka=off,librdkafka=off");
+        .env("PMOC_PIPELINE__FLUSH_INTERVAL_MS", "50");
     ChildGuard::spawn("pmoc-pipeline", command, log)
+}
+
+/// The settings every PMOC binary of a test shares, as `PMOC_*` variables:
+/// its broker, topics and database.
+pub fn shared_env(settings: &Settings) -> Vec<(&'static str, String)> {
+    let k = &settings.kafka;
+    vec![
+        ("PMOC_KAFKA__BROKERS", k.brokers.clone()),
+        (
+            "PMOC_KAFKA__TOPICS__POPULATION",
+            k.topics.population.clone(),
+        ),
+        ("PMOC_KAFKA__TOPICS__SECURITY", k.topics.security.clone()),
+        ("PMOC_KAFKA__TOPICS__WATER", k.topics.water.clone()),
+        ("PMOC_KAFKA__TOPICS__RESOURCES", k.topics.resources.clone()),
+        ("PMOC_KAFKA__DEAD_LETTER_TOPIC", k.dead_letter_topic.clone()),
+        ("PMOC_KAFKA__ALERTS_TOPIC", k.alerts_topic.clone()),
+        ("PMOC_CLICKHOUSE__URL", settings.clickhouse.url.clone()),
+        (
+            "PMOC_CLICKHOUSE__FAILOVER_URLS",
+            format!("{:?}", settings.clickhouse.failover_urls),
+        ),
+        ("PMOC_CLICKHOUSE__CLUSTER", settings.clickhouse.cluster.clone()),
+        (
+            "PMOC_CLICKHOUSE__DATABASE",
+            settings.clickhouse.database.clone(),
+        ),
+        ("PMOC_LOG", "info,rdkafka=off,librdkafka=off".to_owned()),
+    ]
 }
 
 /// Rows in `table`, replays included (no FINAL): grows with any insert.
