@@ -248,7 +248,10 @@ pub fn shared_env(settings: &Settings) -> Vec<(&'static str, String)> {
             "PMOC_CLICKHOUSE__FAILOVER_URLS",
             format!("{:?}", settings.clickhouse.failover_urls),
         ),
-        ("PMOC_CLICKHOUSE__CLUSTER", settings.clickhouse.cluster.clone()),
+        (
+            "PMOC_CLICKHOUSE__CLUSTER",
+            settings.clickhouse.cluster.clone(),
+        ),
         (
             "PMOC_CLICKHOUSE__DATABASE",
             settings.clickhouse.database.clone(),
