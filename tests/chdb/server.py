@@ -13,6 +13,7 @@ the pipeline, the dashboard) runs unchanged against a current release:
   in chunked transfer encoding);
 - `database` sets the current database, `default_format` the output format
   (the crate asks for `RowBinary`); without it, `TabSeparated`;
+  `wait_end_of_query` is what the front does anyway;
 - a failed statement answers 500 with ClickHouse's own message and the
   `X-ClickHouse-Exception-Code` header, which is how the crate tells errors.
 
@@ -34,7 +35,8 @@ from chdb import session as chdb_session
 
 INSERT = re.compile(r"^\s*(INSERT\s+INTO\s+.+?)\s+FORMAT\s+(\w+)\s*$", re.IGNORECASE | re.DOTALL)
 CODE = re.compile(r"Code:\s*(\d+)")
-KNOWN = {"query", "database", "default_format"}
+# wait_end_of_query: this front always answers once the statement is done.
+KNOWN = {"query", "database", "default_format", "wait_end_of_query"}
 
 
 class Engine:

@@ -402,10 +402,18 @@ impl Store {
             .await
     }
 
-    /// A statement that names its database (it may not exist yet).
+    /// A statement that names its database (it may not exist yet). The
+    /// server answers only once it is done (`wait_end_of_query`), so a
+    /// failure on any server of a cluster is an error here, never text in
+    /// a body already sent as a success.
     async fn ddl(&self, sql: &str) -> Result<()> {
         self.servers
-            .run(|c| c.with_database("system").query(sql).execute())
+            .run(|c| {
+                c.with_database("system")
+                    .query(sql)
+                    .with_option("wait_end_of_query", "1")
+                    .execute()
+            })
             .await
     }
 
