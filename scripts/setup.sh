@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what PMOC needs and is missing; safe to run again (it then does
-# nothing). Debian packages, the wasm32 target, the tansu broker (built once
+# nothing). Debian packages, the wasm32 target, the broker (built once
 # into the cache) and wasm-bindgen-cli at the exact version Cargo.lock uses.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,8 +35,10 @@ fi
 mkdir -p "$PMOC_TOOLS"
 # The broker: built once into the cache (a fresh build takes 10-15 minutes).
 case $PMOC_BROKER in
-  nisshi) broker_version=$NISSHI_VERSION toolchain=("+$NISSHI_TOOLCHAIN") ;;
-  tansu) broker_version=$TANSU_VERSION toolchain=() ;;
+  nisshi) broker_version=$NISSHI_VERSION toolchain=("+$NISSHI_TOOLCHAIN") locked=() ;;
+  # tansu 0.6's PostgreSQL storage no longer compiles against today's
+  # crates.io (tokio-postgres): only its own lock file builds it.
+  tansu) broker_version=$TANSU_VERSION toolchain=() locked=(--locked) ;;
   *) die "PMOC_BROKER=$PMOC_BROKER: expected nisshi or tansu" ;;
 esac
 if ! "$PMOC_TOOLS/$PMOC_BROKER" --version 2>/dev/null | grep -q "$broker_version"; then
@@ -45,7 +47,7 @@ if ! "$PMOC_TOOLS/$PMOC_BROKER" --version 2>/dev/null | grep -q "$broker_version
     rustup toolchain install "$NISSHI_TOOLCHAIN" --profile minimal
   fi
   step "building the $PMOC_BROKER broker $broker_version (once, 10-15 minutes; cached in $PMOC_CACHE)"
-  cargo "${toolchain[@]}" install "$PMOC_BROKER" --version "$broker_version" \
+  cargo "${toolchain[@]}" install "$PMOC_BROKER" --version "$broker_version" "${locked[@]}" \
     --features dynostore,libsql,postgres \
     --root "$PMOC_CACHE/tools" --target-dir "$PMOC_CACHE/$PMOC_BROKER-target"
 fi
