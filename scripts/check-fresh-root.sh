@@ -74,6 +74,23 @@ bind /sys "$root/sys"
 bind /dev "$root/dev"
 bind /dev/pts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's network, which is not a package: the CA of a TLS-inspecting
+# egress proxy (/usr/local/share/ca-certificates), the registries' client
+# settings that point at it, and proxy variables. A fresh machine on the
+# same network has them as well; without them npm and pip fail on TLS.
+if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >>"$log" 2>&1
+fi
+for f in /etc/npmrc /etc/pip.conf; do
+  if [[ -f $f ]]; then cp "$f" "$root$f"; fi
+done
+network_env=()
+for v in SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS PIP_CERT REQUESTS_CA_BUNDLE \
+  GIT_SSL_CAINFO http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+  if [[ -n ${!v:-} ]]; then network_env+=("$v=${!v}"); fi
+done
 bind "$rustup_home" "$root/root/.rustup"
 bind "$cargo_home" "$root/root/.cargo"
 if ((reuse_tools)); then
@@ -86,7 +103,7 @@ git -C "$PMOC_ROOT" archive HEAD | tar -x -C "$root/root/pmoc"
 
 step "running scripts/setup.sh and scripts/build.sh inside the root (log: $log)"
 start=$SECONDS
-if chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+if chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 "${network_env[@]}" \
     PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c 'cd /root/pmoc && bash scripts/setup.sh && bash scripts/build.sh' >>"$log" 2>&1; then
   step "fresh root: setup and release build passed in $(((SECONDS - start) / 60)) min"
