@@ -148,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
             let options = connect::Options {
                 dry_run,
                 progress_every,
+                sources: settings.sources.clone(),
             };
             let source = Source::parse(&source);
             let summary = connect::run(format.into(), &source, &settings.kafka, &options)

@@ -28,7 +28,7 @@ use std::{
 
 use pmoc_schemas::{
     RejectReason, committee::Committee, config::KafkaSettings, dead_letter::header,
-    envelope::Envelope, event::unix_ms,
+    envelope::Envelope, event::unix_ms, source::Sources,
 };
 use time::OffsetDateTime;
 
@@ -250,6 +250,10 @@ pub struct Options {
     pub dry_run: bool,
     /// Log progress every this many records (0: never).
     pub progress_every: u64,
+    /// The known sources (`[sources]`): a mapped record from a source or
+    /// schema the registry does not allow is rejected like any bad record,
+    /// here rather than later by the pipeline.
+    pub sources: Sources,
 }
 
 impl Default for Options {
@@ -257,6 +261,7 @@ impl Default for Options {
         Self {
             dry_run: false,
             progress_every: 10_000,
+            sources: Sources::default(),
         }
     }
 }
@@ -283,11 +288,13 @@ pub async fn run(
     let origin: Arc<str> = format!("{format}:{source}").into();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Mapped>>(4);
     let reading = source.clone();
+    let sources = options.sources.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let now_ms = unix_ms(OffsetDateTime::now_utc());
         let input = reading.open()?;
         let mut batch = Vec::with_capacity(BATCH);
-        let mut emit = |m: Mapped| {
+        let mut emit = |mut m: Mapped| {
+            m.outcome = m.outcome.and_then(|e| sources.check(&e).map(|()| e));
             batch.push(m);
             if batch.len() >= BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));

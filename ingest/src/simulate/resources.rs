@@ -34,7 +34,7 @@ use super::{
 };
 
 const PCD: (&str, &str) = ("PCD", "air4thai");
-const GISTDA: (&str, &str) = ("GISTDA", "fire-viirs");
+const GISTDA: (&str, &str) = ("GISTDA", "fire-hotspot");
 const CGD: (&str, &str) = ("CGD", "gfmis");
 const EGP: (&str, &str) = ("CGD", "e-gp");
 const AIR_PERIOD_S: f64 = 3_600.0;

@@ -4,34 +4,50 @@
 //! [`RawEnvelope`] first, each field checked by hand so a reject names the
 //! field and the rule (`unknown_district`, not "invalid value at column 93");
 //! then the payload, kept as raw JSON text, is decoded by the type that
-//! `schema` and `schema_version` select. Raw text rather than a parsed
-//! `Value` keeps serde's duplicate-key detection and exact number handling
-//! for the payload too.
+//! `schema` and `schema_version` select, with the path of a failing field
+//! (`payload.rain_1h_mm: invalid type: null, expected f64`).
 //!
-//! Unknown fields are skipped by serde_json's scanner without being parsed,
-//! so a number beyond f64 or deep nesting inside one is accepted like any
-//! other unknown field; in a known field they are `number_out_of_range` and
-//! `too_deeply_nested` (serde_json stops at 128 levels, never overflowing the
+//! Both steps refuse a key repeated in any object, at any depth, known or
+//! not ([`super::strict`]): serde_json would keep the last one silently.
+//! Objects inside unknown fields are walked for that, so a number beyond f64
+//! or deep nesting there is `number_out_of_range` and `too_deeply_nested` as
+//! anywhere else (serde_json stops at 128 levels, never overflowing the
 //! stack).
+//!
+//! A reason quotes at most a short prefix of the input
+//! ([`crate::error::quote`]): rejects are stored and shown, and a hostile
+//! sender must not be able to make them large.
 //!
 //! The kinds are stable: they label metrics and rows of the rejects table.
 
-use serde::{Deserialize, de::DeserializeOwned, de::IgnoredAny};
+use std::{borrow::Cow, fmt};
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor},
+};
 use serde_json::{Value, value::RawValue};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use super::{Area, Envelope, GeoPoint, Payload};
+use super::{
+    Area, Envelope, GeoPoint, Payload,
+    strict::{self, DUPLICATE, Strict},
+};
 use crate::{
     RejectKind, RejectReason,
     area::ProvinceCode,
     committee::{self, Committee},
     district::DistrictCode,
+    error::{MAX_QUOTED_CHARS, quote},
     event::EventId,
+    source::Sources,
 };
 
 /// The envelope as received: every header field optional and untyped, so
-/// each absence or type error can be reported under its own name.
-#[derive(Deserialize)]
+/// each absence or type error can be reported under its own name. A field
+/// sent as `null` is `Some(Value::Null)`: present, so a second one is a
+/// repeated key.
+#[derive(Default)]
 struct RawEnvelope<'a> {
     schema: Option<Value>,
     schema_version: Option<Value>,
@@ -42,15 +58,101 @@ struct RawEnvelope<'a> {
     event_time: Option<Value>,
     area: Option<Value>,
     point: Option<Value>,
-    #[serde(borrow)]
     payload: Option<&'a RawValue>,
 }
 
+impl<'de> Deserialize<'de> for RawEnvelope<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+struct EnvelopeVisitor;
+
+impl<'de> Visitor<'de> for EnvelopeVisitor {
+    type Value = RawEnvelope<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an envelope object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut raw = RawEnvelope::default();
+        // Unknown keys are rare (agencies' extensions): no allocation
+        // unless one comes.
+        let mut unknown: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(Key(key)) = map.next_key()? {
+            let repeated = || de::Error::custom(format_args!("{DUPLICATE} {}", quote(&key)));
+            let slot = match key.as_ref() {
+                "schema" => &mut raw.schema,
+                "schema_version" => &mut raw.schema_version,
+                "event_id" => &mut raw.event_id,
+                "source_agency" => &mut raw.source_agency,
+                "source_system" => &mut raw.source_system,
+                "committee" => &mut raw.committee,
+                "event_time" => &mut raw.event_time,
+                "area" => &mut raw.area,
+                "point" => &mut raw.point,
+                "payload" => {
+                    if raw.payload.is_some() {
+                        return Err(repeated());
+                    }
+                    // Kept as text: its type is known only once `schema`
+                    // is; its own keys are checked when it is decoded.
+                    raw.payload = Some(map.next_value()?);
+                    continue;
+                }
+                _ => {
+                    if unknown.contains(&key) {
+                        return Err(repeated());
+                    }
+                    map.next_value_seed(strict::seed::<IgnoredAny>())?;
+                    unknown.push(key);
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                return Err(repeated());
+            }
+            *slot = Some(map.next_value_seed(strict::seed::<Value>())?);
+        }
+        Ok(raw)
+    }
+}
+
+/// An object key, borrowed from the input unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
 /// Decodes and validates one message received at `now_ms` (the receiver's
-/// clock, Unix milliseconds), refusing messages longer than `max_bytes`.
+/// clock, Unix milliseconds), refusing messages longer than `max_bytes` and
+/// messages from a source `sources` does not know or allow.
 ///
 /// Never panics, whatever the bytes: every failure is a [`RejectReason`].
-pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, RejectReason> {
+pub fn decode(
+    bytes: &[u8],
+    now_ms: i64,
+    max_bytes: usize,
+    sources: &Sources,
+) -> Result<Envelope, RejectReason> {
     // Checked before anything else so an oversized message costs nothing.
     if bytes.len() > max_bytes {
         return Err(RejectReason::new(
@@ -72,7 +174,7 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
         });
     }
     let raw: RawEnvelope<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => field_reject("envelope", &e),
+        serde_json::error::Category::Data => field_reject("envelope", &e.to_string()),
         _ => syntax_reject("message", &e),
     })?;
 
@@ -97,7 +199,8 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
         RejectReason::new(
             RejectKind::UnknownCommittee,
             format!(
-                "committee {committee_name:?} is not one of population, security, water, resources"
+                "committee {} is not one of population, security, water, resources",
+                quote(committee_name)
             ),
         )
     })?;
@@ -113,11 +216,19 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
 
     let source_agency = required_str("source_agency", raw.source_agency.as_ref())?;
     let source_system = required_str("source_system", raw.source_system.as_ref())?;
+    committee::check_id("source_agency", source_agency)?;
+    committee::check_id("source_system", source_system)?;
+    // Before the rest: a message from an unknown source is refused as such,
+    // whatever else is wrong with it, and costs no payload decoding.
+    sources.check_parts(source_agency, source_system, id)?;
     let time_text = required_str("event_time", raw.event_time.as_ref())?;
     let event_time = OffsetDateTime::parse(time_text, &Rfc3339).map_err(|e| {
         RejectReason::new(
             RejectKind::InvalidEventTime,
-            format!("event_time {time_text:?} is not RFC 3339 with an offset: {e}"),
+            format!(
+                "event_time {} is not RFC 3339 with an offset: {e}",
+                quote(time_text)
+            ),
         )
     })?;
     let area = area(required("area", raw.area.as_ref())?)?;
@@ -127,6 +238,7 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
     };
     let payload_raw = raw
         .payload
+        .filter(|p| p.get() != "null")
         .ok_or_else(|| RejectReason::new(RejectKind::MissingField, "payload is missing"))?;
     let payload = Payload::decode_as(id, payload_raw.get())?;
 
@@ -146,7 +258,8 @@ pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, R
     Ok(envelope)
 }
 
-/// Decodes one payload, naming the serde failure (see [`field_reject`]).
+/// Decodes one payload with every object checked for repeated keys; a
+/// failure names the field's path and serde's rule (see [`field_reject`]).
 pub(super) fn payload_field<T: DeserializeOwned>(raw: &str) -> Result<T, RejectReason> {
     // serde would otherwise accept an array positionally as a struct.
     if !raw.starts_with('{') {
@@ -155,10 +268,51 @@ pub(super) fn payload_field<T: DeserializeOwned>(raw: &str) -> Result<T, RejectR
             "payload must be a JSON object",
         ));
     }
-    serde_json::from_str(raw).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => field_reject("payload", &e),
-        _ => syntax_reject("payload", &e),
-    })
+    let mut de = serde_json::Deserializer::from_str(raw);
+    serde_path_to_error::deserialize(Strict(&mut de))
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let place = if path == "." {
+                "payload".to_owned()
+            } else {
+                format!("payload.{}", brief(&path))
+            };
+            let inner = e.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => field_reject(&place, &inner.to_string()),
+                // serde_json reports a value of the wrong JSON type for an
+                // enum (`null`, a number) as a syntax error ("expected
+                // value"); in text that is valid JSON it is a type error.
+                serde_json::error::Category::Syntax
+                    if inner.to_string().starts_with("expected value")
+                        && serde_json::from_str::<IgnoredAny>(raw).is_ok() =>
+                {
+                    RejectReason::new(
+                        RejectKind::WrongType,
+                        format!(
+                            "{place}: invalid type, expected one of the field's values as a \
+                             string ({})",
+                            brief(&inner.to_string())
+                        ),
+                    )
+                }
+                _ => syntax_reject(&place, &inner),
+            }
+        })
+        .and_then(|v| {
+            de.end()
+                .map(|()| v)
+                .map_err(|e| syntax_reject("payload", &e))
+        })
+}
+
+/// A message of serde's cut to a few quotes' length: it may quote the input.
+fn brief(message: &str) -> Cow<'_, str> {
+    let limit = 2 * MAX_QUOTED_CHARS;
+    match message.char_indices().nth(limit) {
+        None => Cow::Borrowed(message),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &message[..cut])),
+    }
 }
 
 /// A reject for text that is not JSON at all.
@@ -173,16 +327,16 @@ fn syntax_reject(place: &str, e: &serde_json::Error) -> RejectReason {
     } else {
         RejectKind::MalformedJson
     };
-    RejectReason::new(kind, format!("{place}: {msg}"))
+    RejectReason::new(kind, format!("{place}: {}", brief(&msg)))
 }
 
 /// A reject for well-formed JSON of the wrong shape.
 ///
 /// serde's data errors carry only a message, built by the fixed constructors
 /// of `serde::de::Error` (`invalid_type`, `missing_field`, ...), whose wording
-/// has been stable since serde 1.0; the prefixes below are those.
-fn field_reject(place: &str, e: &serde_json::Error) -> RejectReason {
-    let msg = e.to_string();
+/// has been stable since serde 1.0; the prefixes below are those (and
+/// [`DUPLICATE`], which is serde's wording for a repeated known field too).
+fn field_reject(place: &str, msg: &str) -> RejectReason {
     let kind = if msg.starts_with("missing field") {
         RejectKind::MissingField
     } else if msg.starts_with("unknown variant") {
@@ -194,19 +348,27 @@ fn field_reject(place: &str, e: &serde_json::Error) -> RejectReason {
         RejectKind::NegativeValue
     } else if msg.starts_with("invalid value") {
         RejectKind::OutOfRange
-    } else if msg.starts_with("duplicate field") {
+    } else if msg.starts_with(DUPLICATE) {
         RejectKind::DuplicateField
+    } else if msg.starts_with("number out of range") {
+        RejectKind::NumberOutOfRange
+    } else if msg.starts_with("recursion limit exceeded") {
+        RejectKind::TooDeeplyNested
     } else {
         RejectKind::InvalidField
     };
-    RejectReason::new(kind, format!("{place}: {msg}"))
+    RejectReason::new(kind, format!("{place}: {}", brief(msg)))
 }
 
 fn required<'v>(field: &str, value: Option<&'v Value>) -> Result<&'v Value, RejectReason> {
     match value {
-        None | Some(Value::Null) => Err(RejectReason::new(
+        None => Err(RejectReason::new(
             RejectKind::MissingField,
             format!("{field} is missing"),
+        )),
+        Some(Value::Null) => Err(RejectReason::new(
+            RejectKind::MissingField,
+            format!("{field} is null; it is required"),
         )),
         Some(v) => Ok(v),
     }

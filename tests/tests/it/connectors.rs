@@ -14,6 +14,7 @@ use pmoc_schemas::{
     config::{KafkaSettings, Settings},
     envelope::{DEFAULT_MAX_MESSAGE_BYTES, decode},
     event::unix_ms,
+    source::Sources,
 };
 use pmoc_tests::{
     init_tracing,
@@ -72,6 +73,7 @@ async fn connectors_publish_samples_and_dead_letter_their_bad_records() -> anyho
     let options = Options {
         dry_run: false,
         progress_every: 0,
+        ..Options::default()
     };
 
     let mut good: BTreeMap<Committee, Vec<(String, String)>> = BTreeMap::new();
@@ -114,8 +116,13 @@ async fn connectors_publish_samples_and_dead_letter_their_bad_records() -> anyho
         let stored = read_topic(kafka, topic, want.len())?;
         let mut got = Vec::new();
         for s in &stored {
-            let envelope = decode(&s.payload, now_ms, DEFAULT_MAX_MESSAGE_BYTES)
-                .map_err(|e| anyhow::anyhow!("{topic}: {e}"))?;
+            let envelope = decode(
+                &s.payload,
+                now_ms,
+                DEFAULT_MAX_MESSAGE_BYTES,
+                &Sources::default(),
+            )
+            .map_err(|e| anyhow::anyhow!("{topic}: {e}"))?;
             envelope
                 .check_topic_committee(*committee)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -163,7 +170,14 @@ async fn connectors_publish_samples_and_dead_letter_their_bad_records() -> anyho
     let twice = read_topic(kafka, topic, 40)?;
     let mut ids: Vec<String> = twice
         .iter()
-        .map(|s| decode(&s.payload, now_ms, DEFAULT_MAX_MESSAGE_BYTES))
+        .map(|s| {
+            decode(
+                &s.payload,
+                now_ms,
+                DEFAULT_MAX_MESSAGE_BYTES,
+                &Sources::default(),
+            )
+        })
         .map(|e| e.map(|e| e.event_id.to_string()))
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
