@@ -14,7 +14,7 @@ pub use validate::InvalidSetting;
 
 use crate::committee::Committee;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub kafka: KafkaSettings,
@@ -32,22 +32,6 @@ pub struct Settings {
     /// else is rejected; the freshness lights and silence alerts judge a
     /// source's age against its cadence here.
     pub sources: crate::source::Sources,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            kafka: KafkaSettings::default(),
-            clickhouse: ClickHouseSettings::default(),
-            pipeline: PipelineSettings::default(),
-            dashboard: DashboardSettings::default(),
-            simulator: SimulatorSettings::default(),
-            http_ingest: HttpIngestSettings::default(),
-            auth: crate::auth::AuthSettings::default(),
-            alerts: crate::alert::AlertRules::default(),
-            sources: crate::source::Sources::default(),
-        }
-    }
 }
 
 /// Most window widths the pipeline aggregates at once: each observation

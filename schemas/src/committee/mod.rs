@@ -154,6 +154,10 @@ pub const MAX_ID_LEN: usize = 128;
 /// and isolates (which make an id display as another, "Trojan Source").
 /// None belongs in an identifier.
 pub fn is_hidden_char(c: char) -> bool {
+    if c.is_ascii() {
+        // The common case, decided without the table below.
+        return c.is_ascii_control();
+    }
     c.is_control()
         || matches!(
             c,

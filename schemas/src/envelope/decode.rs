@@ -45,20 +45,89 @@ use crate::{
 
 /// The envelope as received: every header field optional and untyped, so
 /// each absence or type error can be reported under its own name. A field
-/// sent as `null` is `Some(Value::Null)`: present, so a second one is a
+/// sent as `null` is `Some(Field::Null)`: present, so a second one is a
 /// repeated key.
 #[derive(Default)]
 struct RawEnvelope<'a> {
-    schema: Option<Value>,
-    schema_version: Option<Value>,
-    event_id: Option<Value>,
-    source_agency: Option<Value>,
-    source_system: Option<Value>,
-    committee: Option<Value>,
-    event_time: Option<Value>,
+    schema: Option<Field<'a>>,
+    schema_version: Option<Field<'a>>,
+    event_id: Option<Field<'a>>,
+    source_agency: Option<Field<'a>>,
+    source_system: Option<Field<'a>>,
+    committee: Option<Field<'a>>,
+    event_time: Option<Field<'a>>,
     area: Option<Value>,
     point: Option<Value>,
     payload: Option<&'a RawValue>,
+}
+
+/// A scalar header field as received. Strings are borrowed from the input
+/// where they have no escapes, so reading a header allocates nothing for
+/// them; an array or object (always the wrong type here) is walked for
+/// repeated keys and remembered only as what it was.
+enum Field<'a> {
+    Null,
+    Bool,
+    Number(serde_json::Number),
+    Str(Cow<'a, str>),
+    Array,
+    Object,
+}
+
+impl Field<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Null => "null",
+            Self::Bool => "a boolean",
+            Self::Number(_) => "a number",
+            Self::Str(_) => "a string",
+            Self::Array => "an array",
+            Self::Object => "an object",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl<'de> Visitor<'de> for FieldVisitor {
+            type Value = Field<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Field<'de>, E> {
+                Ok(Field::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Field<'de>, E> {
+                Ok(Field::Bool)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Field<'de>, E> {
+                Ok(Field::Number(v.into()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Field<'de>, E> {
+                Ok(Field::Number(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Field<'de>, E> {
+                // serde_json never produces a non-finite f64.
+                Ok(serde_json::Number::from_f64(v).map_or(Field::Null, Field::Number))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Field<'de>, E> {
+                Ok(Field::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field<'de>, E> {
+                Ok(Field::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Field<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Field::Array)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Field<'de>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Field::Object)
+            }
+        }
+        d.deserialize_any(FieldVisitor)
+    }
 }
 
 impl<'de> Deserialize<'de> for RawEnvelope<'de> {
@@ -91,8 +160,18 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                 "source_system" => &mut raw.source_system,
                 "committee" => &mut raw.committee,
                 "event_time" => &mut raw.event_time,
-                "area" => &mut raw.area,
-                "point" => &mut raw.point,
+                "area" | "point" => {
+                    let slot = if key == "area" {
+                        &mut raw.area
+                    } else {
+                        &mut raw.point
+                    };
+                    if slot.is_some() {
+                        return Err(repeated());
+                    }
+                    *slot = Some(map.next_value_seed(strict::seed::<Value>())?);
+                    continue;
+                }
                 "payload" => {
                     if raw.payload.is_some() {
                         return Err(repeated());
@@ -114,7 +193,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
             if slot.is_some() {
                 return Err(repeated());
             }
-            *slot = Some(map.next_value_seed(strict::seed::<Value>())?);
+            *slot = Some(map.next_value_seed(strict::seed::<Field<'de>>())?);
         }
         Ok(raw)
     }
@@ -188,8 +267,8 @@ pub fn decode(
     })?;
     let version = match required("schema_version", raw.schema_version.as_ref())? {
         // Negative or fractional versions are numbers, just not versions.
-        Value::Number(n) => n.as_u64(),
-        other => return Err(wrong_type("schema_version", "an integer", other)),
+        Field::Number(n) => n.as_u64(),
+        other => return Err(wrong_type("schema_version", "an integer", other.kind())),
     };
     let id = committee::lookup(schema_name, version)?;
     let schema_version = id.version;
@@ -231,7 +310,7 @@ pub fn decode(
             ),
         )
     })?;
-    let area = area(required("area", raw.area.as_ref())?)?;
+    let area = area(required_value("area", raw.area.as_ref())?)?;
     let point = match raw.point.as_ref() {
         None | Some(Value::Null) => None,
         Some(v) => Some(point(v)?),
@@ -268,42 +347,54 @@ pub(super) fn payload_field<T: DeserializeOwned>(raw: &str) -> Result<T, RejectR
             "payload must be a JSON object",
         ));
     }
+    // The fast path, every valid message's: no path tracking (it costs an
+    // allocation per key). Only a failure is decoded again to find where.
     let mut de = serde_json::Deserializer::from_str(raw);
-    serde_path_to_error::deserialize(Strict(&mut de))
-        .map_err(|e| {
-            let path = e.path().to_string();
-            let place = if path == "." {
-                "payload".to_owned()
-            } else {
-                format!("payload.{}", brief(&path))
+    match T::deserialize(Strict(&mut de)).and_then(|v| de.end().map(|()| v)) {
+        Ok(v) => Ok(v),
+        Err(_) => Err(payload_reject::<T>(raw)),
+    }
+}
+
+/// Why `raw` is not a `T`, with the path of the failing field.
+fn payload_reject<T: DeserializeOwned>(raw: &str) -> RejectReason {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let e = match serde_path_to_error::deserialize::<_, T>(Strict(&mut de)) {
+        Ok(_) => {
+            return match de.end() {
+                Err(e) => syntax_reject("payload", &e),
+                // Unreachable: the fast path failed on the same text.
+                Ok(()) => RejectReason::new(RejectKind::InvalidField, "payload is invalid"),
             };
-            let inner = e.into_inner();
-            match inner.classify() {
-                serde_json::error::Category::Data => field_reject(&place, &inner.to_string()),
-                // serde_json reports a value of the wrong JSON type for an
-                // enum (`null`, a number) as a syntax error ("expected
-                // value"); in text that is valid JSON it is a type error.
-                serde_json::error::Category::Syntax
-                    if inner.to_string().starts_with("expected value")
-                        && serde_json::from_str::<IgnoredAny>(raw).is_ok() =>
-                {
-                    RejectReason::new(
-                        RejectKind::WrongType,
-                        format!(
-                            "{place}: invalid type, expected one of the field's values as a \
-                             string ({})",
-                            brief(&inner.to_string())
-                        ),
-                    )
-                }
-                _ => syntax_reject(&place, &inner),
-            }
-        })
-        .and_then(|v| {
-            de.end()
-                .map(|()| v)
-                .map_err(|e| syntax_reject("payload", &e))
-        })
+        }
+        Err(e) => e,
+    };
+    let path = e.path().to_string();
+    let place = if path == "." {
+        "payload".to_owned()
+    } else {
+        format!("payload.{}", brief(&path))
+    };
+    let inner = e.into_inner();
+    match inner.classify() {
+        serde_json::error::Category::Data => field_reject(&place, &inner.to_string()),
+        // serde_json reports a value of the wrong JSON type for an enum
+        // (`null`, a number) as a syntax error ("expected value"); in text
+        // that is valid JSON it is a type error.
+        serde_json::error::Category::Syntax
+            if inner.to_string().starts_with("expected value")
+                && serde_json::from_str::<IgnoredAny>(raw).is_ok() =>
+        {
+            RejectReason::new(
+                RejectKind::WrongType,
+                format!(
+                    "{place}: invalid type, expected one of the field's values as a string ({})",
+                    brief(&inner.to_string())
+                ),
+            )
+        }
+        _ => syntax_reject(&place, &inner),
+    }
 }
 
 /// A message of serde's cut to a few quotes' length: it may quote the input.
@@ -360,81 +451,108 @@ fn field_reject(place: &str, msg: &str) -> RejectReason {
     RejectReason::new(kind, format!("{place}: {}", brief(msg)))
 }
 
-fn required<'v>(field: &str, value: Option<&'v Value>) -> Result<&'v Value, RejectReason> {
+fn missing(field: &str, null: bool) -> RejectReason {
+    RejectReason::new(
+        RejectKind::MissingField,
+        if null {
+            format!("{field} is null; it is required")
+        } else {
+            format!("{field} is missing")
+        },
+    )
+}
+
+fn required<'v, 'a>(
+    field: &str,
+    value: Option<&'v Field<'a>>,
+) -> Result<&'v Field<'a>, RejectReason> {
     match value {
-        None => Err(RejectReason::new(
-            RejectKind::MissingField,
-            format!("{field} is missing"),
-        )),
-        Some(Value::Null) => Err(RejectReason::new(
-            RejectKind::MissingField,
-            format!("{field} is null; it is required"),
-        )),
+        None => Err(missing(field, false)),
+        Some(Field::Null) => Err(missing(field, true)),
         Some(v) => Ok(v),
     }
 }
 
-fn required_str<'v>(field: &str, value: Option<&'v Value>) -> Result<&'v str, RejectReason> {
+fn required_str<'v>(field: &str, value: Option<&'v Field<'_>>) -> Result<&'v str, RejectReason> {
     match required(field, value)? {
-        Value::String(s) => Ok(s),
-        other => Err(wrong_type(field, "a string", other)),
+        Field::Str(s) => Ok(s),
+        other => Err(wrong_type(field, "a string", other.kind())),
     }
 }
 
-fn wrong_type(field: &str, expected: &str, got: &Value) -> RejectReason {
-    let got = match got {
+/// [`required`] for the parts of `area` and `point`, read as `Value`s.
+fn required_value<'v>(field: &str, value: Option<&'v Value>) -> Result<&'v Value, RejectReason> {
+    match value {
+        None => Err(missing(field, false)),
+        Some(Value::Null) => Err(missing(field, true)),
+        Some(v) => Ok(v),
+    }
+}
+
+fn value_str<'v>(field: &str, value: Option<&'v Value>) -> Result<&'v str, RejectReason> {
+    match required_value(field, value)? {
+        Value::String(s) => Ok(s),
+        other => Err(wrong_type(field, "a string", value_kind(other))),
+    }
+}
+
+fn value_kind(v: &Value) -> &'static str {
+    match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    };
+    }
+}
+
+fn wrong_type(field: &str, expected: &str, got: &str) -> RejectReason {
     RejectReason::new(
         RejectKind::WrongType,
         format!("{field} must be {expected}, not {got}"),
     )
 }
 
-fn event_id(value: Option<&Value>) -> Result<EventId, RejectReason> {
+fn event_id(value: Option<&Field<'_>>) -> Result<EventId, RejectReason> {
     match value {
-        None | Some(Value::Null) => Err(RejectReason::new(
+        None | Some(Field::Null) => Err(RejectReason::new(
             RejectKind::MissingEventId,
             "event_id is missing",
         )),
-        Some(Value::String(s)) => EventId::parse(s),
+        Some(Field::Str(s)) => EventId::parse(s),
         Some(other) => Err(RejectReason::new(
             RejectKind::InvalidEventId,
-            wrong_type("event_id", "a string", other).detail,
+            wrong_type("event_id", "a string", other.kind()).detail,
         )),
     }
 }
 
 fn area(value: &Value) -> Result<Area, RejectReason> {
     let Value::Object(map) = value else {
-        return Err(wrong_type("area", "an object", value));
+        return Err(wrong_type("area", "an object", value_kind(value)));
     };
-    let province = ProvinceCode::parse(required_str("area.province", map.get("province"))?)?;
+    let province = ProvinceCode::parse(value_str("area.province", map.get("province"))?)?;
     let district = match map.get("district") {
         None | Some(Value::Null) => None,
         Some(Value::String(code)) => Some(DistrictCode::parse(code)?),
-        Some(other) => return Err(wrong_type("area.district", "a string", other)),
+        Some(other) => return Err(wrong_type("area.district", "a string", value_kind(other))),
     };
     Area::new(province, district)
 }
 
 fn point(value: &Value) -> Result<GeoPoint, RejectReason> {
     let Value::Object(map) = value else {
-        return Err(wrong_type("point", "an object", value));
+        return Err(wrong_type("point", "an object", value_kind(value)));
     };
     let coordinate = |name: &str| {
         let field = format!("point.{name}");
-        match required(&field, map.get(name))? {
+        match required_value(&field, map.get(name))? {
             // Without serde_json's `arbitrary_precision` every number is an f64.
             Value::Number(n) => n.as_f64().ok_or_else(|| {
                 RejectReason::new(RejectKind::OutOfRange, format!("{field} is not an f64"))
             }),
-            other => Err(wrong_type(&field, "a number", other)),
+            other => Err(wrong_type(&field, "a number", value_kind(other))),
         }
     };
     GeoPoint::new(coordinate("lat")?, coordinate("lon")?)

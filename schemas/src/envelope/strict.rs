@@ -205,32 +205,48 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for StrictSeq<A> {
     }
 }
 
-/// The keys of one object so far. A linear scan while the object is small
-/// (every real envelope's are), a hash set beyond, so a hostile object of
-/// thousands of keys costs linear time, not quadratic.
-#[derive(Default)]
+/// The keys of one object so far. Keys borrowed from the input (every key
+/// without escapes) go in a small inline array scanned linearly: no
+/// allocation for any real envelope. An escaped key, or the 9th, moves
+/// them all to a hash set, so a hostile object of thousands of keys costs
+/// linear time, not quadratic.
 struct Keys<'de> {
-    few: Vec<Cow<'de, str>>,
+    few: [&'de str; FEW_KEYS],
+    len: usize,
     many: Option<HashSet<Cow<'de, str>>>,
 }
 
-/// Keys kept in the vector before switching to the set.
-const FEW_KEYS: usize = 16;
+/// Keys kept inline before switching to the set.
+const FEW_KEYS: usize = 8;
+
+impl Default for Keys<'_> {
+    fn default() -> Self {
+        Self {
+            few: [""; FEW_KEYS],
+            len: 0,
+            many: None,
+        }
+    }
+}
 
 impl<'de> Keys<'de> {
     /// `false` when `key` was seen before.
     fn insert(&mut self, key: Cow<'de, str>) -> bool {
-        if let Some(set) = &mut self.many {
-            return set.insert(key);
+        if self.many.is_none() {
+            if let Cow::Borrowed(k) = key
+                && self.len < FEW_KEYS
+            {
+                if self.few[..self.len].contains(&k) {
+                    return false;
+                }
+                self.few[self.len] = k;
+                self.len += 1;
+                return true;
+            }
+            let inline = self.few[..self.len].iter().map(|k| Cow::Borrowed(*k));
+            self.many = Some(inline.collect());
         }
-        if self.few.iter().any(|k| *k == key) {
-            return false;
-        }
-        self.few.push(key);
-        if self.few.len() > FEW_KEYS {
-            self.many = Some(self.few.drain(..).collect());
-        }
-        true
+        self.many.as_mut().is_none_or(|set| set.insert(key))
     }
 }
 
