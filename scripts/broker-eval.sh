@@ -8,6 +8,7 @@
 # Usage: scripts/broker-eval.sh [broker:storage ...]   e.g. nisshi:sqlite
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 cd "$PMOC_ROOT"
 
 EVAL_DIR="${PMOC_EVAL_DIR:-$PMOC_CACHE/broker-eval}"
@@ -18,7 +19,7 @@ mkdir -p "$EVAL_DIR"
 for config in "${configs[@]}"; do
   broker=${config%%:*} storage=${config##*:}
   state="$EVAL_DIR/state-$broker-$storage"
-  rm -rf "$state"
+  rm -rf "$state" "$(postgres_dir "$state")"
   step "== $broker with $storage storage (state $state)"
   PMOC_BROKER=$broker PMOC_BROKER_STORAGE=$storage PMOC_STATE=$state \
     bash scripts/up.sh >"$EVAL_DIR/$broker-$storage-up.log" 2>&1 &
@@ -37,6 +38,7 @@ for config in "${configs[@]}"; do
     cp "$(ls -t "$state"/log/burst-*.json | head -1)" "$EVAL_DIR/$broker-$storage-round$round.json" 2>/dev/null || true
   done
   grep -ciE 'panic|DuplicateSequence' "$state/log/broker.log" >"$EVAL_DIR/$broker-$storage-broker-errors.txt" || true
-  kill -INT $up; wait $up || true
+  # TERM: a background job of a script ignores SIGINT.
+  kill -TERM $up; wait $up || true
 done
 step "figures in $EVAL_DIR"

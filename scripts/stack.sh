@@ -76,6 +76,18 @@ as_postgres() {
 
 pg_bin() { echo "/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -n | tail -1)/bin/$1"; }
 
+# Where the PostgreSQL cluster of state folder $1 lives. As root it runs
+# as the postgres user, which cannot enter /root: then its data goes under
+# that user's home, one folder per state folder.
+postgres_dir() {
+  local state=$1
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "$(getent passwd postgres | cut -d: -f6)/pmoc-$(realpath -m "$state" | md5sum | cut -c1-12)"
+  else
+    echo "$state/postgres"
+  fi
+}
+
 # Creates a PostgreSQL cluster in $1 once (trust on loopback only).
 postgres_init() {
   local dir=$1

@@ -87,9 +87,10 @@ wait_until 60 ClickHouse curl -fsS "http://127.0.0.1:$CH_HTTP_PORT/ping"
 
 storage_url="sqlite://pmoc.db"
 if [[ $BROKER_STORAGE == postgres ]]; then
-  step "starting PostgreSQL on 127.0.0.1:$PG_PORT for the broker (data in $STATE/postgres)"
-  postgres_init "$STATE/postgres"
-  start postgres run_postgres "$STATE/postgres" "$PG_PORT"
+  pg_dir=$(postgres_dir "$STATE")
+  step "starting PostgreSQL on 127.0.0.1:$PG_PORT for the broker (data in $pg_dir)"
+  postgres_init "$pg_dir"
+  start postgres run_postgres "$pg_dir" "$PG_PORT"
   wait_until 60 PostgreSQL "$(pg_bin pg_isready)" -h 127.0.0.1 -p "$PG_PORT"
   storage_url="$(broker_storage_url postgres "$PG_PORT")"
 fi

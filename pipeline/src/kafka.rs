@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use pmoc_store::CheckpointRow;
 use rdkafka::{
     ClientConfig, ClientContext, Offset, Statistics, TopicPartitionList,
-    consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext},
+    consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, DefaultConsumerContext},
     error::KafkaError,
 };
 
@@ -86,7 +86,16 @@ impl ConsumerContext for LagContext {}
 pub struct KafkaReader {
     /// The topics read, indexed by `PartitionState::topic`.
     pub topics: Vec<String>,
-    pub consumer: ClosingConsumer,
+    pub consumer: ClosingConsumer<LagContext>,
+    /// A client of its own, and so a connection of its own, for the
+    /// quiet-partition checks. On the consumer's connection a ListOffsets
+    /// request queues behind the in-flight long-poll Fetch (a broker answers
+    /// a connection's requests in order), so a check could time out while
+    /// the broker is healthy; and a broker that mishandles the two
+    /// interleaved on one connection (nisshi 0.8.1 with SQLite storage was
+    /// seen to stop answering that connection altogether) stalls only the
+    /// checks, never the reading.
+    watermarks: ClosingConsumer<DefaultConsumerContext>,
     pub partitions: Vec<PartitionState>,
 }
 
@@ -99,10 +108,10 @@ pub struct KafkaReader {
 /// of that close matters (resume points live in ClickHouse; the Kafka commit
 /// is only for lag tools), so it runs on a thread of its own that the
 /// process's exit may cut short.
-pub struct ClosingConsumer(Option<BaseConsumer<LagContext>>);
+pub struct ClosingConsumer<C: ConsumerContext + 'static>(Option<BaseConsumer<C>>);
 
-impl std::ops::Deref for ClosingConsumer {
-    type Target = BaseConsumer<LagContext>;
+impl<C: ConsumerContext + 'static> std::ops::Deref for ClosingConsumer<C> {
+    type Target = BaseConsumer<C>;
 
     fn deref(&self) -> &Self::Target {
         match &self.0 {
@@ -113,7 +122,7 @@ impl std::ops::Deref for ClosingConsumer {
     }
 }
 
-impl Drop for ClosingConsumer {
+impl<C: ConsumerContext + 'static> Drop for ClosingConsumer<C> {
     fn drop(&mut self) {
         if let Some(consumer) = self.0.take() {
             let _ = std::thread::Builder::new()
@@ -147,6 +156,11 @@ impl KafkaReader {
             .set("statistics.interval.ms", STATISTICS_INTERVAL)
             .create_with_context(LagContext)
             .map_err(PipelineError::Kafka)?;
+        let watermarks: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("client.id", "pmoc-pipeline-watermarks")
+            .create()
+            .map_err(PipelineError::Kafka)?;
         let mut pairs = Vec::new();
         for (t, topic) in topics.iter().enumerate() {
             let metadata = consumer
@@ -170,7 +184,7 @@ impl KafkaReader {
                 continue;
             }
             let topic = &topics[t];
-            let (low, high) = consumer
+            let (low, high) = watermarks
                 .fetch_watermarks(topic, p, METADATA_TIMEOUT)
                 .map_err(PipelineError::Kafka)?;
             // Only the ClickHouse checkpoint says where to resume: it is
@@ -208,6 +222,7 @@ impl KafkaReader {
         Ok(Self {
             topics: topics.to_vec(),
             consumer: ClosingConsumer(Some(consumer)),
+            watermarks: ClosingConsumer(Some(watermarks)),
             partitions,
         })
     }
@@ -229,7 +244,7 @@ impl KafkaReader {
             if !p.due_for_end_check(now, quiet) {
                 continue;
             }
-            let at_end = match self.consumer.fetch_watermarks(
+            let at_end = match self.watermarks.fetch_watermarks(
                 &self.topics[p.topic],
                 p.partition,
                 WATERMARK_TIMEOUT,

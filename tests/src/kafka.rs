@@ -51,6 +51,12 @@ fn binary() -> std::path::PathBuf {
 async fn spawn_and_wait(binary: &Path, state: &Path, port: u16) -> anyhow::Result<ChildGuard> {
     let listener = format!("tcp://127.0.0.1:{port}");
     let mut command = Command::new(binary);
+    // Its own log level, not the test's RUST_LOG: a broker at debug writes
+    // gigabytes in a burst test. PMOC_BROKER_LOG raises it when needed.
+    command.env(
+        "RUST_LOG",
+        std::env::var("PMOC_BROKER_LOG").unwrap_or_else(|_| "warn".to_owned()),
+    );
     // The broker resolves sqlite:// paths against its working directory.
     command.current_dir(state).args([
         "broker",

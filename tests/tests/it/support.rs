@@ -20,7 +20,7 @@ use pmoc_tests::{
     clickhouse::ClickHouse,
     kafka::Broker,
     oracle::{self, Delivered, Expected},
-    process::{ChildGuard, wait_for},
+    process::ChildGuard,
     unique_name, workspace_binary,
 };
 use time::{Duration as TimeDelta, OffsetDateTime, macros::datetime};
@@ -231,7 +231,12 @@ pub fn shared_env(settings: &Settings) -> Vec<(&'static str, String)> {
             "PMOC_CLICKHOUSE__DATABASE",
             settings.clickhouse.database.clone(),
         ),
-        ("PMOC_LOG", "info,rdkafka=off,librdkafka=off".to_owned()),
+        // PMOC_CHILD_LOG raises the children's log level to debug a failure.
+        (
+            "PMOC_LOG",
+            std::env::var("PMOC_CHILD_LOG")
+                .unwrap_or_else(|_| "info,rdkafka=off,librdkafka=off".to_owned()),
+        ),
     ]
 }
 
@@ -250,21 +255,35 @@ pub async fn wait_for_all(
     expected: &Expected,
     processes: &mut [&mut ChildGuard],
 ) -> anyhow::Result<(Vec<WindowRow>, Vec<LateRow>)> {
+    // Waits while the tables grow, however slowly a loaded CI machine
+    // replays; fails once they stop growing short of the oracle (or, as a
+    // last bound, after LIMIT).
+    const STALL: Duration = Duration::from_secs(90);
+    const LIMIT: Duration = Duration::from_secs(900);
     let want = expected.windows.len();
-    wait_for(
-        "every window in clickhouse",
-        Duration::from_secs(120),
-        || {
-            let running: anyhow::Result<()> =
-                processes.iter_mut().try_for_each(|p| p.check_running());
-            async move {
-                running?;
-                let (rows, late) = stored(client).await?;
-                Ok((rows.len() >= want).then_some((rows, late)))
-            }
-        },
-    )
-    .await
+    let started = std::time::Instant::now();
+    let (mut best, mut progressed) = (0, started);
+    loop {
+        for p in processes.iter_mut() {
+            p.check_running()?;
+        }
+        let (rows, late) = stored(client).await?;
+        if rows.len() >= want {
+            return Ok((rows, late));
+        }
+        let written = inserted(client, "window_aggregates").await?;
+        if written > best {
+            (best, progressed) = (written, std::time::Instant::now());
+        } else if progressed.elapsed() > STALL || started.elapsed() > LIMIT {
+            anyhow::bail!(
+                "{} of {want} final windows stored after {:?}; the last row was written {:?} ago",
+                rows.len(),
+                started.elapsed(),
+                progressed.elapsed()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Every final window and late value stored, replays collapsed (`FINAL`),
