@@ -89,12 +89,16 @@ impl CommitteeArg {
 /// The formats `connect` reads.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum FormatArg {
-    /// HII ThaiWater API water levels (JSON).
+    /// HII ThaiWater API water levels and rain (waterlevel_load, rain_24h,
+    /// thailand_main; JSON).
     Thaiwater,
     /// PCD Air4Thai stations (getNewAQI_JSON).
     Air4thai,
-    /// GISTDA VIIRS/MODIS hotspots (CSV).
+    /// GISTDA VIIRS/MODIS hotspots (CSV), or a raw NASA FIRMS CSV (area
+    /// from the point).
     Gistda,
+    /// GISTDA's hotspot API (GeoJSON).
+    GistdaApi,
 }
 
 impl From<FormatArg> for Format {
@@ -103,6 +107,7 @@ impl From<FormatArg> for Format {
             FormatArg::Thaiwater => Self::ThaiWater,
             FormatArg::Air4thai => Self::Air4Thai,
             FormatArg::Gistda => Self::Gistda,
+            FormatArg::GistdaApi => Self::GistdaApi,
         }
     }
 }
@@ -148,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
             let options = connect::Options {
                 dry_run,
                 progress_every,
+                sources: settings.sources.clone(),
             };
             let source = Source::parse(&source);
             let summary = connect::run(format.into(), &source, &settings.kafka, &options)

@@ -85,6 +85,10 @@ fn area(e: &Envelope) -> (&str, Option<&str>) {
 }
 
 const THAIWATER: &str = "thaiwater_waterlevel_load.json";
+const THAILAND_MAIN: &str = "thaiwater_thailand_main.json";
+const RAIN_24H: &str = "thaiwater_rain_24h.json";
+const GISTDA_API: &str = "gistda_hotspot_api.geojson";
+const FIRMS: &str = "firms_viirs_snpp_nrt.csv";
 const AIR4THAI: &str = "air4thai_getNewAQI_JSON.json";
 const GISTDA: &str = "gistda_hotspot_viirs.csv";
 
@@ -401,4 +405,147 @@ fn a_url_source_is_streamed_like_a_file() {
 
     let missing = Source::parse(&serve_once("404 Not Found", Vec::new()));
     assert!(matches!(missing.open(), Err(ConnectError::Fetch { .. })));
+}
+
+fn rain(e: &Envelope) -> (f64, f64) {
+    match &e.payload {
+        Payload::Rainfall(r) => (r.rain_1h_mm, r.rain_24h_mm),
+        other => panic!("not rain: {other:?}"),
+    }
+}
+
+#[test]
+fn thaiwater_reads_thailand_main_with_data_objects_and_rain() {
+    let records = read(Format::ThaiWater, THAILAND_MAIN);
+    // Three water levels, then four rain gauges; dams and radar are not read.
+    assert_eq!(records.len(), 7);
+    let e = ok(&records, 1);
+    assert_eq!(e.event_id.as_str(), "hii-wl-P.1-202609221000");
+    assert_eq!(area(e), ("50", Some("5001")));
+    let e = ok(&records, 4);
+    assert_eq!(
+        (e.schema.as_str(), e.event_id.as_str()),
+        ("hii.rainfall", "hii-rf-CMI007-202609221000")
+    );
+    assert_eq!(area(e), ("50", Some("5007")));
+    assert_eq!(rain(e), (4.2, 38.6));
+    assert_eq!(
+        e.point,
+        Some(GeoPoint {
+            lat: 18.9136,
+            lon: 98.9425
+        })
+    );
+    // Numbers as strings, and a station reporting no rain at all.
+    assert_eq!(rain(ok(&records, 5)), (12.5, 96.0));
+    assert_eq!(rain(ok(&records, 6)), (0.0, 0.0));
+    assert_eq!(
+        ok(&records, 6).event_time,
+        datetime!(2026-09-22 09:50 +07:00)
+    );
+    let want: Vec<(u64, String)> = [(3, "missing_value"), (7, "missing_value")]
+        .map(|(n, k)| (n, k.to_owned()))
+        .to_vec();
+    assert_eq!(rejects(&records), want);
+    assert_deterministic_and_unique(Format::ThaiWater, THAILAND_MAIN);
+}
+
+#[test]
+fn thaiwater_rain_feed_with_elements_keyed_by_station() {
+    let records = read(Format::ThaiWater, RAIN_24H);
+    assert_eq!(records.len(), 3);
+    let mut ids: Vec<&str> = records
+        .iter()
+        .filter_map(|m| m.outcome.as_ref().ok())
+        .map(|e| e.event_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        ["hii-rf-CRI001-202609221000", "hii-rf-NST014-202609221000"]
+    );
+    let heavy = records
+        .iter()
+        .filter_map(|m| m.outcome.as_ref().ok())
+        .find(|e| e.area.province.as_str() == "80")
+        .expect("Nakhon Si Thammarat");
+    assert_eq!(rain(heavy), (20.4, 142.8));
+    // A Buddhist-era date is read; a "-" for the 24 h total is no reading.
+    assert_eq!(
+        rejects(&records)
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect::<Vec<_>>(),
+        ["missing_value"]
+    );
+}
+
+#[test]
+fn gistda_api_features_map_like_csv_rows() {
+    let records = read(Format::GistdaApi, GISTDA_API);
+    assert_eq!(records.len(), 4);
+    let e = ok(&records, 1);
+    assert_eq!(
+        (e.source_agency.as_str(), e.source_system.as_str()),
+        ("GISTDA", "hotspot-api")
+    );
+    assert_eq!(area(e), ("50", Some("5003")));
+    assert_eq!(e.event_time, datetime!(2026-03-15 13:18 +07:00));
+    // Names instead of codes, the point only in the geometry, and an HHMM
+    // integer without its leading zero (UTC).
+    let e = ok(&records, 2);
+    assert_eq!(area(e).0, "52");
+    assert_eq!(
+        e.point,
+        Some(GeoPoint {
+            lat: 18.7098,
+            lon: 99.6121
+        })
+    );
+    assert_eq!(e.event_time, datetime!(2026-03-15 06:18 UTC));
+    // No area at all: located by its point; 00:45 UTC.
+    let e = ok(&records, 3);
+    assert_eq!(e.event_time, datetime!(2026-03-16 00:45 UTC));
+    let district = e.area.district.as_ref().expect("located");
+    assert_eq!(district.province_code(), e.area.province.as_str());
+    // Vientiane: in Thailand's bounding box, in no district.
+    assert_eq!(
+        rejects(&records),
+        [(4, "point_outside_thailand".to_owned())]
+    );
+}
+
+#[test]
+fn firms_csv_without_areas_is_located_by_point() {
+    let records = read(Format::Gistda, FIRMS);
+    assert_eq!(records.len(), 6);
+    let located: Vec<(&str, Option<&str>, &str)> = records
+        .iter()
+        .filter_map(|m| m.outcome.as_ref().ok())
+        .map(|e| {
+            let (p, d) = area(e);
+            (p, d, e.source_system.as_str())
+        })
+        .collect();
+    assert_eq!(
+        located,
+        [
+            ("50", Some("5003"), "firms"),
+            ("50", Some("5004"), "firms"),
+            ("10", Some("1001"), "firms"),
+            ("48", Some("4801"), "firms"),
+        ]
+    );
+    // FIRMS times are UTC, HHMM without leading zeros: 618 is 06:18, 5 is 00:05.
+    assert_eq!(ok(&records, 1).event_time, datetime!(2026-03-15 06:18 UTC));
+    assert_eq!(ok(&records, 4).event_time, datetime!(2026-03-15 00:05 UTC));
+    // The Gulf of Thailand and Vientiane are in no district.
+    assert_eq!(
+        rejects(&records),
+        [
+            (5, "point_outside_thailand".to_owned()),
+            (6, "point_outside_thailand".to_owned())
+        ]
+    );
+    assert_deterministic_and_unique(Format::Gistda, FIRMS);
 }

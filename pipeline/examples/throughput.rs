@@ -20,7 +20,7 @@ use pmoc_pipeline::{
     window::{Accumulator, Area, Metric, Observation},
     windowing::windows,
 };
-use pmoc_schemas::{aggregate::AreaLevel, calendar::window_of, envelope, metric};
+use pmoc_schemas::{aggregate::AreaLevel, calendar::window_of, envelope, metric, source::Sources};
 use timely::{
     container::CapacityContainerBuilder,
     dataflow::{
@@ -77,11 +77,20 @@ fn json(obs: &[Observation]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// What the source does per message: decode and validate the envelope,
-/// then take its first metric value (the water level).
+/// The registry the pipeline checks every message against: the defaults.
+static SOURCES: std::sync::LazyLock<Sources> = std::sync::LazyLock::new(Sources::default);
+
+/// What the source does per message: decode and validate the envelope
+/// (the source registry included), then take its first metric value (the
+/// water level).
 fn decode(bytes: &[u8], offset: i64) -> Observation {
-    let e =
-        envelope::decode(bytes, i64::MAX / 2, envelope::DEFAULT_MAX_MESSAGE_BYTES).expect("valid");
+    let e = envelope::decode(
+        bytes,
+        i64::MAX / 2,
+        envelope::DEFAULT_MAX_MESSAGE_BYTES,
+        &SOURCES,
+    )
+    .expect("valid");
     let (metric, value) = metric::values(&e)[0];
     Observation {
         metric,

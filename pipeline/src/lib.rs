@@ -23,6 +23,8 @@ pub mod windowing;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PipelineError {
+    #[error(transparent)]
+    Settings(#[from] pmoc_schemas::config::InvalidSetting),
     #[error("kafka")]
     Kafka(#[source] rdkafka::error::KafkaError),
     #[error("topic {0} does not exist or has no partitions (run `pmoc-ingest topics`)")]

@@ -41,6 +41,8 @@ impl DataflowConfig {
             .collect();
         widths.sort_unstable();
         widths.dedup();
+        // `Settings::validate` refuses more; this keeps a dataflow built from
+        // unvalidated settings within what an observation can carry.
         widths.truncate(MAX_WIDTHS);
         Self {
             source: SourceConfig {
@@ -54,7 +56,7 @@ impl DataflowConfig {
                 max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
                 dedup_horizon_ms: i64::from(p.dedup_horizon_seconds) * 1000,
                 checkpoints: Arc::new(checkpoints),
-                cadences: Arc::new(settings.cadence_seconds.clone()),
+                sources: Arc::new(settings.sources.clone()),
             },
             alert_rules: Arc::new(settings.alerts.clone()),
             open_alerts,
@@ -82,6 +84,7 @@ pub fn run(
     timely_config: timely::Config,
     shutdown: Arc<AtomicBool>,
 ) -> Result<(), PipelineError> {
+    settings.validate()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

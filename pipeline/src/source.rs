@@ -7,7 +7,6 @@
 //! capability moves to the least watermark of the partitions that may hold.
 
 use std::{
-    collections::BTreeMap,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -22,6 +21,7 @@ use pmoc_schemas::{
     dead_letter::RejectedMessage,
     envelope::{self, Envelope},
     metric,
+    source::Sources,
 };
 use pmoc_store::{CheckpointRow, WatermarkRow};
 use rdkafka::message::Message;
@@ -57,8 +57,8 @@ pub struct SourceConfig {
     pub dedup_horizon_ms: i64,
     /// Resume points read from ClickHouse at start.
     pub checkpoints: Arc<Checkpoints>,
-    /// Expected seconds between messages, by schema name.
-    pub cadences: Arc<BTreeMap<String, u32>>,
+    /// The known sources: who may send what, and how often.
+    pub sources: Arc<Sources>,
 }
 
 /// Freshness of one source as this worker sees it.
@@ -99,14 +99,15 @@ fn saw(sources: &mut Vec<SourceSeen>, e: &Envelope, seen_ms: i64) {
     }
 }
 
-/// Decodes a message read from a topic of `committee`.
+/// Decodes a message read from a topic of `committee`, from a source the
+/// registry knows.
 fn decode(
     bytes: &[u8],
     now_ms: i64,
-    max_bytes: usize,
+    config: &SourceConfig,
     committee: Committee,
 ) -> Result<Envelope, RejectReason> {
-    let e = envelope::decode(bytes, now_ms, max_bytes)?;
+    let e = envelope::decode(bytes, now_ms, config.max_message_bytes, &config.sources)?;
     e.check_topic_committee(committee)?;
     Ok(e)
 }
@@ -196,27 +197,26 @@ pub fn kafka_source<'s>(
                         };
                         let payload = message.payload().unwrap_or_default();
                         let committee = config.topics[t].1;
-                        let envelope =
-                            match decode(payload, poll_ms, config.max_message_bytes, committee) {
-                                Ok(e) => e,
-                                Err(reason) => {
-                                    // Stored like a late event: its offset is committed
-                                    // only once the dead letter is written.
-                                    telemetry::rejected(&reason);
-                                    state.arrive_rejected(offset, started);
-                                    state.track(offset, state.max_seen_ms(), cap_ms + 1);
-                                    batch.push(Record::Rejected(Box::new(RejectedMessage {
-                                        topic: config.topics[t].0.clone(),
-                                        partition: p,
-                                        offset,
-                                        payload: payload.to_vec(),
-                                        kind: reason.kind,
-                                        reason: reason.detail,
-                                        received_at_ms: poll_ms,
-                                    })));
-                                    continue;
-                                }
-                            };
+                        let envelope = match decode(payload, poll_ms, &config, committee) {
+                            Ok(e) => e,
+                            Err(reason) => {
+                                // Stored like a late event: its offset is committed
+                                // only once the dead letter is written.
+                                telemetry::rejected(&reason);
+                                state.arrive_rejected(offset, started);
+                                state.track(offset, state.max_seen_ms(), cap_ms + 1);
+                                batch.push(Record::Rejected(Box::new(RejectedMessage {
+                                    topic: config.topics[t].0.clone(),
+                                    partition: p,
+                                    offset,
+                                    payload: payload.to_vec(),
+                                    kind: reason.kind,
+                                    reason: reason.detail,
+                                    received_at_ms: poll_ms,
+                                })));
+                                continue;
+                            }
+                        };
                         saw(&mut sources, &envelope, poll_ms);
                         if state.is_duplicate(
                             envelope.event_id.as_str(),
@@ -266,7 +266,10 @@ pub fn kafka_source<'s>(
                         final_up_to_ms: frontier.unwrap_or(cap_ms),
                         last_event_ms: s.last_event_ms,
                         last_seen_ms: s.last_seen_ms,
-                        expected_cadence_s: config.cadences.get(s.schema).copied().unwrap_or(3_600),
+                        expected_cadence_s: config
+                            .sources
+                            .cadence_of(&s.agency, s.schema)
+                            .unwrap_or(3_600),
                         events_total: s.events,
                         written_at_ms,
                     })

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 pub type Metric = MetricId;
 
 /// At most this many window widths; an observation names the ones it still
-/// feeds in a bit mask.
-pub const MAX_WIDTHS: usize = 8;
+/// feeds in a bit mask (`Settings::validate` refuses more).
+pub const MAX_WIDTHS: usize = pmoc_schemas::config::MAX_WINDOW_WIDTHS;
 
 /// The area an observation counts towards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

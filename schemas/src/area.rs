@@ -73,7 +73,10 @@ impl ProvinceCode {
         } else {
             Err(RejectReason::new(
                 RejectKind::UnknownProvince,
-                format!("province code {code:?} is not a DOPA province code"),
+                format!(
+                    "province code {} is not a DOPA province code",
+                    crate::error::quote(code)
+                ),
             ))
         }
     }

@@ -4,13 +4,17 @@
 //! file and then `PMOC_SECTION__KEY` environment variables override them.
 //! Unknown keys are errors: a typo must fail loudly, not be ignored.
 
+mod validate;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use validate::InvalidSetting;
+
 use crate::committee::Committee;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub kafka: KafkaSettings,
@@ -23,55 +27,16 @@ pub struct Settings {
     pub auth: crate::auth::AuthSettings,
     /// Alert rules the pipeline evaluates.
     pub alerts: crate::alert::AlertRules,
-    /// Expected time between two messages of each schema, by schema name
-    /// (`hii.water_level`): the freshness lights and silence alerts compare
-    /// a source's age against it.
-    pub cadence_seconds: BTreeMap<String, u32>,
+    /// The known sources, by agency id: their systems, the schemas each may
+    /// send and how often (see [`crate::source`]). A message from anyone
+    /// else is rejected; the freshness lights and silence alerts judge a
+    /// source's age against its cadence here.
+    pub sources: crate::source::Sources,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            kafka: KafkaSettings::default(),
-            clickhouse: ClickHouseSettings::default(),
-            pipeline: PipelineSettings::default(),
-            dashboard: DashboardSettings::default(),
-            simulator: SimulatorSettings::default(),
-            http_ingest: HttpIngestSettings::default(),
-            auth: crate::auth::AuthSettings::default(),
-            alerts: crate::alert::AlertRules::default(),
-            cadence_seconds: default_cadences(),
-        }
-    }
-}
-
-/// The agencies' published reporting intervals.
-fn default_cadences() -> BTreeMap<String, u32> {
-    use crate::committee as c;
-    [
-        (c::CIVIL_REGISTRATION, 3_600),
-        (c::PUBLIC_SERVICE, 60),
-        (c::INCIDENT, 900),
-        (c::WATER_LEVEL, 600),
-        (c::RAINFALL, 600),
-        (c::DAM_STORAGE, 86_400),
-        (c::WEATHER, 3_600),
-        (c::AIR_QUALITY, 3_600),
-        (c::FIRE_HOTSPOT, 43_200),
-        (c::BUDGET_DISBURSEMENT, 86_400),
-        (c::PROCUREMENT_CONTRACT, 3_600),
-    ]
-    .into_iter()
-    .map(|(id, s)| (id.name.to_owned(), s))
-    .collect()
-}
-
-impl Settings {
-    /// Expected seconds between messages of `schema`; an hour when unset.
-    pub fn cadence_of(&self, schema: &str) -> u32 {
-        self.cadence_seconds.get(schema).copied().unwrap_or(3_600)
-    }
-}
+/// Most window widths the pipeline aggregates at once: each observation
+/// carries one bit per width it still counts in (a `u8`).
+pub const MAX_WINDOW_WIDTHS: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -190,7 +155,7 @@ pub struct PipelineSettings {
     /// Kafka consumer group whose committed offsets mark what is safely stored.
     pub group_id: String,
     /// Widths of the tumbling event-time windows, each aggregated
-    /// separately (days are Thai calendar days, UTC+7). At most 8.
+    /// separately (days are Thai calendar days, UTC+7). One to 8, distinct.
     pub windows_seconds: Vec<u32>,
     /// How far behind the newest event of a partition an event may be and
     /// still count in its window; later events go to `late_events`.
@@ -200,7 +165,9 @@ pub struct PipelineSettings {
     /// counted twice. Must exceed the allowed lateness: older copies are late
     /// anyway and kept once, by id, in `late_events`.
     pub dedup_horizon_seconds: u32,
-    /// A partition with no new message for this long stops holding windows open.
+    /// A partition with no new message for this long stops holding windows
+    /// open. At least `allowed_lateness_seconds`: a partition let go before
+    /// its lateness has passed would turn its next on-time event late.
     pub idle_partition_seconds: u32,
     /// Time between two ClickHouse inserts into a table: the writer inserts
     /// everything gathered since the last insert at most this often, so
@@ -410,8 +377,15 @@ impl Default for HttpIngestSettings {
 /// Why settings could not be loaded.
 #[cfg(feature = "load")]
 #[derive(Debug, thiserror::Error)]
-#[error("invalid settings: {0}")]
-pub struct SettingsError(#[from] Box<figment::Error>);
+#[non_exhaustive]
+pub enum SettingsError {
+    /// Not TOML, an unknown key, a value of the wrong type.
+    #[error("invalid settings: {0}")]
+    Parse(Box<figment::Error>),
+    /// Well-formed, but inconsistent or naming something that does not exist.
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
+}
 
 #[cfg(feature = "load")]
 impl Settings {
@@ -435,8 +409,9 @@ impl Settings {
                     .filter(|k| k.as_str().contains("__"))
                     .split("__"),
             )
-            .extract()
-            .map_err(|e| SettingsError(Box::new(e)))
+            .extract::<Self>()
+            .map_err(|e| SettingsError::Parse(Box::new(e)))
+            .and_then(|s| Ok(s.validated()?))
     }
 }
 
@@ -448,9 +423,21 @@ mod tests {
     #[test]
     fn file_overrides_defaults_and_unknown_keys_fail() {
         let mut f = tempfile_in_target("ok.toml");
-        writeln!(f.1, "[pipeline]\nwindows_seconds = [300]").expect("write");
+        writeln!(f.1, "[pipeline]\nwindows_seconds = [60, 300, 3600, 86400]").expect("write");
         let s = Settings::load(Some(&f.0)).expect("valid");
-        assert_eq!(s.pipeline.windows_seconds, [300]);
+        assert_eq!(s.pipeline.windows_seconds, [60, 300, 3_600, 86_400]);
+
+        // Well-formed but wrong: the error names the key.
+        let mut f = tempfile_in_target("rule.toml");
+        writeln!(
+            f.1,
+            "[alerts]\n[[alerts.thresholds]]\nname = \"x\"\nmetric = \"pm25\"\n\
+             statistic = \"max\"\ncomparison = \"above\"\nlimit = 1.0\n\
+             severity = \"warning\"\nwindow_seconds = 60"
+        )
+        .expect("write");
+        let err = Settings::load(Some(&f.0)).unwrap_err().to_string();
+        assert!(err.contains("alerts.thresholds[0].metric"), "{err}");
         assert_eq!(s.kafka, KafkaSettings::default());
 
         let mut f = tempfile_in_target("typo.toml");
@@ -465,18 +452,28 @@ mod tests {
             Settings::default()
         );
 
-        // The local stack's file only overrides: it must load, and keep
-        // every schema's cadence.
+        // The local stack's file only overrides: it must load, keep every
+        // source and schema, and scale every cadence down (the simulators
+        // run 60 times faster than the real feeds).
         let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/local.toml");
         let local = Settings::load(Some(&local)).expect("local settings parse");
-        assert_eq!(
-            local.cadence_seconds.keys().collect::<Vec<_>>(),
-            Settings::default()
-                .cadence_seconds
-                .keys()
-                .collect::<Vec<_>>()
-        );
-        assert!(local.cadence_seconds.values().all(|&s| s >= 5));
+        let defaults = Settings::default();
+        let schemas = |s: &Settings| -> Vec<(String, String)> {
+            s.sources
+                .iter()
+                .flat_map(|(a, src)| src.schemas.keys().map(move |k| (a.to_owned(), k.clone())))
+                .collect()
+        };
+        assert_eq!(schemas(&local), schemas(&defaults));
+        for (agency, source) in local.sources.iter() {
+            for (schema, &cadence) in &source.schemas {
+                let real = defaults.sources.cadence_of(agency, schema).expect("known");
+                assert!(
+                    cadence >= 5 && cadence < real,
+                    "{agency} {schema}: {cadence} s against {real} s"
+                );
+            }
+        }
 
         let missing = std::path::Path::new("/nonexistent/pmoc.toml");
         assert!(Settings::load(Some(missing)).is_err());

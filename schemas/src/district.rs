@@ -71,7 +71,10 @@ impl DistrictCode {
         } else {
             Err(RejectReason::new(
                 RejectKind::UnknownDistrict,
-                format!("district code {code:?} is not a DOPA district code"),
+                format!(
+                    "district code {} is not a DOPA district code",
+                    crate::error::quote(code)
+                ),
             ))
         }
     }

@@ -17,6 +17,7 @@
 //! notice and that must not stop the stream.
 
 mod decode;
+mod strict;
 
 pub use decode::decode;
 

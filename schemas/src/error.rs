@@ -86,9 +86,13 @@ reject_kinds! {
     MissingValue = "missing_value",
     MissingBankLevel = "missing_bank_level",
     UnknownSatellite = "unknown_satellite",
-    // The HTTP ingest.
+    // Who sent it.
     /// A valid envelope whose `source_agency` is not the token's agency.
     AgencyNotAuthorised = "agency_not_authorised",
+    /// An agency, or a system of an agency, the source registry does not know.
+    UnknownSource = "unknown_source",
+    /// A schema outside the sending agency's list in the source registry.
+    SchemaNotAllowedForSource = "schema_not_allowed_for_source",
 }
 
 impl RejectKind {
@@ -129,6 +133,20 @@ impl<'de> Deserialize<'de> for RejectKind {
         let name = String::deserialize(deserializer)?;
         Self::from_name(&name)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown reject kind {name:?}")))
+    }
+}
+
+/// Most characters of the input a reason quotes: enough to recognise the
+/// value, never the whole of a hostile megabyte (which would be stored with
+/// every dead letter and every rejects row).
+pub const MAX_QUOTED_CHARS: usize = 80;
+
+/// `text` quoted as Rust's `Debug` writes it (escapes included), cut after
+/// [`MAX_QUOTED_CHARS`] characters with `…` and the full length.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
     }
 }
 
@@ -182,5 +200,15 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), RejectKind::ALL.len(), "a name used twice");
         assert!(serde_json::from_str::<RejectKind>("\"on_fire\"").is_err());
+    }
+
+    #[test]
+    fn quotes_are_short_prefixes() {
+        assert_eq!(quote("HII"), "\"HII\"");
+        let long = "ก".repeat(1_000);
+        let q = quote(&long);
+        assert!(q.chars().count() < MAX_QUOTED_CHARS + 20, "{q}");
+        assert!(q.ends_with("(3000 bytes)"), "{q}");
+        assert_eq!(quote("a\nb"), "\"a\\nb\"");
     }
 }

@@ -23,10 +23,14 @@ impl EventId {
                 "event_id is empty",
             ));
         }
-        if id.len() > MAX_EVENT_ID_LEN || id.chars().any(char::is_control) {
+        if id.len() > MAX_EVENT_ID_LEN || id.chars().any(crate::committee::is_hidden_char) {
             return Err(RejectReason::new(
                 RejectKind::InvalidEventId,
-                format!("event_id must be at most {MAX_EVENT_ID_LEN} printable characters"),
+                format!(
+                    "event_id must be at most {MAX_EVENT_ID_LEN} bytes of visible characters \
+                     (no control, zero-width or bidi characters): {}",
+                    crate::error::quote(id)
+                ),
             ));
         }
         Ok(Self(id.to_owned()))

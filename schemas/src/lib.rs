@@ -24,5 +24,6 @@ pub mod geo;
 pub mod health;
 pub mod json_schema;
 pub mod metric;
+pub mod source;
 
 pub use error::{RejectKind, RejectReason};

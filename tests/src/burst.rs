@@ -110,7 +110,7 @@ pub fn rainfall(id: &str, agency: &str, province: &str, at: OffsetDateTime, mm: 
         .format(&Rfc3339)
         .unwrap_or_default();
     format!(
-        r#"{{"schema":"hii.rainfall","schema_version":1,"event_id":"{id}","source_agency":"{agency}","source_system":"burst","committee":"water","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"BURST-{province}","rain_1h_mm":{mm},"rain_24h_mm":{mm}}}}}"#
+        r#"{{"schema":"hii.rainfall","schema_version":1,"event_id":"{id}","source_agency":"{agency}","source_system":"telemetry","committee":"water","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"BURST-{province}","rain_1h_mm":{mm},"rain_24h_mm":{mm}}}}}"#
     )
 }
 

@@ -86,7 +86,7 @@ impl Reader {
 
         let complete_up_to_ms = self
             .store
-            .freshness(now_ms, &self.cadences)
+            .freshness(now_ms, &self.sources)
             .await?
             .iter()
             .filter(|f| f.committee == committee.as_str())

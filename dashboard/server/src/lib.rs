@@ -29,6 +29,8 @@ use tokio::{net::TcpListener, sync::watch};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
+    #[error(transparent)]
+    Settings(#[from] pmoc_schemas::config::InvalidSetting),
     #[error("clickhouse")]
     Store(#[from] pmoc_store::StoreError),
     #[error("serving http")]
@@ -68,6 +70,7 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    settings.validate()?;
     let local = listener.local_addr()?;
     let listener = match settings.dashboard.tls.files() {
         Some((cert, key)) => {

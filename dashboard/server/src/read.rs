@@ -19,8 +19,8 @@ pub struct Reader {
     window_seconds: u32,
     pub(crate) dashboard: pmoc_schemas::config::DashboardSettings,
     pub(crate) topics: pmoc_schemas::config::CommitteeTopics,
-    /// Expected seconds between messages, by schema (`cadence_seconds`).
-    pub(crate) cadences: std::sync::Arc<std::collections::BTreeMap<String, u32>>,
+    /// The known sources, whose cadences the freshness lights judge by.
+    pub(crate) sources: std::sync::Arc<pmoc_schemas::source::Sources>,
 }
 
 impl Reader {
@@ -37,7 +37,7 @@ impl Reader {
                 .unwrap_or(60),
             dashboard: settings.dashboard.clone(),
             topics: settings.kafka.topics.clone(),
-            cadences: std::sync::Arc::new(settings.cadence_seconds.clone()),
+            sources: std::sync::Arc::new(settings.sources.clone()),
         }
     }
 

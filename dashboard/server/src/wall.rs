@@ -43,7 +43,7 @@ impl Reader {
                 now_s - 2 * width,
             )
             .await?;
-        let freshness = self.store.freshness(now_ms, &self.cadences).await?;
+        let freshness = self.store.freshness(now_ms, &self.sources).await?;
         let rejects = self.store.reject_tallies(now_ms - 86_400_000).await?;
         let alerts = self.store.alerts(true).await?;
 

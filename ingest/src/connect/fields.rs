@@ -10,6 +10,7 @@ use pmoc_schemas::{
     RejectKind, RejectReason,
     area::{ProvinceCode, provinces},
     district::{DistrictCode, districts},
+    error::quote,
     event::EventId,
 };
 use serde_json::Value;
@@ -36,7 +37,7 @@ pub fn json_number(field: &str, value: Option<&Value>) -> Result<Option<f64>, Re
         Some(Value::String(s)) => text_number(field, s),
         Some(other) => Err(RejectReason::new(
             RejectKind::InvalidNumber,
-            format!("{field} is {other}, not a number"),
+            format!("{field} is {}, not a number", quote(&other.to_string())),
         )),
     }
 }
@@ -50,7 +51,7 @@ pub fn text_number(field: &str, text: &str) -> Result<Option<f64>, RejectReason>
         Ok(v) if v.is_finite() => Ok(Some(v)),
         _ => Err(RejectReason::new(
             RejectKind::InvalidNumber,
-            format!("{field} is \"{text}\", not a number"),
+            format!("{field} is {}, not a number", quote(text)),
         )),
     }
 }
@@ -76,12 +77,18 @@ pub fn required<T>(field: &str, value: Option<T>) -> Result<T, RejectReason> {
 /// A date and a time of day in Thai local time.
 ///
 /// Dates are `YYYY-MM-DD` or `DD/MM/YYYY`, with a Buddhist-era year (above
-/// 2400) converted; times are `HH:MM[:SS]` or `HHMM` (satellite products).
+/// 2400) converted; times are `HH:MM[:SS]` or `HHMM` (satellite products),
+/// which FIRMS and GISTDA's API also send as an integer without leading
+/// zeros: `618` is 06:18, `5` is 00:05.
 pub fn local_time(date: &str, time: &str) -> Result<OffsetDateTime, RejectReason> {
     let bad = |what: &str| {
         RejectReason::new(
             RejectKind::InvalidTime,
-            format!("{what} in {date:?} {time:?} is not a valid date and time"),
+            format!(
+                "{what} in {} {} is not a valid date and time",
+                quote(date),
+                quote(time)
+            ),
         )
     };
     let parts: Vec<&str> = date.trim().split(['-', '/']).collect();
@@ -106,9 +113,9 @@ pub fn local_time(date: &str, time: &str) -> Result<OffsetDateTime, RejectReason
             [h, m, s] => (*h, *m, *s),
             _ => return Err(bad("the time")),
         }
-    } else if (3..=4).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) {
-        let (h, m) = t.split_at(t.len() - 2);
-        (h, m, "0")
+    } else if (1..=4).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) {
+        let (h, m) = t.split_at(t.len().saturating_sub(2));
+        (if h.is_empty() { "0" } else { h }, m, "0")
     } else {
         return Err(bad("the time"));
     };
@@ -234,6 +241,19 @@ mod tests {
         assert_eq!(
             local_time("2026-03-15", "142"),
             Ok(datetime!(2026-03-15 01:42 +07:00))
+        );
+        // HHMM integers without their leading zeros.
+        assert_eq!(
+            local_time("2026-03-15", "5"),
+            Ok(datetime!(2026-03-15 00:05 +07:00))
+        );
+        assert_eq!(
+            local_time("2026-03-15", "45"),
+            Ok(datetime!(2026-03-15 00:45 +07:00))
+        );
+        assert_eq!(
+            local_time("2026-03-15", "75").unwrap_err().kind,
+            "invalid_time"
         );
         for (d, t) in [("2026-02-30", "10:00"), ("2026-03-15", "25:00"), ("x", "1")] {
             assert_eq!(local_time(d, t).unwrap_err().kind, "invalid_time");

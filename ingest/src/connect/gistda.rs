@@ -9,6 +9,14 @@
 //! `acq_date`/`acq_time` are UTC, as FIRMS defines them; `th_date`/`th_time`
 //! are Thai local time and are preferred when present. The file is streamed
 //! row by row, so a season's archive needs no more memory than one row.
+//!
+//! A raw NASA FIRMS CSV has no administrative columns: its province and
+//! district come from the point, by point-in-polygon on the district
+//! outlines ([`super::locate`]), and it is published as system `firms`.
+//! GISTDA's hotspot API answers the same fields as GeoJSON (a
+//! `FeatureCollection` whose features carry them as `properties`, with the
+//! point as geometry); [`map_feature`] reads one feature through the same
+//! mapping as a CSV row.
 
 use std::io::Read;
 
@@ -21,15 +29,24 @@ use pmoc_schemas::{
 };
 use time::UtcOffset;
 
+use serde::Deserialize;
+use serde_json::{Value, value::RawValue};
+
 use super::{
     ConnectError, Mapped,
     fields::{
         district_by_name, event_id, id_stamp, is_missing, local_time, province_by_name, text_number,
     },
+    locate,
 };
 
 pub const SOURCE_AGENCY: &str = "GISTDA";
+/// GISTDA's hotspot CSV, with its administrative overlays.
 pub const SOURCE_SYSTEM: &str = "fire-hotspot";
+/// A raw FIRMS CSV: the same NASA product, located here by its point.
+pub const FIRMS_SYSTEM: &str = "firms";
+/// GISTDA's hotspot API (GeoJSON).
+pub const API_SYSTEM: &str = "hotspot-api";
 
 /// Where each column this connector reads is, by header name
 /// (case-insensitive); a missing optional column is `None`.
@@ -92,6 +109,12 @@ impl Columns {
         }
         Ok(columns)
     }
+
+    /// Whether the file names provinces (GISTDA's overlays); without them
+    /// (raw FIRMS) the area comes from the point.
+    pub fn has_area(&self) -> bool {
+        self.province_code.is_some() || self.province_th.is_some() || self.province_en.is_some()
+    }
 }
 
 /// Streams `input` as hotspot CSV, mapping and emitting each row.
@@ -102,12 +125,17 @@ pub fn read(
 ) -> Result<(), ConnectError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let columns = Columns::new(reader.headers()?)?;
+    let system = if columns.has_area() {
+        SOURCE_SYSTEM
+    } else {
+        FIRMS_SYSTEM
+    };
     let mut row = csv::ByteRecord::new();
     let mut record = 0u64;
     while reader.read_byte_record(&mut row)? {
         record += 1;
         let outcome = match csv::StringRecord::from_byte_record(row.clone()) {
-            Ok(text) => map_row(&columns, &text, now_ms),
+            Ok(text) => map_row(&columns, &text, system, now_ms),
             Err(e) => Err(RejectReason::new(RejectKind::InvalidUtf8, e.to_string())),
         };
         emit(Mapped {
@@ -133,10 +161,11 @@ fn raw_row(row: &csv::ByteRecord) -> Vec<u8> {
     bytes
 }
 
-/// Maps one CSV row to a validated `gistda.hotspot` envelope.
+/// Maps one CSV row to a validated `gistda.hotspot` envelope from `system`.
 pub fn map_row(
     columns: &Columns,
     row: &csv::StringRecord,
+    system: &str,
     now_ms: i64,
 ) -> Result<Envelope, RejectReason> {
     let get = |i: Option<usize>| {
@@ -181,19 +210,36 @@ pub fn map_row(
             None => None,
         },
     };
-    let province = province(
-        get(columns.province_code),
-        get(columns.province_th),
-        get(columns.province_en),
-    )?;
-    let district = match get(columns.district_code) {
-        Some(code) => Some(DistrictCode::parse_in(code, &province)?),
-        // A district name the reference does not know leaves the district
-        // empty: the province is what the roll-ups need.
-        None => get(columns.district_th)
-            .into_iter()
-            .chain(get(columns.district_en))
-            .find_map(|name| district_by_name(&province, name)),
+    let (province, district) = if columns.has_area() {
+        let province = province(
+            get(columns.province_code),
+            get(columns.province_th),
+            get(columns.province_en),
+        )?;
+        let district = match get(columns.district_code) {
+            Some(code) => Some(DistrictCode::parse_in(code, &province)?),
+            // A district name the reference does not know leaves the
+            // district empty: the province is what the roll-ups need.
+            None => get(columns.district_th)
+                .into_iter()
+                .chain(get(columns.district_en))
+                .find_map(|name| district_by_name(&province, name)),
+        };
+        (province, district)
+    } else {
+        let district = locate::district_at(point).ok_or_else(|| {
+            RejectReason::new(
+                RejectKind::PointOutsideThailand,
+                format!(
+                    "({lat}, {lon}) is in no district of Thailand (the sea, or a \
+                     neighbouring country)"
+                ),
+            )
+        })?;
+        (
+            ProvinceCode::parse(district.province_code())?,
+            Some(district),
+        )
     };
     let sat = if satellite_code.is_empty() {
         format!("{satellite:?}").to_ascii_lowercase()
@@ -210,7 +256,7 @@ pub fn map_row(
             lon_text,
         ])?,
         SOURCE_AGENCY,
-        SOURCE_SYSTEM,
+        system,
         event_time,
         Area::new(province, district)?,
         Some(point),
@@ -296,4 +342,74 @@ fn province(
                 ),
             )
         })
+}
+
+/// The features of a GISTDA hotspot API answer: a GeoJSON
+/// `FeatureCollection`, bare or under `data`.
+pub fn features(doc: &[u8]) -> Result<Vec<&RawValue>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Collection<'a> {
+        #[serde(borrow, default)]
+        features: Option<Vec<&'a RawValue>>,
+        #[serde(borrow, default)]
+        data: Option<&'a RawValue>,
+    }
+    let top: Collection<'_> = serde_json::from_slice(doc)?;
+    match (top.features, top.data) {
+        (Some(features), _) => Ok(features),
+        (None, Some(data)) => {
+            let inner: Collection<'_> = serde_json::from_str(data.get())?;
+            inner
+                .features
+                .ok_or_else(|| serde::de::Error::custom("data has no features"))
+        }
+        (None, None) => Err(serde::de::Error::custom(
+            "not a FeatureCollection: no features",
+        )),
+    }
+}
+
+/// Maps one GeoJSON feature of GISTDA's hotspot API: its properties are
+/// the CSV's columns (numbers as numbers), its geometry the point where
+/// `latitude`/`longitude` are not among them.
+pub fn map_feature(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
+    let feature: Value = serde_json::from_str(raw)
+        .map_err(|e| RejectReason::new(RejectKind::InvalidJson, e.to_string()))?;
+    let Some(properties) = feature.get("properties").and_then(Value::as_object) else {
+        return Err(RejectReason::new(
+            RejectKind::InvalidRecord,
+            "a hotspot feature must have properties",
+        ));
+    };
+    let mut names = Vec::with_capacity(properties.len() + 2);
+    let mut values = Vec::with_capacity(properties.len() + 2);
+    for (name, value) in properties {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        names.push(name.clone());
+        values.push(text);
+    }
+    let has = |n: &str| names.iter().any(|k| k.eq_ignore_ascii_case(n));
+    if !(has("latitude") || has("lat")) {
+        // GeoJSON positions are [longitude, latitude].
+        let coordinates = &feature["geometry"]["coordinates"];
+        for (name, i) in [("latitude", 1), ("longitude", 0)] {
+            names.push(name.to_owned());
+            values.push(match &coordinates[i] {
+                Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            });
+        }
+    }
+    let columns = Columns::new(&csv::StringRecord::from(names))
+        .map_err(|e| RejectReason::new(RejectKind::InvalidRecord, format!("a feature {e}")))?;
+    map_row(
+        &columns,
+        &csv::StringRecord::from(values),
+        API_SYSTEM,
+        now_ms,
+    )
 }

@@ -1,6 +1,7 @@
 //! Connectors for the public formats integrators already have: HII's
-//! ThaiWater water-level JSON, PCD's Air4Thai station JSON and GISTDA's
-//! hotspot CSV, read from a file or a URL and published as PMOC envelopes.
+//! ThaiWater water-level and rain JSON, PCD's Air4Thai station JSON, and
+//! GISTDA's hotspot CSV (or a raw FIRMS CSV) and GeoJSON API, read from a
+//! file or a URL and published as PMOC envelopes.
 //!
 //! Each format module has a pure mapper (one source record to an
 //! [`Envelope`] or a [`RejectReason`]) and a reader that splits a source into
@@ -16,6 +17,7 @@
 pub mod air4thai;
 pub mod fields;
 pub mod gistda;
+pub mod locate;
 mod summary;
 pub mod thaiwater;
 
@@ -28,7 +30,7 @@ use std::{
 
 use pmoc_schemas::{
     RejectReason, committee::Committee, config::KafkaSettings, dead_letter::header,
-    envelope::Envelope, event::unix_ms,
+    envelope::Envelope, event::unix_ms, source::Sources,
 };
 use time::OffsetDateTime;
 
@@ -46,12 +48,16 @@ const BATCH: usize = 1024;
 /// The public formats a connector reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// HII ThaiWater API water levels (`waterlevel_load`), JSON.
+    /// HII ThaiWater API water levels and rain (`waterlevel_load`,
+    /// `rain_24h`, `thailand_main`), JSON.
     ThaiWater,
     /// PCD Air4Thai stations (`getNewAQI_JSON`), JSON.
     Air4Thai,
-    /// GISTDA VIIRS/MODIS hotspots, CSV.
+    /// GISTDA VIIRS/MODIS hotspots, CSV; a raw NASA FIRMS CSV too (its area
+    /// from the point).
     Gistda,
+    /// GISTDA's hotspot API, GeoJSON.
+    GistdaApi,
 }
 
 impl Format {
@@ -60,6 +66,7 @@ impl Format {
             Self::ThaiWater => "thaiwater",
             Self::Air4Thai => "air4thai",
             Self::Gistda => "gistda",
+            Self::GistdaApi => "gistda-api",
         }
     }
 
@@ -67,7 +74,7 @@ impl Format {
     pub fn committee(self) -> Committee {
         match self {
             Self::ThaiWater => Committee::Water,
-            Self::Air4Thai | Self::Gistda => Committee::Resources,
+            Self::Air4Thai | Self::Gistda | Self::GistdaApi => Committee::Resources,
         }
     }
 
@@ -83,14 +90,25 @@ impl Format {
             Self::ThaiWater => {
                 let doc = read_document(input)?;
                 let records = thaiwater::records(&doc).map_err(|e| self.document_error(e))?;
-                emit_json(records, |raw| thaiwater::map_record(raw, now_ms), emit)
+                emit_json(
+                    records,
+                    |(kind, raw)| thaiwater::map(kind, raw, now_ms),
+                    emit,
+                )
             }
             Self::Air4Thai => {
                 let doc = read_document(input)?;
                 let records = air4thai::records(&doc).map_err(|e| self.document_error(e))?;
-                emit_json(records, |raw| air4thai::map_record(raw, now_ms), emit)
+                let records = records.into_iter().map(|r| ((), r)).collect();
+                emit_json(records, |((), raw)| air4thai::map_record(raw, now_ms), emit)
             }
             Self::Gistda => gistda::read(input, now_ms, emit),
+            Self::GistdaApi => {
+                let doc = read_document(input)?;
+                let records = gistda::features(&doc).map_err(|e| self.document_error(e))?;
+                let records = records.into_iter().map(|r| ((), r)).collect();
+                emit_json(records, |((), raw)| gistda::map_feature(raw, now_ms), emit)
+            }
         }
     }
 
@@ -228,16 +246,18 @@ fn read_document(input: impl Read) -> Result<Vec<u8>, ConnectError> {
     Ok(doc)
 }
 
-fn emit_json(
-    records: Vec<&serde_json::value::RawValue>,
-    map: impl Fn(&str) -> Result<Envelope, RejectReason>,
+/// Maps and emits the elements of a JSON document, each with what says how
+/// to read it (its kind, or nothing).
+fn emit_json<K: Copy>(
+    records: Vec<(K, &serde_json::value::RawValue)>,
+    map: impl Fn((K, &str)) -> Result<Envelope, RejectReason>,
     emit: &mut dyn FnMut(Mapped) -> Result<(), ConnectError>,
 ) -> Result<(), ConnectError> {
-    for (i, raw) in records.into_iter().enumerate() {
+    for (i, (kind, raw)) in records.into_iter().enumerate() {
         emit(Mapped {
             record: i as u64 + 1,
             raw: raw.get().as_bytes().to_vec(),
-            outcome: map(raw.get()),
+            outcome: map((kind, raw.get())),
         })?;
     }
     Ok(())
@@ -250,6 +270,10 @@ pub struct Options {
     pub dry_run: bool,
     /// Log progress every this many records (0: never).
     pub progress_every: u64,
+    /// The known sources (`[sources]`): a mapped record from a source or
+    /// schema the registry does not allow is rejected like any bad record,
+    /// here rather than later by the pipeline.
+    pub sources: Sources,
 }
 
 impl Default for Options {
@@ -257,6 +281,7 @@ impl Default for Options {
         Self {
             dry_run: false,
             progress_every: 10_000,
+            sources: Sources::default(),
         }
     }
 }
@@ -283,11 +308,13 @@ pub async fn run(
     let origin: Arc<str> = format!("{format}:{source}").into();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Mapped>>(4);
     let reading = source.clone();
+    let sources = options.sources.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let now_ms = unix_ms(OffsetDateTime::now_utc());
         let input = reading.open()?;
         let mut batch = Vec::with_capacity(BATCH);
-        let mut emit = |m: Mapped| {
+        let mut emit = |mut m: Mapped| {
+            m.outcome = m.outcome.and_then(|e| sources.check(&e).map(|()| e));
             batch.push(m);
             if batch.len() >= BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));

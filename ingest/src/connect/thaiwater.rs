@@ -1,22 +1,32 @@
-//! HII's ThaiWater public API, water levels (`waterlevel_load` and the
-//! `/public/waterlevel` endpoints): a JSON snapshot with one element per
-//! telemetry station, mapped to `hii.water_level` envelopes.
+//! HII's ThaiWater public API: water levels (`waterlevel_load`, the
+//! `/public/waterlevel` endpoints) and rain (`rain_24h`), alone or together
+//! in the `thailand_main` snapshot, mapped to `hii.water_level` and
+//! `hii.rainfall` envelopes.
 //!
-//! The document is `{"data": [...]}` or, from `waterlevel_load`,
-//! `{"waterlevel_data": {"data": [...]}}`; each element carries the reading
-//! (`waterlevel_datetime` in Thai local time, `waterlevel_msl`, `discharge`,
-//! `storage_percent`), the `station` (code, position, bank levels) and its
-//! `geocode` (DOPA province and amphoe codes). Numbers arrive as numbers or
-//! as strings, and absent readings as `null`, `""` or `"-"`.
+//! The shapes the API really answers: `{"data": [...]}`;
+//! `{"waterlevel_data": {"data": [...]}}` (`waterlevel_load`); and
+//! `thailand_main`'s `{"waterlevel": {"data": {"data": [...]}}, "rain":
+//! {"data": {"data": [...]}}, ...}`, where `data` is an object wrapping the
+//! list (and, in some answers, an object of elements keyed by id). Every
+//! other part of `thailand_main` (dams, radar, forecasts) is ignored.
+//!
+//! A water-level element carries the reading (`waterlevel_datetime` in Thai
+//! local time, `waterlevel_msl`, `discharge`, `storage_percent`), a rain
+//! element `rainfall_datetime`, `rain_1h` and `rain_24h`; both carry the
+//! `station` (code, position, bank levels) and its `geocode` (DOPA province
+//! and amphoe codes). Numbers arrive as numbers or as strings, and absent
+//! readings as `null`, `""` or `"-"`.
+
+use std::collections::BTreeMap;
 
 use pmoc_schemas::{
     RejectKind, RejectReason,
     area::ProvinceCode,
-    committee::water::WaterLevel,
+    committee::water::{Rainfall, WaterLevel},
     district::DistrictCode,
     envelope::{Area, Envelope, GeoPoint, Payload},
+    error::quote,
 };
-use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 
 use super::fields::{
@@ -26,43 +36,100 @@ use super::fields::{
 pub const SOURCE_AGENCY: &str = "HII";
 pub const SOURCE_SYSTEM: &str = "thaiwater";
 
-#[derive(Deserialize)]
-struct Document<'a> {
-    #[serde(borrow, default)]
-    data: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default)]
-    waterlevel_data: Option<Inner<'a>>,
+/// What an element of a ThaiWater document reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    WaterLevel,
+    Rain,
 }
 
-#[derive(Deserialize)]
-struct Inner<'a> {
-    #[serde(borrow)]
-    data: Vec<&'a RawValue>,
+/// Keys under which `thailand_main` and the single-subject endpoints put
+/// each kind's elements.
+const WATER_LEVEL_KEYS: &[&str] = &["waterlevel_data", "waterlevel"];
+const RAIN_KEYS: &[&str] = &["rain_data", "rain", "rain_24h", "rain24h"];
+
+/// The water-level and rain elements of a document, as raw JSON text, in
+/// document order within each kind (water levels first).
+pub fn records(doc: &[u8]) -> Result<Vec<(Kind, &RawValue)>, serde_json::Error> {
+    let top: BTreeMap<String, &RawValue> = serde_json::from_slice(doc)?;
+    let mut out = Vec::new();
+    for (keys, kind) in [
+        (WATER_LEVEL_KEYS, Kind::WaterLevel),
+        (RAIN_KEYS, Kind::Rain),
+    ] {
+        for key in keys {
+            if let Some(part) = top.get(*key) {
+                out.extend(elements(part)?.into_iter().map(|e| (kind, e)));
+            }
+        }
+    }
+    if let Some(data) = top.get("data") {
+        // A single-subject answer: each element says what it is.
+        for e in elements(data)? {
+            out.push((kind_of(e), e));
+        }
+    }
+    if out.is_empty() && !top.keys().any(|k| k == "data" || is_part(k)) {
+        return Err(serde::de::Error::custom(
+            "no data, waterlevel_data, waterlevel or rain part",
+        ));
+    }
+    Ok(out)
 }
 
-/// The station elements of a document, as raw JSON text.
-pub fn records(doc: &[u8]) -> Result<Vec<&RawValue>, serde_json::Error> {
-    let doc: Document<'_> = serde_json::from_slice(doc)?;
-    match (doc.data, doc.waterlevel_data) {
-        (Some(data), _) | (None, Some(Inner { data })) => Ok(data),
-        (None, None) => Err(serde::de::Error::custom(
-            "neither data nor waterlevel_data.data is present",
-        )),
+fn is_part(key: &str) -> bool {
+    WATER_LEVEL_KEYS.contains(&key) || RAIN_KEYS.contains(&key)
+}
+
+/// The elements of a part: a list; an object wrapping one under `data`
+/// (recursively); or an object of elements keyed by id.
+fn elements(part: &RawValue) -> Result<Vec<&RawValue>, serde_json::Error> {
+    let text = part.get().trim_start();
+    if text.starts_with('[') {
+        return serde_json::from_str(text);
+    }
+    if !text.starts_with('{') {
+        // `null` or a status string where the list would be: no elements.
+        return Ok(Vec::new());
+    }
+    let object: BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
+    match object.get("data") {
+        Some(inner) => elements(inner),
+        None => Ok(object
+            .into_values()
+            .filter(|v| v.get().trim_start().starts_with('{'))
+            .collect()),
     }
 }
 
-/// Maps one station element to a validated `hii.water_level` envelope.
-///
-/// The station id is the HII station code (`tele_station_oldcode`, e.g.
-/// `CPY013`), falling back to the numeric station id; the bank level is
-/// `min_bank`, or the lower of the two banks, where water overflows first.
-pub fn map_record(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
+/// A rain element has `rainfall_datetime` or a `rain_24h` reading; anything
+/// else is read as a water level (and rejected as one if it is not).
+fn kind_of(element: &RawValue) -> Kind {
+    let text = element.get();
+    if text.contains("\"rainfall_datetime\"") || text.contains("\"rain_24h\"") {
+        Kind::Rain
+    } else {
+        Kind::WaterLevel
+    }
+}
+
+/// Maps one element of `kind`.
+pub fn map(kind: Kind, raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
+    match kind {
+        Kind::WaterLevel => map_record(raw, now_ms),
+        Kind::Rain => map_rain(raw, now_ms),
+    }
+}
+
+/// The element as a JSON object, and its station's code: the HII station
+/// code (`tele_station_oldcode`, e.g. `CPY013`), else the numeric id.
+fn element(raw: &str, what: &str) -> Result<(Value, String), RejectReason> {
     let record: Value = serde_json::from_str(raw)
         .map_err(|e| RejectReason::new(RejectKind::InvalidJson, e.to_string()))?;
     if !record.is_object() {
         return Err(RejectReason::new(
             RejectKind::InvalidRecord,
-            "a water-level record must be a JSON object",
+            format!("a {what} record must be a JSON object"),
         ));
     }
     let station = &record["station"];
@@ -71,11 +138,55 @@ pub fn map_record(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
         .ok_or_else(|| {
             RejectReason::new(RejectKind::MissingStation, "station has no code and no id")
         })?;
+    Ok((record, station_id))
+}
 
+/// Maps one rain element to a validated `hii.rainfall` envelope: the rain
+/// of the hour and of the 24 hours ending at `rainfall_datetime`.
+pub fn map_rain(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
+    let (record, station_id) = element(raw, "rain")?;
+    let when = json_text(record.get("rainfall_datetime")).ok_or_else(|| {
+        RejectReason::new(RejectKind::MissingTime, "rainfall_datetime is missing")
+    })?;
+    let event_time = thaiwater_time("rainfall_datetime", &when)?;
+    let reading = |names: &[&str]| -> Result<Option<f64>, RejectReason> {
+        for name in names {
+            if let Some(v) = json_number(name, record.get(*name))? {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    };
+    let payload = Rainfall {
+        station_id: station_id.clone(),
+        rain_1h_mm: required("rain_1h", reading(&["rain_1h", "rainfall1h"])?)?,
+        rain_24h_mm: required("rain_24h", reading(&["rain_24h", "rainfall24h"])?)?,
+    };
+    let station = &record["station"];
+    let envelope = Envelope::new(
+        event_id(&["hii", "rf", &station_id, &id_stamp(event_time)])?,
+        SOURCE_AGENCY,
+        SOURCE_SYSTEM,
+        event_time,
+        area(&record["geocode"])?,
+        point(station)?,
+        Payload::Rainfall(payload),
+    );
+    envelope.validate(now_ms)?;
+    Ok(envelope)
+}
+
+/// Maps one station element to a validated `hii.water_level` envelope.
+///
+/// The bank level is `min_bank`, or the lower of the two banks, where water
+/// overflows first.
+pub fn map_record(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
+    let (record, station_id) = element(raw, "water-level")?;
+    let station = &record["station"];
     let when = json_text(record.get("waterlevel_datetime")).ok_or_else(|| {
         RejectReason::new(RejectKind::MissingTime, "waterlevel_datetime is missing")
     })?;
-    let event_time = thaiwater_time(&when)?;
+    let event_time = thaiwater_time("waterlevel_datetime", &when)?;
 
     let level = required(
         "waterlevel_msl",
@@ -125,7 +236,7 @@ pub fn map_record(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
 }
 
 /// `YYYY-MM-DD HH:MM[:SS]` in Thai local time, or RFC 3339 with an offset.
-fn thaiwater_time(text: &str) -> Result<time::OffsetDateTime, RejectReason> {
+fn thaiwater_time(field: &str, text: &str) -> Result<time::OffsetDateTime, RejectReason> {
     if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
     {
         return Ok(t.to_offset(THAI_OFFSET));
@@ -133,7 +244,7 @@ fn thaiwater_time(text: &str) -> Result<time::OffsetDateTime, RejectReason> {
     let (date, time) = text.split_once([' ', 'T']).ok_or_else(|| {
         RejectReason::new(
             RejectKind::InvalidTime,
-            format!("waterlevel_datetime {text:?} has no time of day"),
+            format!("{field} {} has no time of day", quote(text)),
         )
     })?;
     local_time(date, time)

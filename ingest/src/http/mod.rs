@@ -67,6 +67,8 @@ const BROKER_RETRY_AFTER_S: u64 = 5;
 #[non_exhaustive]
 pub enum HttpError {
     #[error(transparent)]
+    Settings(#[from] pmoc_schemas::config::InvalidSetting),
+    #[error(transparent)]
     Tokens(#[from] auth::InvalidTokenHash),
     #[error("creating the producer")]
     Kafka(#[from] IngestError),
@@ -85,6 +87,8 @@ pub struct AppState {
     dead_letter_topic: Arc<str>,
     max_body_bytes: usize,
     max_record_bytes: usize,
+    /// The known sources every record is checked against.
+    sources: Arc<pmoc_schemas::source::Sources>,
     max_records: usize,
     read_timeout: Duration,
     ack_timeout: Duration,
@@ -94,6 +98,7 @@ pub struct AppState {
 /// The routes, with a producer for `settings.kafka.brokers` (connecting
 /// lazily: a broker that is down shows as 503 on requests, not here).
 pub fn build(settings: &Settings) -> Result<Router, HttpError> {
+    settings.validate()?;
     let http = &settings.http_ingest;
     let tokens = Tokens::from_config(&http.agencies)?;
     if tokens.agencies().next().is_none() {
@@ -106,6 +111,7 @@ pub fn build(settings: &Settings) -> Result<Router, HttpError> {
         dead_letter_topic: settings.kafka.dead_letter_topic.as_str().into(),
         max_body_bytes: http.max_body_bytes,
         max_record_bytes: http.max_record_bytes,
+        sources: Arc::new(settings.sources.clone()),
         max_records: http.max_records,
         read_timeout: Duration::from_millis(http.read_timeout_ms),
         ack_timeout: Duration::from_millis(http.ack_timeout_ms),
@@ -223,7 +229,13 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Bo
             return error(e.status(), e.to_string());
         }
     };
-    let (valid, invalid) = records::sort(&records, &agency, now_ms(), state.max_record_bytes);
+    let (valid, invalid) = records::sort(
+        &records,
+        &agency,
+        now_ms(),
+        state.max_record_bytes,
+        &state.sources,
+    );
     let slots = match state.admission.reserve(records.len()) {
         Ok(slots) => slots,
         Err(refusal) => return refuse(&agency, &refusal),

@@ -4,7 +4,9 @@
 //! Pure: no I/O, so every rule is unit-tested without a broker.
 
 use axum::http::StatusCode;
-use pmoc_schemas::{RejectKind, RejectReason, committee::Committee, envelope};
+use pmoc_schemas::{
+    RejectKind, RejectReason, committee::Committee, envelope, error::quote, source::Sources,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -65,12 +67,18 @@ impl IngestResponse {
     }
 }
 
-/// Decodes and validates each record at `now_ms` as sent by `agency`.
+/// Decodes and validates each record at `now_ms` as sent by `agency`,
+/// against the source registry.
+///
+/// A record whose `source_agency` is not the token's is
+/// `agency_not_authorised` even when the registry would refuse it too: who
+/// is speaking is the first thing wrong with it.
 pub fn sort<'a>(
     records: &[&'a [u8]],
     agency: &str,
     now_ms: i64,
     max_record_bytes: usize,
+    sources: &Sources,
 ) -> (Vec<Valid<'a>>, Vec<Invalid<'a>>) {
     let mut valid = Vec::with_capacity(records.len());
     let mut invalid = Vec::new();
@@ -84,15 +92,18 @@ pub fn sort<'a>(
             },
             bytes,
         };
-        match envelope::decode(bytes, now_ms, max_record_bytes) {
-            Ok(e) if e.source_agency != agency => invalid.push(reject(
-                RejectReason::new(
-                    RejectKind::AgencyNotAuthorised,
-                    format!(
-                        "source_agency is {:?} but the token belongs to {agency:?}",
-                        e.source_agency
-                    ),
+        let not_authorised = |claimed: &str| {
+            RejectReason::new(
+                RejectKind::AgencyNotAuthorised,
+                format!(
+                    "source_agency is {} but the token belongs to {agency:?}",
+                    quote(claimed)
                 ),
+            )
+        };
+        match envelope::decode(bytes, now_ms, max_record_bytes, sources) {
+            Ok(e) if e.source_agency != agency => invalid.push(reject(
+                not_authorised(&e.source_agency),
                 Some(e.event_id.as_str().to_owned()),
             )),
             Ok(e) => valid.push(Valid {
@@ -101,26 +112,42 @@ pub fn sort<'a>(
                 province: e.area.province.as_str().to_owned(),
                 bytes,
             }),
-            Err(reason) => invalid.push(reject(reason, readable_event_id(bytes, max_record_bytes))),
+            Err(reason) => {
+                let (event_id, claimed) = readable_header(bytes, max_record_bytes);
+                let reason = match (reason.kind, claimed) {
+                    (
+                        RejectKind::UnknownSource | RejectKind::SchemaNotAllowedForSource,
+                        Some(claimed),
+                    ) if claimed != agency => not_authorised(&claimed),
+                    _ => reason,
+                };
+                invalid.push(reject(reason, event_id));
+            }
         }
     }
     (valid, invalid)
 }
 
-/// The `event_id` of a rejected record, if it is a JSON object with a
-/// string `event_id`: the client matches rejects to its own records by it.
-fn readable_event_id(bytes: &[u8], max_record_bytes: usize) -> Option<String> {
+/// The `event_id` and `source_agency` of a rejected record, where it is a
+/// JSON object with them as strings: the client matches rejects to its own
+/// records by the id.
+fn readable_header(bytes: &[u8], max_record_bytes: usize) -> (Option<String>, Option<String>) {
     #[derive(Deserialize)]
-    struct Id {
+    struct Header {
         event_id: Option<Value>,
+        source_agency: Option<Value>,
     }
     if bytes.len() > max_record_bytes {
-        return None;
+        return (None, None);
     }
-    match serde_json::from_slice::<Id>(bytes).ok()?.event_id? {
-        Value::String(id) if id.len() <= pmoc_schemas::event::MAX_EVENT_ID_LEN => Some(id),
+    let Ok(header) = serde_json::from_slice::<Header>(bytes) else {
+        return (None, None);
+    };
+    let text = |v: Option<Value>| match v {
+        Some(Value::String(s)) if s.len() <= pmoc_schemas::event::MAX_EVENT_ID_LEN => Some(s),
         _ => None,
-    }
+    };
+    (text(header.event_id), text(header.source_agency))
 }
 
 #[cfg(test)]
@@ -133,7 +160,7 @@ pub(crate) mod tests {
 
     pub fn rainfall(id: &str, agency: &str, province: &str, time: &str) -> String {
         format!(
-            r#"{{"schema":"hii.rainfall","schema_version":1,"event_id":"{id}","source_agency":"{agency}","source_system":"test","committee":"water","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"S1","rain_1h_mm":1.5,"rain_24h_mm":10.0}}}}"#
+            r#"{{"schema":"hii.rainfall","schema_version":1,"event_id":"{id}","source_agency":"{agency}","source_system":"thaiwater","committee":"water","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"S1","rain_1h_mm":1.5,"rain_24h_mm":10.0}}}}"#
         )
     }
 
@@ -148,9 +175,14 @@ pub(crate) mod tests {
             rainfall("future-1", "HII", "50", "2030-01-01T00:00:00+07:00"),
             rainfall("ok-2", "HII", "10", t),
             "[1]".to_owned(),
+            rainfall("acme-1", "ACME", "50", t),
+            rainfall("sys-1", "HII", "50", t).replace("thaiwater", "spreadsheet"),
+            rainfall("nsc-1", "HII", "50", t)
+                .replace("hii.rainfall", "nsc.incident")
+                .replace("\"committee\":\"water\"", "\"committee\":\"security\""),
         ];
         let records: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
-        let (valid, invalid) = sort(&records, "HII", NOW_MS, 65_536);
+        let (valid, invalid) = sort(&records, "HII", NOW_MS, 65_536, &Sources::default());
         assert_eq!(
             valid
                 .iter()
@@ -174,6 +206,9 @@ pub(crate) mod tests {
                 (3, Some("prov-1"), "unknown_province"),
                 (4, Some("future-1"), "event_time_in_future"),
                 (6, None, "not_an_object"),
+                (7, Some("acme-1"), "agency_not_authorised"),
+                (8, Some("sys-1"), "unknown_source"),
+                (9, Some("nsc-1"), "schema_not_allowed_for_source"),
             ]
         );
         assert!(invalid.iter().all(|i| !i.rejected.reason.is_empty()));

@@ -23,7 +23,7 @@ use super::{
     Scenario, Scenarios, Tick, envelope,
     places::{district_area, districts_of, region_of},
     rng_for,
-    sample::{SimRng, lognormal, normal, round_to},
+    sample::{SimRng, lognormal, mean_reverting, normal, round_to},
     scenario::{UBON, UBON_UPSTREAM_DAMS, intensity},
 };
 
@@ -135,8 +135,20 @@ struct Dam {
     capacity: f64,
     /// This dam's usual fullness at the season's low, percent.
     base_pct: f64,
+    /// Its departure from the usual, percentage points (mean-reverting
+    /// over weeks: a reservoir's level moves by fractions of a point a day).
     walk: f64,
+    /// The round it last reported in, to scale the walk's step.
+    last_round: Option<u64>,
+    /// The day whose inflow and release it reports, and those figures: RID
+    /// reports the day's totals, and every report that day repeats them.
+    day: Option<(time::Date, f64, f64)>,
 }
+
+/// How far a dam strays from its usual fullness, percentage points, and how
+/// long such a departure lasts, seconds.
+const DAM_WALK_SIGMA: f64 = 4.0;
+const DAM_WALK_TAU_S: f64 = 30.0 * 86_400.0;
 
 #[derive(Debug)]
 struct WeatherStation {
@@ -204,8 +216,10 @@ impl HydroSim {
                 id,
                 area: random_area(&mut rng, p)?,
                 capacity,
-                base_pct: rng.random_range(25.0..45.0),
-                walk: 0.0,
+                base_pct: rng.random_range(22.0..42.0),
+                walk: DAM_WALK_SIGMA * normal(&mut rng),
+                last_round: None,
+                day: None,
             });
         }
         let mut weather = Vec::with_capacity(all.len());
@@ -338,7 +352,12 @@ impl HydroSim {
             && UBON_UPSTREAM_DAMS.contains(&self.dams[i].id);
         let rng = &mut self.rng;
         let d = &mut self.dams[i];
-        d.walk = (d.walk + normal(rng)).clamp(-6.0, 6.0);
+        // Simulated seconds since its last report.
+        let since_s = d.last_round.map_or(0.0, |r| {
+            tick.round.saturating_sub(r) as f64 * tick.sim_seconds
+        });
+        d.last_round = Some(tick.round);
+        d.walk = mean_reverting(rng, d.walk, since_s, DAM_WALK_TAU_S, DAM_WALK_SIGMA);
         let (pct, inflow_frac, release_frac) = if upstream_flood {
             let rise = (intensity(tick.round) - 0.5) * 2.0;
             (82.0 + 12.0 * rise + rng.random_range(0.0..3.0), 0.03, 0.02)
@@ -350,12 +369,22 @@ impl HydroSim {
             )
         };
         let pct = pct.clamp(3.0, 110.0);
+        let today = tick.time.date();
+        let (inflow, release) = match d.day {
+            Some((day, inflow, release)) if day == today && !upstream_flood => (inflow, release),
+            _ => {
+                let inflow = round_to(d.capacity * inflow_frac * lognormal(rng, 1.0, 0.3), 2);
+                let release = round_to(d.capacity * release_frac * lognormal(rng, 1.0, 0.2), 2);
+                d.day = Some((today, inflow, release));
+                (inflow, release)
+            }
+        };
         let payload = DamStorage {
             dam_id: d.id.to_owned(),
             storage_mcm: round_to(d.capacity * pct / 100.0, 1),
             pct_capacity: round_to(pct, 1),
-            inflow_mcm: round_to(d.capacity * inflow_frac * lognormal(rng, 1.0, 0.3), 2),
-            release_mcm: round_to(d.capacity * release_frac * lognormal(rng, 1.0, 0.2), 2),
+            inflow_mcm: inflow,
+            release_mcm: release,
         };
         let id = format!("rid-{}-{}", d.id, tick.stamp());
         out.push(envelope(
@@ -405,8 +434,17 @@ impl HydroSim {
     }
 }
 
+/// A station with its own riverbed and bank, at the heights its region's
+/// rivers run at: the delta near sea level, the Mun and the Chi on the
+/// Khorat plateau, the Ping, Wang, Yom and Nan in the northern valleys.
 fn level_station(rng: &mut SimRng, id: String, area: Area) -> LevelStation {
-    let ground_m = rng.random_range(2.0..180.0);
+    let ground_m = match region_of(area.province.as_str()) {
+        "BKK" => rng.random_range(-4.0..0.0),
+        "C" => rng.random_range(0.0..40.0),
+        "NE" => rng.random_range(100.0..160.0),
+        "N" => rng.random_range(60.0..320.0),
+        _ => rng.random_range(0.0..30.0),
+    };
     LevelStation {
         id,
         area,

@@ -19,6 +19,8 @@ pub mod security;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wall_tests;
 
 use std::time::Duration;
 

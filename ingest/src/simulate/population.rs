@@ -24,7 +24,10 @@ use super::{
     sample::{SimRng, lognormal, pick, poisson, round_to},
 };
 
-const SOURCE: (&str, &str) = ("DOPA", "bora");
+/// Civil registration comes from BORA's registration database, service
+/// transactions from the district offices' queue system.
+const REGISTRATION: (&str, &str) = ("DOPA", "bora");
+const QUEUE: (&str, &str) = ("DOPA", "queue");
 /// National registrations a day.
 const BIRTHS_PER_DAY: f64 = 1_270.0;
 const DEATHS_PER_DAY: f64 = 1_570.0;
@@ -175,7 +178,7 @@ impl PopulationSim {
             let id = format!("dopa-cr-{}-{}", counts.office_id, tick.stamp());
             out.push(envelope(
                 &id,
-                SOURCE,
+                REGISTRATION,
                 tick,
                 area,
                 None,
@@ -231,7 +234,7 @@ impl PopulationSim {
                     wait_minutes: round_to(wait.min(24.0 * 60.0), 1),
                     outcome,
                 });
-                out.push(envelope(&id, SOURCE, tick, area, None, payload)?);
+                out.push(envelope(&id, QUEUE, tick, area, None, payload)?);
             }
         }
         Ok(())

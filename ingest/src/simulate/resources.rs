@@ -29,12 +29,15 @@ use super::{
     Scenario, Scenarios, Tick, envelope,
     places::{point_in, province, provinces_in, region_of},
     rng_for,
-    sample::{SimRng, cumulative, lognormal, pick, pick_cumulative, poisson, round_to},
+    sample::{
+        SimRng, cumulative, lognormal, mean_reverting, normal, pick, pick_cumulative, poisson,
+        round_to,
+    },
     scenario::{CHIANG_MAI, STALLED_MINISTRY, STALLED_PCT, intensity},
 };
 
 const PCD: (&str, &str) = ("PCD", "air4thai");
-const GISTDA: (&str, &str) = ("GISTDA", "fire-viirs");
+const GISTDA: (&str, &str) = ("GISTDA", "fire-hotspot");
 const CGD: (&str, &str) = ("CGD", "gfmis");
 const EGP: (&str, &str) = ("CGD", "e-gp");
 const AIR_PERIOD_S: f64 = 3_600.0;
@@ -84,16 +87,31 @@ const MINISTRIES: &[(&str, f64)] = &[
     ("Ministry of Energy", 2.5),
 ];
 
-/// Typical monthly PM2.5, µg/m³, January first.
+/// Typical monthly PM2.5, µg/m³, January first: the regions' monthly means
+/// of hourly readings (PCD's published yearly reports, rounded). Only the
+/// north's burning season (February-April) puts a typical station over the
+/// 37.5 standard; elsewhere a day crosses it when the weather traps smoke.
 const PM25_NORTH: [f64; 12] = [
-    55.0, 75.0, 95.0, 70.0, 25.0, 12.0, 10.0, 10.0, 12.0, 18.0, 28.0, 40.0,
+    32.0, 45.0, 58.0, 42.0, 20.0, 11.0, 9.0, 9.0, 10.0, 14.0, 19.0, 25.0,
 ];
 const PM25_NORTHEAST: [f64; 12] = [
-    45.0, 50.0, 45.0, 30.0, 15.0, 10.0, 9.0, 9.0, 10.0, 15.0, 30.0, 42.0,
+    30.0, 29.0, 26.0, 21.0, 14.0, 10.0, 9.0, 9.0, 10.0, 13.0, 19.0, 25.0,
 ];
 const PM25_CENTRAL: [f64; 12] = [
-    45.0, 42.0, 35.0, 25.0, 15.0, 12.0, 11.0, 11.0, 12.0, 18.0, 30.0, 42.0,
+    31.0, 28.0, 24.0, 19.0, 14.0, 11.0, 10.0, 10.0, 11.0, 14.0, 20.0, 26.0,
 ];
+/// How long a region's air stays better or worse than its month's mean
+/// (weather: a stagnant high, a monsoon surge), seconds, and how much.
+const AIR_WEATHER_TAU_S: f64 = 2.0 * 86_400.0;
+const AIR_WEATHER_SIGMA: f64 = 0.12;
+/// The most the weather moves a region from its month's mean (log scale):
+/// about ±20 %. Worse is an episode, which is what scenarios are for.
+const AIR_WEATHER_BOUND: f64 = 0.2;
+/// A station's own hour-to-hour drift around its region's level.
+const AIR_STATION_TAU_S: f64 = 6.0 * 3_600.0;
+const AIR_STATION_SIGMA: f64 = 0.08;
+/// The regions the air's weather is drawn for, in [`air_region`]'s order.
+const AIR_REGIONS: usize = 4;
 const PM25_SOUTH: [f64; 12] = [
     18.0, 18.0, 20.0, 18.0, 15.0, 15.0, 15.0, 15.0, 16.0, 15.0, 14.0, 16.0,
 ];
@@ -158,6 +176,24 @@ struct AirStation {
     area: Area,
     /// This station's usual level relative to its region's.
     bias: f64,
+    /// Its drift from that level now (log scale, mean-reverting).
+    drift: f64,
+}
+
+/// A region's weather `dt` seconds after `w`.
+fn air_weather(rng: &mut SimRng, w: f64, dt: f64) -> f64 {
+    mean_reverting(rng, w, dt, AIR_WEATHER_TAU_S, AIR_WEATHER_SIGMA)
+        .clamp(-AIR_WEATHER_BOUND, AIR_WEATHER_BOUND)
+}
+
+/// The slot of a region in [`ResourcesSim::air_weather`], and its monthly means.
+fn air_region(province: &str) -> (usize, &'static [f64; 12]) {
+    match region_of(province) {
+        "N" => (0, &PM25_NORTH),
+        "NE" => (1, &PM25_NORTHEAST),
+        "S" => (2, &PM25_SOUTH),
+        _ => (3, &PM25_CENTRAL),
+    }
 }
 
 /// The resources committee's feed.
@@ -166,6 +202,9 @@ pub struct ResourcesSim {
     rng: SimRng,
     scenarios: Scenarios,
     air: Vec<AirStation>,
+    /// Each region's air against its month's mean (log scale,
+    /// mean-reverting over days), so a day is hazier or clearer region-wide.
+    air_weather: [f64; AIR_REGIONS],
     provinces: Vec<ProvinceCode>,
     /// Running province weights for hotspots in and out of the north.
     north_weights: Vec<f64>,
@@ -197,7 +236,8 @@ impl ResourcesSim {
                 air.push(AirStation {
                     id: format!("PCD-{p}-{n:02}"),
                     area: Area::new(p.clone(), None)?,
-                    bias: lognormal(&mut rng, 1.0, 0.15),
+                    bias: lognormal(&mut rng, 1.0, 0.1),
+                    drift: AIR_STATION_SIGMA * normal(&mut rng),
                 });
             }
         }
@@ -210,6 +250,7 @@ impl ResourcesSim {
                 .iter()
                 .map(|p| if p.as_str() == "10" { 10.0 } else { 1.0 }),
         );
+        let air_weather = std::array::from_fn(|_| air_weather(&mut rng, 0.0, f64::INFINITY));
         let performance = MINISTRIES
             .iter()
             .map(|_| rng.random_range(0.85..1.03))
@@ -218,6 +259,7 @@ impl ResourcesSim {
             rng,
             scenarios,
             air,
+            air_weather,
             last_pct: vec![0.0; MINISTRIES.len() * codes.len()],
             provinces: codes,
             north_weights,
@@ -246,25 +288,29 @@ impl ResourcesSim {
     fn air_quality(&mut self, tick: &Tick, out: &mut Vec<Envelope>) -> Result<(), RejectReason> {
         let m = usize::from(tick.month()) - 1;
         // Night-time inversions trap smoke; afternoons mix it away.
-        let diurnal = 1.0 + 0.25 * (std::f64::consts::TAU * (tick.hour() - 7.0) / 24.0).cos();
+        let diurnal = 1.0 + 0.15 * (std::f64::consts::TAU * (tick.hour() - 7.0) / 24.0).cos();
         let rise = (intensity(tick.round) - 0.5) * 2.0;
+        for w in &mut self.air_weather {
+            *w = air_weather(&mut self.rng, *w, tick.sim_seconds);
+        }
+        // Simulated seconds between two readings of a station.
+        let period = tick.every(AIR_PERIOD_S) as f64 * tick.sim_seconds;
         for i in 0..self.air.len() {
             if !tick.due(i, AIR_PERIOD_S) {
                 continue;
             }
             let haze = self.haze(&self.air[i].area.province);
-            let s = &self.air[i];
-            let typical = match region_of(s.area.province.as_str()) {
-                "N" => PM25_NORTH[m],
-                "NE" => PM25_NORTHEAST[m],
-                "S" => PM25_SOUTH[m],
-                _ => PM25_CENTRAL[m],
-            };
-            let noise = lognormal(&mut self.rng, 1.0, 0.25);
+            let rng = &mut self.rng;
+            let s = &mut self.air[i];
+            let (region, means) = air_region(s.area.province.as_str());
+            s.drift = mean_reverting(rng, s.drift, period, AIR_STATION_TAU_S, AIR_STATION_SIGMA);
+            // A reading of its hour: the station's level, its drift, the
+            // region's weather, and a little measurement noise.
+            let reading = (s.drift + self.air_weather[region]).exp() * lognormal(rng, 1.0, 0.03);
             let pm25 = if haze {
-                ((90.0 + 110.0 * rise) * noise).max(76.0)
+                ((90.0 + 110.0 * rise) * lognormal(rng, 1.0, 0.25)).max(76.0)
             } else {
-                typical * s.bias * diurnal * noise
+                means[m] * s.bias * diurnal * reading
             };
             let pm25 = round_to(pm25.clamp(1.0, 900.0), 1);
             let payload = AirQuality {
@@ -377,7 +423,7 @@ impl ResourcesSim {
             };
             let share = (self.money_weights[p] - before) / total_weight;
             let budget_thb = (billions * 1e9 * share).round();
-            let noise = 1.0 + 0.03 * super::sample::normal(&mut self.rng);
+            let noise = 1.0 + 0.03 * normal(&mut self.rng);
             let pct = if self.scenarios.contains(Scenario::StalledBudget)
                 && ministry == STALLED_MINISTRY
             {

@@ -80,6 +80,16 @@ pub(crate) fn pick<T: Copy>(rng: &mut SimRng, items: &[(T, f64)]) -> T {
     items[items.len() - 1].0
 }
 
+/// One step of a mean-reverting (Ornstein-Uhlenbeck) walk around 0: after
+/// `dt` seconds with correlation time `tau` seconds, `x` keeps
+/// `exp(-dt / tau)` of itself and the rest is fresh noise, so the walk's
+/// spread stays `sigma` whatever the step. Feeds built on it drift like
+/// weather (slowly, from one report to the next) instead of jumping.
+pub(crate) fn mean_reverting(rng: &mut SimRng, x: f64, dt: f64, tau: f64, sigma: f64) -> f64 {
+    let keep = (-dt / tau).exp();
+    x * keep + sigma * (1.0 - keep * keep).sqrt() * normal(rng)
+}
+
 /// Rounds to `digits` decimals, as agencies publish their readings.
 pub(crate) fn round_to(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);

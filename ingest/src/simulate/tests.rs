@@ -91,14 +91,22 @@ fn every_message_validates_and_round_trips_at_any_time_of_year() {
         datetime!(2025-12-31 23:59:59.5 +07:00),
     ];
     let every = Scenario::ALL;
+    // The default registry knows every simulated source: a simulator
+    // publishing as an unknown system would be dead-lettered whole.
+    let sources = pmoc_schemas::source::Sources::default();
     for start in times {
         let rounds = run(options(&Committee::ALL, &every), start, 40);
         let mut ids = BTreeSet::new();
         for (r, round) in rounds.iter().enumerate() {
             for e in round {
                 let bytes = e.encode().expect("encodes");
-                let back = decode(&bytes, e.event_time_ms(), DEFAULT_MAX_MESSAGE_BYTES)
-                    .unwrap_or_else(|err| panic!("{err} in {}", String::from_utf8_lossy(&bytes)));
+                let back = decode(
+                    &bytes,
+                    e.event_time_ms(),
+                    DEFAULT_MAX_MESSAGE_BYTES,
+                    &sources,
+                )
+                .unwrap_or_else(|err| panic!("{err} in {}", String::from_utf8_lossy(&bytes)));
                 assert_eq!(&back, e);
                 assert_eq!(key(e), e.area.province.as_str());
                 assert!(

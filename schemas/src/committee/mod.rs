@@ -126,7 +126,10 @@ pub fn lookup(name: &str, version: Option<u64>) -> Result<SchemaId, RejectReason
     if known.peek().is_none() {
         return Err(RejectReason::new(
             RejectKind::UnknownSchema,
-            format!("schema {name:?} is not one PMOC accepts"),
+            format!(
+                "schema {} is not one PMOC accepts",
+                crate::error::quote(name)
+            ),
         ));
     }
     let versions: Vec<u16> = known.clone().map(|s| s.version).collect();
@@ -136,7 +139,7 @@ pub fn lookup(name: &str, version: Option<u64>) -> Result<SchemaId, RejectReason
         .ok_or_else(|| {
             RejectReason::new(
                 RejectKind::UnknownSchemaVersion,
-                format!("schema {name:?} has versions {versions:?}, not this one"),
+                format!("schema {name} has versions {versions:?}, not this one"),
             )
         })
 }
@@ -145,8 +148,31 @@ pub fn lookup(name: &str, version: Option<u64>) -> Result<SchemaId, RejectReason
 /// ClickHouse keys and metric labels, so unbounded ones are refused.
 pub const MAX_ID_LEN: usize = 128;
 
-/// A non-empty, bounded, printable identifier: control characters would end
-/// up in logs and CSV exports.
+/// Whether `c` is invisible or changes how text around it is shown: control
+/// characters (which forge log lines and CSV rows), zero-width characters
+/// (which make two different ids look the same) and bidirectional overrides
+/// and isolates (which make an id display as another, "Trojan Source").
+/// None belongs in an identifier.
+pub fn is_hidden_char(c: char) -> bool {
+    if c.is_ascii() {
+        // The common case, decided without the table below.
+        return c.is_ascii_control();
+    }
+    c.is_control()
+        || matches!(
+            c,
+            // Zero-width space, non-joiner, joiner; word joiner; BOM/ZWNBSP;
+            // soft hyphen; Mongolian vowel separator.
+            '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}'
+            // Left-to-right and right-to-left marks, Arabic letter mark.
+            | '\u{200E}' | '\u{200F}' | '\u{061C}'
+            // Embeddings, overrides and their pop; isolates and their pop.
+            | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// A non-empty, bounded identifier of visible characters only (see
+/// [`is_hidden_char`]).
 pub(crate) fn check_id(field: &str, value: &str) -> Result<(), RejectReason> {
     if value.trim().is_empty() {
         return Err(RejectReason::new(
@@ -154,10 +180,24 @@ pub(crate) fn check_id(field: &str, value: &str) -> Result<(), RejectReason> {
             format!("{field} is empty"),
         ));
     }
-    if value.len() > MAX_ID_LEN || value.chars().any(char::is_control) {
+    if value.len() > MAX_ID_LEN {
         return Err(RejectReason::new(
             RejectKind::InvalidIdentifier,
-            format!("{field} must be at most {MAX_ID_LEN} printable characters"),
+            format!(
+                "{field} is {} bytes, more than {MAX_ID_LEN}: {}",
+                value.len(),
+                crate::error::quote(value)
+            ),
+        ));
+    }
+    if let Some(c) = value.chars().find(|&c| is_hidden_char(c)) {
+        return Err(RejectReason::new(
+            RejectKind::InvalidIdentifier,
+            format!(
+                "{field} contains the invisible or control character U+{:04X}: {}",
+                u32::from(c),
+                crate::error::quote(value)
+            ),
         ));
     }
     Ok(())
@@ -280,9 +320,19 @@ mod tests {
         );
         assert_eq!(kind(check_id("id", "A1")), Ok(()));
         assert_eq!(kind(check_id("id", " ")), Err(RejectKind::EmptyField));
-        assert_eq!(
-            kind(check_id("id", "a\nb")),
-            Err(RejectKind::InvalidIdentifier)
-        );
+        for hidden in [
+            "a\nb",
+            "CPY\u{200B}011",
+            "CPY011\u{202E}",
+            "\u{2066}x",
+            "\u{FEFF}x",
+        ] {
+            assert_eq!(
+                kind(check_id("id", hidden)),
+                Err(RejectKind::InvalidIdentifier),
+                "{hidden:?}"
+            );
+        }
+        assert_eq!(kind(check_id("id", "เขื่อนภูมิพล")), Ok(()), "Thai is visible");
     }
 }

@@ -285,12 +285,12 @@ impl Store {
 
     /// Every source's completeness and liveness, greatest over the
     /// pipeline's workers, with its light at `now_ms`: how old its newest
-    /// event is against its expected cadence, from `cadences` (the reader's
-    /// settings, by schema) or else as the pipeline stored it.
+    /// event is against its expected cadence, from `sources` (the reader's
+    /// registry, by agency and schema) or else as the pipeline stored it.
     pub async fn freshness(
         &self,
         now_ms: i64,
-        cadences: &BTreeMap<String, u32>,
+        sources: &pmoc_schemas::source::Sources,
     ) -> Result<Vec<SourceFreshness>> {
         let rows: Vec<Freshness> = self
             .servers
@@ -311,7 +311,9 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let cadence = cadences.get(&r.schema).copied().unwrap_or(r.cadence);
+                let cadence = sources
+                    .cadence_of(&r.source_agency, &r.schema)
+                    .unwrap_or(r.cadence);
                 SourceFreshness {
                     light: Light::of(now_ms, r.last_event, cadence),
                     committee: r.committee,

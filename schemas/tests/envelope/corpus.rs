@@ -2,10 +2,9 @@
 //! with the exact reject kind it must produce. Kinds label metrics and the
 //! rejects table, so a change of kind is a change of contract.
 
-use pmoc_schemas::envelope::decode;
 use serde_json::{Value, json};
 
-use crate::samples::{MAX, NOW, message};
+use crate::samples::{MAX, NOW, decode, message};
 
 /// The sample of `schema` with `edit` applied, serialized.
 fn edited(schema: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
@@ -51,7 +50,7 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("Infinity token", replaced("hii.rainfall", "12.5", "Infinity"), "malformed_json"),
         ("single quotes", text.replace('"', "'").into_bytes(), "malformed_json"),
         ("utf-8 byte order mark", [b"\xEF\xBB\xBF".as_slice(), &valid].concat(), "malformed_json"),
-        ("1e400 overflows f64", replaced("hii.rainfall", "12.5", "1e400"), "number_out_of_range"),
+        ("1e400 in an unknown field", replaced("hii.rainfall", "{", "{\"x\":1e400,"), "number_out_of_range"),
         ("-1e400 in the point", replaced("hii.rainfall", "18.79", "-1e400"), "number_out_of_range"),
         ("nesting beyond 128 levels", replaced("hii.rainfall", "\"thaiwater\"", &deep), "too_deeply_nested"),
         ("invalid utf-8", [valid.as_slice(), b"\xff\xfe"].concat(), "invalid_utf8"),
@@ -62,6 +61,13 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("top-level null", b"null".to_vec(), "not_an_object"),
         ("duplicate header key", replaced("hii.rainfall", "{", "{\"schema\":\"nsc.incident\","), "duplicate_field"),
         ("duplicate payload key", replaced("hii.rainfall", "\"rain_1h_mm\"", "\"rain_1h_mm\":1,\"rain_1h_mm\""), "duplicate_field"),
+        ("duplicate province lands nowhere", replaced("hii.rainfall", "\"province\":\"50\"", "\"province\":\"50\",\"province\":\"10\""), "duplicate_field"),
+        ("duplicate point coordinate", replaced("hii.rainfall", "\"lat\":18.79", "\"lat\":18.79,\"lat\":13.75"), "duplicate_field"),
+        ("duplicate unknown header key", replaced("hii.rainfall", "{", "{\"trace\":1,\"trace\":2,"), "duplicate_field"),
+        ("duplicate key inside an unknown field", replaced("hii.rainfall", "{", "{\"ext\":{\"a\":[{\"b\":1,\"b\":2}]},"), "duplicate_field"),
+        ("duplicate unknown payload key", replaced("hii.rainfall", "\"rain_1h_mm\"", "\"sensor\":\"a\",\"sensor\":\"b\",\"rain_1h_mm\""), "duplicate_field"),
+        ("duplicate key spelt with an escape", replaced("hii.rainfall", "\"rain_1h_mm\"", "\"rain_1h_mm\":1,\"rain_1h_\\u006dm\""), "duplicate_field"),
+        ("duplicate payload", replaced("hii.rainfall", "{", "{\"payload\":{},"), "duplicate_field"),
         // Identity and schema.
         ("missing event id", rain(|v| { v.as_object_mut().unwrap().remove("event_id"); }), "missing_event_id"),
         ("null event id", rain(|v| v["event_id"] = Value::Null), "missing_event_id"),
@@ -70,6 +76,11 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("numeric event id", rain(|v| v["event_id"] = 42.into()), "invalid_event_id"),
         ("event id of 129 chars", rain(|v| v["event_id"] = "e".repeat(129).into()), "invalid_event_id"),
         ("event id with newline", rain(|v| v["event_id"] = "e1\nINFO forged log".into()), "invalid_event_id"),
+        ("event id with zero-width space", rain(|v| v["event_id"] = "hii-rf-CPY011\u{200B}-1".into()), "invalid_event_id"),
+        ("event id with bidi override", rain(|v| v["event_id"] = "hii-rf-\u{202E}110YPC".into()), "invalid_event_id"),
+        ("event id with bidi isolate", rain(|v| v["event_id"] = "\u{2067}hii-rf-1\u{2069}".into()), "invalid_event_id"),
+        ("station id with zero-width joiner", rain(|v| v["payload"]["station_id"] = "CPY\u{200D}011".into()), "invalid_identifier"),
+        ("source agency with byte order mark", rain(|v| v["source_agency"] = "\u{FEFF}HII".into()), "invalid_identifier"),
         ("missing schema", rain(|v| { v.as_object_mut().unwrap().remove("schema"); }), "missing_schema"),
         ("schema not a string", rain(|v| v["schema"] = json!(["hii.rainfall"])), "wrong_type"),
         ("unknown schema", rain(|v| v["schema"] = "hii.snowfall".into()), "unknown_schema"),
@@ -86,9 +97,17 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("empty source agency", rain(|v| v["source_agency"] = "".into()), "empty_field"),
         ("missing source system", rain(|v| { v.as_object_mut().unwrap().remove("source_system"); }), "missing_field"),
         ("source system with control char", rain(|v| v["source_system"] = "thai\u{7}water".into()), "invalid_identifier"),
+        ("null source agency", rain(|v| v["source_agency"] = Value::Null), "missing_field"),
+        // The source registry.
+        ("unknown agency", rain(|v| v["source_agency"] = "ACME".into()), "unknown_source"),
+        ("agency in lower case", rain(|v| v["source_agency"] = "hii".into()), "unknown_source"),
+        ("unknown system of a known agency", rain(|v| v["source_system"] = "spreadsheet".into()), "unknown_source"),
+        ("another committee's schema", edited("nsc.incident", |v| { v["source_agency"] = "HII".into(); v["source_system"] = "thaiwater".into(); }), "schema_not_allowed_for_source"),
+        ("another agency's schema", rain(|v| { v["source_agency"] = "NSC".into(); v["source_system"] = "nsc-ioc".into(); }), "schema_not_allowed_for_source"),
         // Time.
         ("event time without offset", rain(|v| v["event_time"] = "2026-09-22T10:00:05".into()), "invalid_event_time"),
         ("event time as epoch number", rain(|v| v["event_time"] = 1_790_046_005.into()), "wrong_type"),
+        ("null event time", rain(|v| v["event_time"] = Value::Null), "missing_field"),
         ("event time as date only", rain(|v| v["event_time"] = "2026-09-22".into()), "invalid_event_time"),
         ("event time 30 February", rain(|v| v["event_time"] = "2026-02-30T10:00:00+07:00".into()), "invalid_event_time"),
         ("event time before 2000", rain(|v| v["event_time"] = "1999-12-31T23:59:59+07:00".into()), "event_time_too_old"),
@@ -121,6 +140,9 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("payload number as word", rain(|v| v["payload"]["rain_1h_mm"] = "high".into()), "wrong_type"),
         ("NaN as a string", rain(|v| v["payload"]["rain_1h_mm"] = "NaN".into()), "wrong_type"),
         ("null for a required number", rain(|v| v["payload"]["rain_1h_mm"] = Value::Null), "wrong_type"),
+        ("null for a required enum", edited("nsc.incident", |v| v["payload"]["category"] = Value::Null), "wrong_type"),
+        ("object for a number", rain(|v| v["payload"]["rain_1h_mm"] = json!({"value": 12.5})), "wrong_type"),
+        ("1e400 in the payload", replaced("hii.rainfall", "12.5", "1e400"), "number_out_of_range"),
         ("number as string", rain(|v| v["payload"]["rain_24h_mm"] = "80.0".into()), "wrong_type"),
         ("empty station id", rain(|v| v["payload"]["station_id"] = "".into()), "empty_field"),
         // Payload values, per committee.
@@ -185,6 +207,95 @@ fn every_bad_input_is_rejected_with_its_kind() {
     names.dedup();
     assert_eq!(names.len(), rows.len(), "row names are unique");
     assert!(rows.len() >= 40);
+}
+
+/// A wrong type or a null in a typed field says which field and what it
+/// must be, not just where in the text the parser stopped.
+#[test]
+fn type_errors_name_the_field_and_the_rule() {
+    let cases = [
+        (
+            rain(|v| v["payload"]["rain_1h_mm"] = Value::Null),
+            "payload.rain_1h_mm",
+            "expected f64",
+        ),
+        (
+            rain(|v| v["payload"]["station_id"] = 7.into()),
+            "payload.station_id",
+            "expected a string",
+        ),
+        (
+            edited("nsc.incident", |v| v["payload"]["severity"] = "high".into()),
+            "payload.severity",
+            "expected u8",
+        ),
+        (
+            edited("dopa.public_service", |v| {
+                v["payload"]["channel"] = "fax".into()
+            }),
+            "payload.channel",
+            "expected one of",
+        ),
+        (
+            rain(|v| v["area"]["province"] = 50.into()),
+            "area.province",
+            "must be a string",
+        ),
+        (
+            rain(|v| v["event_time"] = Value::Null),
+            "event_time",
+            "required",
+        ),
+    ];
+    for (bytes, field, rule) in cases {
+        let e = decode(&bytes, NOW, MAX).unwrap_err();
+        assert!(
+            e.detail.contains(field) && e.detail.contains(rule),
+            "{e} should name {field} and {rule}"
+        );
+        assert_ne!(e.kind, "malformed_json");
+    }
+}
+
+/// A hostile value of kilobytes never makes a reason of kilobytes: reasons
+/// are stored with every dead letter and rejects row.
+#[test]
+fn reasons_quote_only_a_short_prefix_of_the_input() {
+    let huge = "x".repeat(10_000);
+    let thai = "ก".repeat(5_000);
+    let rows = [
+        rain(|v| v["event_id"] = format!("{huge}\n").into()),
+        rain(|v| v["schema"] = huge.clone().into()),
+        rain(|v| v["committee"] = huge.clone().into()),
+        rain(|v| v["source_agency"] = huge.clone().into()),
+        rain(|v| v["source_system"] = thai.clone().into()),
+        rain(|v| v["event_time"] = huge.clone().into()),
+        rain(|v| v["area"]["province"] = huge.clone().into()),
+        rain(|v| v["area"]["district"] = thai.clone().into()),
+        rain(|v| v["payload"]["station_id"] = huge.clone().into()),
+        rain(|v| v["payload"]["rain_1h_mm"] = huge.clone().into()),
+        edited("nsc.incident", |v| {
+            v["payload"]["category"] = huge.clone().into()
+        }),
+        replaced(
+            "hii.rainfall",
+            "\"rain_1h_mm\"",
+            &format!("\"{huge}\":1,\"{huge}\":2,\"rain_1h_mm\""),
+        ),
+        replaced(
+            "hii.rainfall",
+            "{",
+            &format!("{{\"{huge}\":1,\"{huge}\":2,"),
+        ),
+    ];
+    for bytes in rows {
+        let e = decode(&bytes, NOW, MAX).unwrap_err();
+        assert!(
+            e.detail.chars().count() <= 400,
+            "{} chars: {e}",
+            e.detail.chars().count()
+        );
+    }
 }
 
 #[test]

@@ -3,12 +3,12 @@
 
 use pmoc_schemas::{
     committee::{Committee, SCHEMAS},
-    envelope::{Envelope, Payload, decode},
+    envelope::{Envelope, Payload},
     json_schema::documents,
 };
 use serde_json::Value;
 
-use crate::samples::{MAX, NOW, envelope, envelopes, message, payloads};
+use crate::samples::{MAX, NOW, decode, envelope, envelopes, message, payloads};
 
 #[test]
 fn every_payload_type_round_trips() {

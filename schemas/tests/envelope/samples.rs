@@ -1,12 +1,16 @@
 //! One valid message per schema, built from the Rust types so the tests
 //! follow the types when they change.
 
+use std::sync::LazyLock;
+
 use pmoc_schemas::{
+    RejectReason,
     area::ProvinceCode,
     committee::{population::*, resources::*, security::*, water::*},
     district::DistrictCode,
     envelope::{Area, Envelope, GeoPoint, Payload},
     event::EventId,
+    source::Sources,
 };
 use serde_json::Value;
 use time::macros::{date, datetime};
@@ -96,15 +100,34 @@ pub fn payloads() -> Vec<Payload> {
     ]
 }
 
-/// A valid envelope around `payload`, in Mueang Chiang Mai.
+/// The source registry every test decodes against: the defaults.
+pub static SOURCES: LazyLock<Sources> = LazyLock::new(Sources::default);
+
+/// `decode` as the pipeline runs it, against the default registry.
+pub fn decode(bytes: &[u8], now_ms: i64, max_bytes: usize) -> Result<Envelope, RejectReason> {
+    pmoc_schemas::envelope::decode(bytes, now_ms, max_bytes, &SOURCES)
+}
+
+/// The agency that may send `schema` and its first system.
+pub fn source_of(schema: &str) -> (String, String) {
+    SOURCES
+        .iter()
+        .find(|(_, s)| s.schemas.contains_key(schema))
+        .map(|(agency, s)| (agency.to_owned(), s.systems[0].clone()))
+        .unwrap_or_else(|| panic!("no source sends {schema}"))
+}
+
+/// A valid envelope around `payload`, in Mueang Chiang Mai, from the agency
+/// that publishes its schema.
 pub fn envelope(payload: Payload) -> Envelope {
     let id = payload.schema_id();
     let province = ProvinceCode::parse("50").unwrap();
     let district = DistrictCode::parse("5001").unwrap();
+    let (agency, system) = source_of(id.name);
     Envelope::new(
         EventId::parse(&format!("{}-0001", id.name)).unwrap(),
-        "HII",
-        "thaiwater",
+        &agency,
+        &system,
         datetime!(2026-09-22 10:00:05 +07:00),
         Area::new(province, Some(district)).unwrap(),
         Some(GeoPoint::new(18.79, 98.98).unwrap()),

@@ -220,10 +220,16 @@ fn read_back(settings: &Settings) -> anyhow::Result<Vec<Delivered>> {
     let mut out = Vec::new();
     for committee in Committee::ALL {
         let topic = settings.kafka.topics.of(committee);
+        let sources = &settings.sources;
         let now = pmoc_schemas::event::unix_ms(OffsetDateTime::now_utc());
         for m in topic::read_all(&settings.kafka.brokers, topic, settings.kafka.partitions)? {
-            let e = envelope::decode(&m.payload, now, envelope::DEFAULT_MAX_MESSAGE_BYTES)
-                .map_err(|r| anyhow::anyhow!("{topic}/{}@{}: {r}", m.partition, m.offset))?;
+            let e = envelope::decode(
+                &m.payload,
+                now,
+                envelope::DEFAULT_MAX_MESSAGE_BYTES,
+                sources,
+            )
+            .map_err(|r| anyhow::anyhow!("{topic}/{}@{}: {r}", m.partition, m.offset))?;
             out.push((topic.to_owned(), m.partition, m.offset, e));
         }
     }

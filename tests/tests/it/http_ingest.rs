@@ -36,6 +36,15 @@ fn settings(broker: &Broker) -> Settings {
     s.kafka.alerts_topic = unique_name("alerts");
     s.http_ingest.ack_timeout_ms = 5_000;
     s.http_ingest.agencies = BTreeMap::from([("HII".to_owned(), http::hash_token(TOKEN))]);
+    // This deployment also takes HII's air-quality readings: the registry,
+    // not the token, says which schemas an agency may send.
+    let mut hii = s
+        .sources
+        .get("HII")
+        .cloned()
+        .expect("HII is a default source");
+    hii.schemas.insert("pcd.air_quality".to_owned(), 3_600);
+    s.sources.insert("HII", hii);
     s
 }
 
@@ -49,13 +58,13 @@ fn recent() -> String {
 
 fn rainfall(id: &str, agency: &str, province: &str, time: &str) -> String {
     format!(
-        r#"{{"schema":"hii.rainfall","schema_version":1,"event_id":"{id}","source_agency":"{agency}","source_system":"it","committee":"water","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"S-{province}","rain_1h_mm":2.5,"rain_24h_mm":40.0}}}}"#
+        r#"{{"schema":"hii.rainfall","schema_version":1,"event_id":"{id}","source_agency":"{agency}","source_system":"thaiwater","committee":"water","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"S-{province}","rain_1h_mm":2.5,"rain_24h_mm":40.0}}}}"#
     )
 }
 
 fn air_quality(id: &str, province: &str, time: &str) -> String {
     format!(
-        r#"{{"schema":"pcd.air_quality","schema_version":1,"event_id":"{id}","source_agency":"HII","source_system":"it","committee":"resources","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"A-{province}","pm25_ugm3":37.5}}}}"#
+        r#"{{"schema":"pcd.air_quality","schema_version":1,"event_id":"{id}","source_agency":"HII","source_system":"thaiwater","committee":"resources","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"A-{province}","pm25_ugm3":37.5}}}}"#
     )
 }
 /// Every message of `topic` from the beginning (exactly `want`), sorted.
@@ -115,7 +124,7 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
     let url = format!("{base}/v1/events");
     let t = recent();
 
-    // A mixed NDJSON batch: three valid records of two committees, four bad.
+    // A mixed NDJSON batch: three valid records of two committees, six bad.
     let lines = [
         rainfall("it-rain-50", "HII", "50", &t),
         air_quality("it-air-10", "10", &t),
@@ -124,6 +133,10 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
         rainfall("it-prov-99", "HII", "99", &t),
         rainfall("it-future", "HII", "50", "2099-01-01T00:00:00+07:00"),
         rainfall("it-rain-34", "HII", "34", &t),
+        rainfall("it-system", "HII", "50", &t).replace("thaiwater", "spreadsheet"),
+        air_quality("it-incident", "50", &t)
+            .replace("pcd.air_quality", "nsc.incident")
+            .replace("\"resources\"", "\"security\""),
     ];
     let body = lines.join("\n") + "\n";
     let (status, text) = post(&client, &url, TOKEN, "application/x-ndjson", body).await?;
@@ -135,7 +148,7 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
             response.received,
             response.accepted
         ),
-        ("HII", 7, 3)
+        ("HII", 9, 3)
     );
     let rejects: Vec<(usize, Option<&str>, &str)> = response
         .rejected
@@ -149,6 +162,8 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
             (3, Some("it-nsc-50"), "agency_not_authorised"),
             (4, Some("it-prov-99"), "unknown_province"),
             (5, Some("it-future"), "event_time_in_future"),
+            (7, Some("it-system"), "unknown_source"),
+            (8, Some("it-incident"), "schema_not_allowed_for_source"),
         ]
     );
     assert!(response.rejected.iter().all(|r| !r.reason.is_empty()));
@@ -175,7 +190,7 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
     }
 
     // Rejects are on the dead-letter topic, byte for byte, with the reason.
-    let dead = read_topic(&settings, &settings.kafka.dead_letter_topic, 4)?;
+    let dead = read_topic(&settings, &settings.kafka.dead_letter_topic, 6)?;
     let mut got: Vec<(String, Vec<u8>)> = dead
         .iter()
         .map(|d| {
@@ -214,7 +229,7 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
     assert_eq!(stored_count(&settings, &settings.kafka.topics.water)?, 2);
     assert_eq!(
         stored_count(&settings, &settings.kafka.dead_letter_topic)?,
-        4
+        6
     );
 
     // A batch with nothing acceptable is a 422; its record is dead-lettered.
@@ -223,7 +238,7 @@ async fn http_ingest_publishes_valid_records_and_dead_letters_the_rest() -> anyh
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
     assert_eq!(
         stored_count(&settings, &settings.kafka.dead_letter_topic)?,
-        5
+        7
     );
     assert_eq!(stored_count(&settings, &settings.kafka.topics.water)?, 2);
 

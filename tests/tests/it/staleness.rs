@@ -26,7 +26,7 @@ async fn the_wall_says_when_data_stops_flowing_and_when_it_flows_again() -> anyh
     settings.dashboard.assets_dir = dist_dir()?.to_string_lossy().into_owned();
     // The simulated feeds' cadences, as the local stack judges them.
     let local = pmoc_tests::repo_root().join("config/local.toml");
-    settings.cadence_seconds = pmoc_schemas::config::Settings::load(Some(&local))?.cadence_seconds;
+    settings.sources = pmoc_schemas::config::Settings::load(Some(&local))?.sources;
     auth::stores_in(&mut settings, dir.path());
     let kiosk = auth::enrol_kiosk(&settings, "ops-wall", "executive")?;
     ensure_topics(&settings.kafka).await?;

@@ -209,6 +209,10 @@ pub fn pipeline(
     log: &Path,
     timely_args: &[String],
 ) -> anyhow::Result<ChildGuard> {
+    // The pipeline refuses to start with an idle timeout shorter than the
+    // lateness (a partition let go too early turns its next on-time event
+    // late): a quick final flush waits the lateness, no less.
+    let idle_seconds = idle_seconds.max((LATENESS_MS / 1000) as u32);
     let mut command = Command::new(workspace_binary("pmoc-pipeline")?);
     command
         .args(["--metrics-listen", ""])

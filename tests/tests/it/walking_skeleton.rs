@@ -79,7 +79,8 @@ fn settings(broker: &Broker, clickhouse: &ClickHouse) -> anyhow::Result<Settings
     let mut s = support::settings(broker, clickhouse, "it_walking_skeleton");
     s.kafka.partitions = 2;
     s.pipeline.allowed_lateness_seconds = (LATENESS_MS / 1000) as u32;
-    s.pipeline.idle_partition_seconds = 2;
+    // No shorter than the lateness: the settings refuse it (see validate).
+    s.pipeline.idle_partition_seconds = s.pipeline.allowed_lateness_seconds;
     s.pipeline.flush_interval_ms = 100;
     s.dashboard.refresh_ms = 200;
     s.dashboard.assets_dir = dist_dir()?.to_string_lossy().into_owned();
