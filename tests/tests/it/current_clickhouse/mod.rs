@@ -43,7 +43,7 @@ async fn reads(store: &Store, s: &seed::Seeded) -> anyhow::Result<Results> {
     let from_s = s.t0_ms / 1000 + 300;
     let water = [MetricId::WaterLevel, MetricId::WaterFreeboard];
     let service = [MetricId::ServiceWaitMinutes];
-    let cadences = BTreeMap::from([("hii.water_level".to_owned(), 60)]);
+    let sources = pmoc_schemas::source::Sources::default();
     let province_of = &s.district[..2];
     let audit = |decision, user, route_prefix| AuditFilter {
         decision,
@@ -188,7 +188,7 @@ async fn reads(store: &Store, s: &seed::Seeded) -> anyhow::Result<Results> {
         "freshness",
         listed(
             &store
-                .freshness(s.t0_ms + 3_000, &cadences)
+                .freshness(s.t0_ms + 3_000, &sources)
                 .await
                 .context("freshness")?,
             false,
