@@ -45,14 +45,83 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for StrictSeed<S> {
     }
 }
 
+/// Forwards every `Deserializer` method to the wrapped deserializer with
+/// the visitor wrapped, through the implementing type's `split`: the two
+/// wrappers below differ only in what they wrap the visitor with. The
+/// methods listed are the one-argument ones; `deserialize_ignored_any` is
+/// listed by each, since [`Strict`] walks what others skip.
 macro_rules! forward {
     ($($method:ident)*) => {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-                self.0.$method(Wrap(visitor))
+                let (inner, visitor) = self.split(visitor);
+                inner.$method(visitor)
             }
         )*
+
+        fn deserialize_unit_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            let (inner, visitor) = self.split(visitor);
+            inner.deserialize_unit_struct(name, visitor)
+        }
+
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            let (inner, visitor) = self.split(visitor);
+            inner.deserialize_newtype_struct(name, visitor)
+        }
+
+        fn deserialize_tuple<V: Visitor<'de>>(
+            self,
+            len: usize,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            let (inner, visitor) = self.split(visitor);
+            inner.deserialize_tuple(len, visitor)
+        }
+
+        fn deserialize_tuple_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            len: usize,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            let (inner, visitor) = self.split(visitor);
+            inner.deserialize_tuple_struct(name, len, visitor)
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            let (inner, visitor) = self.split(visitor);
+            inner.deserialize_struct(name, fields, visitor)
+        }
+
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            variants: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            let (inner, visitor) = self.split(visitor);
+            inner.deserialize_enum(name, variants, visitor)
+        }
     };
+}
+
+impl<D> Strict<D> {
+    fn split<V>(self, visitor: V) -> (D, Wrap<V>) {
+        (self.0, Wrap(visitor))
+    }
 }
 
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
@@ -70,57 +139,6 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
     /// Walked, not skipped: a repeated key inside an unknown field counts.
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.0.deserialize_any(Wrap(visitor))
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_unit_struct(name, Wrap(visitor))
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_newtype_struct(name, Wrap(visitor))
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_tuple(len, Wrap(visitor))
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_tuple_struct(name, len, Wrap(visitor))
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_struct(name, fields, Wrap(visitor))
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_enum(name, variants, Wrap(visitor))
     }
 
     fn is_human_readable(&self) -> bool {
@@ -299,14 +317,11 @@ struct KeyDeserializer<'a, 'de, D> {
     keys: &'a mut Keys<'de>,
 }
 
-macro_rules! key_forward {
-    ($($method:ident)*) => {
-        $(
-            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-                self.inner.$method(KeyVisitor { visitor, keys: self.keys })
-            }
-        )*
-    };
+impl<'a, 'de, D> KeyDeserializer<'a, 'de, D> {
+    fn split<V>(self, visitor: V) -> (D, KeyVisitor<'a, 'de, V>) {
+        let keys = self.keys;
+        (self.inner, KeyVisitor { visitor, keys })
+    }
 }
 
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDeserializer<'_, 'de, D> {
@@ -315,76 +330,13 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDeserializer<'_, 'de, D
     // Keys are read as whatever the caller asks for (a field name, a
     // string, a number for integer-keyed maps); only string keys are
     // recorded, which is every key a JSON envelope has.
-    key_forward! {
+    forward! {
         deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32
         deserialize_i64 deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32
         deserialize_u64 deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char
         deserialize_str deserialize_string deserialize_bytes deserialize_byte_buf
         deserialize_option deserialize_unit deserialize_seq deserialize_map
         deserialize_identifier deserialize_ignored_any
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let keys = self.keys;
-        self.inner
-            .deserialize_unit_struct(name, KeyVisitor { visitor, keys })
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let keys = self.keys;
-        self.inner
-            .deserialize_newtype_struct(name, KeyVisitor { visitor, keys })
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let keys = self.keys;
-        self.inner
-            .deserialize_tuple(len, KeyVisitor { visitor, keys })
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let keys = self.keys;
-        self.inner
-            .deserialize_tuple_struct(name, len, KeyVisitor { visitor, keys })
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let keys = self.keys;
-        self.inner
-            .deserialize_struct(name, fields, KeyVisitor { visitor, keys })
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let keys = self.keys;
-        self.inner
-            .deserialize_enum(name, variants, KeyVisitor { visitor, keys })
     }
 
     fn is_human_readable(&self) -> bool {
