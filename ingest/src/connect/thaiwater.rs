@@ -162,18 +162,14 @@ pub fn map_rain(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
         rain_1h_mm: required("rain_1h", reading(&["rain_1h", "rainfall1h"])?)?,
         rain_24h_mm: required("rain_24h", reading(&["rain_24h", "rainfall24h"])?)?,
     };
-    let station = &record["station"];
-    let envelope = Envelope::new(
-        event_id(&["hii", "rf", &station_id, &id_stamp(event_time)])?,
-        SOURCE_AGENCY,
-        SOURCE_SYSTEM,
+    station_envelope(
+        &record,
+        "rf",
+        &station_id,
         event_time,
-        area(&record["geocode"])?,
-        point(station)?,
         Payload::Rainfall(payload),
-    );
-    envelope.validate(now_ms)?;
-    Ok(envelope)
+        now_ms,
+    )
 }
 
 /// Maps one station element to a validated `hii.water_level` envelope.
@@ -221,15 +217,35 @@ pub fn map_record(raw: &str, now_ms: i64) -> Result<Envelope, RejectReason> {
         discharge_m3s: json_number("discharge", record.get("discharge"))?,
         pct_bank_full: pct,
     };
+    station_envelope(
+        &record,
+        "wl",
+        &station_id,
+        event_time,
+        Payload::WaterLevel(payload),
+        now_ms,
+    )
+}
 
+/// The validated envelope of one station element's reading: its id from
+/// the station, the feed (`kind`) and the time; its place from the
+/// element's geocode and station coordinates.
+fn station_envelope(
+    record: &Value,
+    kind: &str,
+    station_id: &str,
+    event_time: time::OffsetDateTime,
+    payload: Payload,
+    now_ms: i64,
+) -> Result<Envelope, RejectReason> {
     let envelope = Envelope::new(
-        event_id(&["hii", "wl", &station_id, &id_stamp(event_time)])?,
+        event_id(&["hii", kind, station_id, &id_stamp(event_time)])?,
         SOURCE_AGENCY,
         SOURCE_SYSTEM,
         event_time,
         area(&record["geocode"])?,
-        point(station)?,
-        Payload::WaterLevel(payload),
+        point(&record["station"])?,
+        payload,
     );
     envelope.validate(now_ms)?;
     Ok(envelope)
