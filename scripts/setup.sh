@@ -9,9 +9,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # even with the curl feature off, so the curl headers are a build dependency.
 # openssl makes the TLS test's certificate. zookeeper (with its Java) is what
 # the replicated ClickHouse test replicates through; python3-venv holds chDB.
+# wrk is the benchmark's HTTP load tool (scripts/bench.sh).
 packages=(clickhouse-server chromium chromium-driver fonts-thai-tlwg fonts-tlwg-loma-ttf
           cmake g++ make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev curl ca-certificates
-          openssl zookeeper python3 python3-venv)
+          openssl zookeeper python3 python3-venv wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

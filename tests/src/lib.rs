@@ -4,6 +4,7 @@
 //! ever skipped silently.
 
 pub mod auth;
+pub mod bench;
 pub mod browser;
 pub mod burst;
 pub mod chdb;

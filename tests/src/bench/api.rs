@@ -1,0 +1,104 @@
+//! Phase 3, drill-down API latency under many concurrent clients, measured
+//! by Debian's `wrk` (a well-kept closed-loop load tool) with the signed-in
+//! operator's session cookie. wrk's default 2 s timeout would drop the slow
+//! answers from its latency figures, so it waits up to 60 s instead and
+//! reports through a Lua `done` hook as one line of JSON.
+
+use std::{path::Path, process::Command};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// The paths measured: the issue's examples.
+pub const PATHS: &[&str] = &[
+    "/api/area/province/34?committee=water&range=1d",
+    "/api/area/province/34?committee=water&range=7d",
+    "/api/area/nation/TH?committee=population&range=7d",
+    "/api/wall",
+];
+
+const REPORT_LUA: &str = r#"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\nPMOC-JSON {"requests":%d,"duration_us":%d,"bytes":%d,"connect_errors":%d,"read_errors":%d,"write_errors":%d,"non_2xx":%d,"timeouts":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max, latency.mean))
+end
+"#;
+
+/// wrk's figures for one path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Latency {
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub clients: u32,
+    pub requests: u64,
+    pub duration_us: u64,
+    pub bytes: u64,
+    pub connect_errors: u64,
+    pub read_errors: u64,
+    pub write_errors: u64,
+    pub non_2xx: u64,
+    pub timeouts: u64,
+    pub p50_us: u64,
+    pub p95_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+    pub mean_us: f64,
+    #[serde(default)]
+    pub requests_per_s: f64,
+}
+
+/// Runs wrk against `base` + each of `paths` for `seconds` with `clients`
+/// connections.
+pub fn run(
+    base: &str,
+    cookie: &str,
+    paths: &[&str],
+    clients: u32,
+    seconds: u32,
+    scratch: &Path,
+) -> anyhow::Result<Vec<Latency>> {
+    let script = scratch.join("pmoc-bench-report.lua");
+    std::fs::write(&script, REPORT_LUA)?;
+    let mut out = Vec::new();
+    for path in paths {
+        eprintln!("  api: {path}, {clients} clients, {seconds} s");
+        let output = Command::new("wrk")
+            .args(["-t", "2", "-c", &clients.to_string()])
+            .args(["-d", &format!("{seconds}s"), "--timeout", "60s"])
+            .args(["-H", &format!("Cookie: {cookie}")])
+            .arg("-s")
+            .arg(&script)
+            .arg(format!("{base}{path}"))
+            .output()
+            .context("running wrk (scripts/setup.sh installs it: apt-get install wrk)")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        anyhow::ensure!(
+            output.status.success(),
+            "wrk failed: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("PMOC-JSON "))
+            .context("no report from wrk")?;
+        let mut l: Latency = serde_json::from_str(line)?;
+        l.path = (*path).to_owned();
+        l.clients = clients;
+        l.requests_per_s = l.requests as f64 / (l.duration_us as f64 / 1e6).max(1e-9);
+        eprintln!(
+            "  api: {:.0} req/s, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, non-2xx {}, timeouts {}",
+            l.requests_per_s,
+            l.p50_us as f64 / 1e3,
+            l.p95_us as f64 / 1e3,
+            l.p99_us as f64 / 1e3,
+            l.non_2xx,
+            l.timeouts
+        );
+        out.push(l);
+    }
+    Ok(out)
+}

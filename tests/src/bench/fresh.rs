@@ -1,0 +1,271 @@
+//! Phase 2, freshness: from an event's production to its value in the
+//! server's push, under a steady background load, next to a conventional
+//! dashboard that polls ClickHouse every 5 s (run in the same process).
+//!
+//! A probe is one `hii.rainfall` record for Bangkok whose `rain_1h_mm` is
+//! greater than any real reading (the simulators stay under 300 mm) and
+//! grows with the time into its hour. The wall's nation headline of
+//! `rain_1h_mm` is the hour's maximum, so the probe is visible exactly
+//! when that window's value reaches it, and later probes never hide
+//! earlier ones. All probes go to one province, hence one partition, in
+//! order.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::Context;
+use clickhouse::Row;
+use pmoc_schemas::calendar::window_of;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{SseReader, Stack, Summary, now_ms, summarise};
+use crate::burst;
+
+const HOUR_MS: i64 = 3_600_000;
+const METRIC: &str = "rain_1h_mm";
+
+/// One probe and when each reader first saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    pub value: f64,
+    pub window_start_ms: i64,
+    pub produced_ms: f64,
+    pub pushed_ms: Option<f64>,
+    pub polled_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Freshness {
+    pub background_per_s: f64,
+    pub probes: usize,
+    /// Production to the first `wall` push carrying the value (ms).
+    pub push_ms: Summary,
+    /// Production to the first 5 s poll of ClickHouse that sees it (ms).
+    pub poll_5s_ms: Summary,
+    /// Poll p50 over push p50: how many times fresher the push is.
+    pub ratio_p50: f64,
+    pub not_pushed: usize,
+    pub not_polled: usize,
+    pub samples: Vec<Probe>,
+}
+
+/// The probe value for an event at `at_ms`: 500 mm plus the time into its
+/// hour (0-500 mm over the hour, 0.139 mm a second).
+fn probe_value(at_ms: i64) -> (f64, i64) {
+    let (start, _) = window_of(at_ms, HOUR_MS);
+    let v = 500.0 + (at_ms - start) as f64 / 7_200.0;
+    ((v * 1e4).round() / 1e4, start)
+}
+
+type Probes = Arc<Mutex<Vec<Probe>>>;
+
+/// Runs a background burst at `rate` for `seconds`, one probe a second.
+pub async fn run(stack: &Stack, rate: f64, seconds: f64) -> anyhow::Result<Freshness> {
+    let probes: Probes = Arc::new(Mutex::new(Vec::new()));
+    let http = reqwest::Client::new();
+    let mut sse = SseReader::open(
+        &http,
+        &format!("{}/api/stream?committee=water", stack.dashboard),
+        &stack.cookie,
+    )
+    .await?;
+    let watcher = {
+        let probes = probes.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(event)) = sse.next().await {
+                if event.name != "wall" {
+                    continue;
+                }
+                let Ok(wall) = serde_json::from_str::<serde_json::Value>(&event.data) else {
+                    continue;
+                };
+                let maxima = nation_maxima(&wall);
+                mark(&probes, &maxima, event.at_ms, |p| &mut p.pushed_ms);
+            }
+        })
+    };
+    let poller = {
+        let (probes, client) = (probes.clone(), pmoc_store::client(&stack.clickhouse));
+        tokio::spawn(async move {
+            // A conventional dashboard's timer, started at an arbitrary phase.
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                let from_s = (now_ms() as i64 - 2 * HOUR_MS) / 1000;
+                match poll_maxima(&client, from_s).await {
+                    Ok(maxima) => mark(&probes, &maxima, now_ms(), |p| &mut p.polled_ms),
+                    Err(error) => eprintln!("  freshness: 5 s poll failed: {error:#}"),
+                }
+            }
+        })
+    };
+
+    let background = (rate > 0.0).then(|| {
+        let config = super::ingest::steady(stack, rate, seconds, "fresh");
+        tokio::spawn(async move { burst::run(&config).await })
+    });
+    let client = reqwest::Client::new();
+    let ticks = seconds.max(1.0) as usize;
+    for i in 0..ticks {
+        let produced_ms = now_ms();
+        let (value, window_start_ms) = probe_value(produced_ms as i64);
+        let at = OffsetDateTime::from_unix_timestamp_nanos(produced_ms as i128 * 1_000_000)?;
+        let id = format!("bench-probe-{}-{i}", produced_ms as u64);
+        let body = burst::rainfall(&id, "HII", "10", at, value);
+        let answer = client
+            .post(&stack.ingest)
+            .bearer_auth(&stack.ingest_token)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await?;
+        if answer.status().is_success() {
+            lock(&probes)?.push(Probe {
+                value,
+                window_start_ms,
+                produced_ms,
+                pushed_ms: None,
+                polled_ms: None,
+            });
+        } else {
+            eprintln!("  freshness: probe answered {}", answer.status());
+        }
+        tokio::time::sleep_until(
+            tokio::time::Instant::now() + Duration::from_secs(1)
+                - Duration::from_millis((now_ms() - produced_ms).clamp(0.0, 999.0) as u64),
+        )
+        .await;
+    }
+    if let Some(background) = background {
+        let report = background.await.context("background load")??;
+        eprintln!(
+            "  freshness: background load {:.0} accepted/s",
+            report.accepted_per_second
+        );
+    }
+    // Stragglers: until both readers saw every probe, or 30 s.
+    let deadline = now_ms() + 30_000.0;
+    while now_ms() < deadline {
+        let all = lock(&probes)?
+            .iter()
+            .all(|p| p.pushed_ms.is_some() && p.polled_ms.is_some());
+        if all {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    watcher.abort();
+    poller.abort();
+    let samples = lock(&probes)?.clone();
+    let latency = |f: fn(&Probe) -> Option<f64>| -> Vec<f64> {
+        samples
+            .iter()
+            .map(|p| f(p).map_or(f64::NAN, |t| t - p.produced_ms))
+            .collect()
+    };
+    let push_ms = summarise(&latency(|p| p.pushed_ms));
+    let poll_5s_ms = summarise(&latency(|p| p.polled_ms));
+    Ok(Freshness {
+        background_per_s: rate,
+        probes: samples.len(),
+        ratio_p50: poll_5s_ms.p50 / push_ms.p50,
+        not_pushed: samples.iter().filter(|p| p.pushed_ms.is_none()).count(),
+        not_polled: samples.iter().filter(|p| p.polled_ms.is_none()).count(),
+        push_ms,
+        poll_5s_ms,
+        samples,
+    })
+}
+
+fn lock(probes: &Probes) -> anyhow::Result<std::sync::MutexGuard<'_, Vec<Probe>>> {
+    probes.lock().map_err(|_| anyhow::anyhow!("poisoned"))
+}
+
+/// Stamps every probe not yet seen whose window's maximum reached it.
+fn mark(
+    probes: &Probes,
+    maxima: &BTreeMap<i64, f64>,
+    at_ms: f64,
+    field: fn(&mut Probe) -> &mut Option<f64>,
+) {
+    let Ok(mut probes) = probes.lock() else {
+        return;
+    };
+    for p in probes.iter_mut() {
+        let seen = maxima
+            .get(&p.window_start_ms)
+            .is_some_and(|&m| m >= p.value - 1e-6);
+        let slot = field(p);
+        if seen && slot.is_none() {
+            *slot = Some(at_ms);
+        }
+    }
+}
+
+/// The nation's `rain_1h_mm` by window start, from a pushed wall snapshot.
+fn nation_maxima(wall: &serde_json::Value) -> BTreeMap<i64, f64> {
+    let mut out = BTreeMap::new();
+    let panels = wall["panels"].as_array().into_iter().flatten();
+    for series in panels.flat_map(|p| p["series"].as_array().into_iter().flatten()) {
+        if series["metric"] != METRIC {
+            continue;
+        }
+        for point in series["points"].as_array().into_iter().flatten() {
+            if let (Some(start), Some(v)) =
+                (point["window_start_ms"].as_i64(), point["value"].as_f64())
+            {
+                out.insert(start, v);
+            }
+        }
+    }
+    out
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct Maximum {
+    start: u32,
+    top: f64,
+}
+
+/// What a dashboard polling ClickHouse directly sees: the same window's
+/// maximum of the same metric at the nation level.
+async fn poll_maxima(
+    client: &clickhouse::Client,
+    from_s: i64,
+) -> anyhow::Result<BTreeMap<i64, f64>> {
+    let rows: Vec<Maximum> = client
+        .query(
+            "SELECT toUInt32(window_start) AS start, max(max) AS top
+             FROM window_aggregates FINAL
+             WHERE metric = ? AND area_level = 'nation' AND window_seconds = 3600
+               AND toUInt32(window_start) >= ?
+             GROUP BY start",
+        )
+        .bind(METRIC)
+        .bind(from_s)
+        .fetch_all()
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (i64::from(r.start) * 1000, r.top))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_values_grow_within_an_hour_and_stay_valid() {
+        let start = 1_790_000_000_000 - 1_790_000_000_000 % HOUR_MS;
+        let (a, wa) = probe_value(start + 1_000);
+        let (b, wb) = probe_value(start + 2_000);
+        let (c, _) = probe_value(start + HOUR_MS - 1);
+        assert_eq!((wa, wb), (start, start));
+        assert!(a > 500.0 && b > a && c <= 1000.0, "{a} {b} {c}");
+    }
+}

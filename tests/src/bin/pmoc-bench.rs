@@ -1,0 +1,469 @@
+//! `pmoc-bench`: the whole-stack benchmark against a running local stack
+//! (`scripts/bench.sh` starts it with the stack's ports, token, password
+//! and kiosk URL). Each phase is optional; it prints a table of figures
+//! next to the targets and writes the same figures as JSON. It
+//! measures and reports; it asserts nothing.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::Parser;
+use pmoc_schemas::config::Settings;
+use pmoc_tests::bench::{self, Stack, Summary, api, cell, fanout, fresh, ingest, load, wall};
+use serde::Serialize;
+
+#[derive(Debug, Parser)]
+#[command(about = "Measure a running PMOC stack: ingest, freshness, API, push fan-out, wall load")]
+struct Cli {
+    /// Phases to run, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ingest,fresh,api,fanout,wall"
+    )]
+    phases: Vec<String>,
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    dashboard: String,
+    #[arg(long, default_value = "http://127.0.0.1:8090/v1/events")]
+    ingest: String,
+    /// Bearer token of agency HII on the HTTP ingest.
+    #[arg(long, env = "PMOC_BENCH_TOKEN")]
+    token: String,
+    #[arg(long, default_value = "http://127.0.0.1:9464/metrics")]
+    pipeline_metrics: String,
+    #[arg(long, default_value = "operator")]
+    user: String,
+    /// File holding the user's password (`.state/operator-password`).
+    #[arg(long)]
+    password_file: PathBuf,
+    /// File holding the wall's kiosk URL (`.state/wall-url`).
+    #[arg(long)]
+    wall_url_file: Option<PathBuf>,
+    /// The dashboard server's process id, for its CPU and memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// The built front end (`PMOC_DIST`).
+    #[arg(long, env = "PMOC_DIST")]
+    dist: Option<PathBuf>,
+    /// Where to write the JSON.
+    #[arg(long)]
+    out: PathBuf,
+    /// Scratch folder (browser profiles, wrk's script).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("pmoc-bench"))]
+    scratch: PathBuf,
+
+    /// Ingest: event rates tried in turn, stopping at the first not held.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1000,2000,4000,8000,16000"
+    )]
+    rates: Vec<f64>,
+    #[arg(long, default_value_t = 60.0)]
+    step_seconds: f64,
+    /// Ingest: a step holds if the lag ends under this many seconds of its rate.
+    #[arg(long, default_value_t = 5.0)]
+    lag_seconds: f64,
+    /// Ingest: messages of the broker's own produce-and-consume ceiling.
+    #[arg(long, default_value_t = 100_000)]
+    ceiling_messages: usize,
+
+    /// Freshness: background rate (default: the sustained rate found, else 500).
+    #[arg(long)]
+    fresh_rate: Option<f64>,
+    /// Freshness: seconds of probes (one a second).
+    #[arg(long, default_value_t = 60.0)]
+    fresh_seconds: f64,
+
+    /// API: raw events whose windows are loaded before measuring (0: none).
+    #[arg(long, default_value_t = 10_000_000)]
+    stored_events: usize,
+    #[arg(long, default_value_t = 7.0)]
+    stored_days: f64,
+    #[arg(long, default_value_t = 200)]
+    api_clients: u32,
+    #[arg(long, default_value_t = 30)]
+    api_seconds: u32,
+
+    /// Fan-out: `/api/stream` clients at once.
+    #[arg(long, default_value_t = 500)]
+    push_clients: usize,
+    #[arg(long, default_value_t = 20.0)]
+    push_seconds: f64,
+
+    /// Wall: page viewports, e.g. 1920x1080,3840x2160.
+    #[arg(long, value_delimiter = ',', default_value = "1920x1080,3840x2160")]
+    viewports: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Report {
+    started_utc: String,
+    machine: Machine,
+    ingest: Option<ingest::Ramp>,
+    broker_ceiling: Option<ingest::BrokerCeiling>,
+    freshness: Option<fresh::Freshness>,
+    stored: Option<load::Loaded>,
+    window_aggregates_rows: Option<u64>,
+    api: Vec<api::Latency>,
+    fanout: Option<fanout::Fanout>,
+    cold_loads: Vec<wall::ColdLoad>,
+    wasm: Option<wall::WasmSize>,
+    /// Phases that failed, with why.
+    errors: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Machine {
+    cpus: usize,
+    cpu_model: String,
+    memory_gb: f64,
+    kernel: String,
+}
+
+fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    Machine {
+        cpus: std::thread::available_parallelism().map_or(0, usize::from),
+        cpu_model: cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            .unwrap_or_default(),
+        memory_gb: meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0 / 1024.0),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(
+        std::env::var_os("PMOC_CONFIG")
+            .as_deref()
+            .map(std::path::Path::new),
+    )?;
+    std::fs::create_dir_all(&cli.scratch)?;
+    let password = std::fs::read_to_string(&cli.password_file)
+        .with_context(|| format!("reading {}", cli.password_file.display()))?;
+    let cookie = bench::sign_in(&cli.dashboard, &cli.user, password.trim()).await?;
+    let stack = Stack {
+        dashboard: cli.dashboard.clone(),
+        ingest: cli.ingest.clone(),
+        ingest_token: cli.token.clone(),
+        pipeline_metrics: cli.pipeline_metrics.clone(),
+        clickhouse: settings.clickhouse.clone(),
+        brokers: settings.kafka.brokers.clone(),
+        cookie,
+    };
+    let on = |p: &str| cli.phases.iter().any(|x| x == p);
+    let mut r = Report {
+        started_utc: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)?,
+        machine: machine(),
+        ..Report::default()
+    };
+
+    if on("ingest") {
+        eprintln!("==> sustained ingest");
+        match ingest::broker_ceiling(
+            &stack.brokers,
+            cli.ceiling_messages,
+            settings.kafka.partitions,
+        )
+        .await
+        {
+            Ok(c) => r.broker_ceiling = Some(c),
+            Err(e) => r.errors.push(format!("broker ceiling: {e:#}")),
+        }
+        match ingest::ramp(&stack, &cli.rates, cli.step_seconds, cli.lag_seconds).await {
+            Ok(ramp) => r.ingest = Some(ramp),
+            Err(e) => r.errors.push(format!("ingest: {e:#}")),
+        }
+    }
+    if on("fresh") {
+        let rate = cli
+            .fresh_rate
+            .or_else(|| r.ingest.as_ref().and_then(|i| i.sustained_per_s))
+            .unwrap_or(500.0);
+        eprintln!("==> freshness at {rate:.0} events/s");
+        let http = reqwest::Client::new();
+        ingest::wait_caught_up(
+            &http,
+            &stack.pipeline_metrics,
+            1_000.0,
+            Duration::from_secs(120),
+        )
+        .await;
+        match fresh::run(&stack, rate, cli.fresh_seconds).await {
+            Ok(f) => r.freshness = Some(f),
+            Err(e) => r.errors.push(format!("freshness: {e:#}")),
+        }
+    }
+    if on("api") {
+        let store = pmoc_store::Store::new(&settings.clickhouse);
+        if cli.stored_events > 0 {
+            eprintln!(
+                "==> loading the windows of {} events over {} days",
+                cli.stored_events, cli.stored_days
+            );
+            match load::load(
+                &store,
+                cli.stored_events,
+                cli.stored_days,
+                &settings.pipeline.windows_seconds,
+                200_000,
+            )
+            .await
+            {
+                Ok(l) => {
+                    eprintln!("  stored {} rows in {:.0} s", l.rows, l.seconds);
+                    r.stored = Some(l);
+                }
+                Err(e) => r.errors.push(format!("load: {e:#}")),
+            }
+        }
+        r.window_aggregates_rows = table_rows(&settings).await.ok();
+        eprintln!("==> drill-down API");
+        match api::run(
+            &cli.dashboard,
+            &stack.cookie,
+            api::PATHS,
+            cli.api_clients,
+            cli.api_seconds,
+            &cli.scratch,
+        ) {
+            Ok(a) => r.api = a,
+            Err(e) => r.errors.push(format!("api: {e:#}")),
+        }
+    }
+    if on("fanout") {
+        eprintln!("==> push fan-out to {} clients", cli.push_clients);
+        match fanout::run(
+            &cli.dashboard,
+            &stack.cookie,
+            cli.push_clients,
+            cli.push_seconds,
+            cli.server_pid,
+        )
+        .await
+        {
+            Ok(f) => r.fanout = Some(f),
+            Err(e) => r.errors.push(format!("fan-out: {e:#}")),
+        }
+    }
+    if on("wall") {
+        eprintln!("==> wall cold load and WASM size");
+        if let Some(dist) = &cli.dist {
+            match wall::wasm_size(dist) {
+                Ok(w) => r.wasm = Some(w),
+                Err(e) => r.errors.push(format!("wasm size: {e:#}")),
+            }
+        }
+        match &cli.wall_url_file {
+            Some(file) => {
+                let url = std::fs::read_to_string(file)?.trim().to_owned();
+                let viewports = cli
+                    .viewports
+                    .iter()
+                    .map(|v| {
+                        let (w, h) = v.split_once('x').context("viewport WxH")?;
+                        Ok((w.parse()?, h.parse()?))
+                    })
+                    .collect::<anyhow::Result<Vec<(u32, u32)>>>()?;
+                match wall::cold_loads(&url, &viewports, &cli.scratch).await {
+                    Ok(c) => r.cold_loads = c,
+                    Err(e) => r.errors.push(format!("cold load: {e:#}")),
+                }
+            }
+            None => r.errors.push("cold load: no --wall-url-file".to_owned()),
+        }
+    }
+
+    print_table(&r, &cli);
+    if let Some(dir) = cli.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&cli.out, serde_json::to_string_pretty(&r)?)?;
+    eprintln!("\n  figures: {}", cli.out.display());
+    Ok(())
+}
+
+async fn table_rows(settings: &Settings) -> anyhow::Result<u64> {
+    Ok(pmoc_store::client(&settings.clickhouse)
+        .query("SELECT count() FROM window_aggregates")
+        .fetch_one::<u64>()
+        .await?)
+}
+
+fn ms(s: &Summary) -> String {
+    format!("p50 {} ms, p99 {} ms (n={})", cell(s.p50), cell(s.p99), s.n)
+}
+
+/// The figures next to the targets.
+fn print_table(r: &Report, cli: &Cli) {
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    if let Some(c) = &r.broker_ceiling {
+        rows.push((
+            format!(
+                "broker ceiling ({} msgs, {} B, {} partitions)",
+                c.messages, c.message_bytes, c.partitions
+            ),
+            format!(
+                "produce {:.0}/s; produce+consume {:.0}/s",
+                c.produce_per_s, c.produce_and_consume_per_s
+            ),
+            "-".into(),
+        ));
+    }
+    if let Some(i) = &r.ingest {
+        let steps: Vec<String> = i
+            .steps
+            .iter()
+            .map(|s| {
+                format!(
+                    "{:.0}:{}",
+                    s.target_per_s,
+                    if s.held { "held" } else { "no" }
+                )
+            })
+            .collect();
+        rows.push((
+            format!("sustained ingest, HTTP, {:.0} s steps", cli.step_seconds),
+            format!(
+                "{} events/s held ({})",
+                i.sustained_per_s
+                    .map_or("none".to_owned(), |v| format!("{v:.0}")),
+                steps.join(", ")
+            ),
+            format!(
+                "held {:.0} s, lag < {:.0} s of rate",
+                cli.step_seconds, i.lag_seconds
+            ),
+        ));
+    }
+    if let Some(f) = &r.freshness {
+        rows.push((
+            format!("freshness to push, {:.0} events/s", f.background_per_s),
+            ms(&f.push_ms),
+            "-".into(),
+        ));
+        rows.push((
+            "same events, 5 s ClickHouse poll".into(),
+            format!("{}; poll/push p50 {:.1}x", ms(&f.poll_5s_ms), f.ratio_p50),
+            "-".into(),
+        ));
+    }
+    if let Some(l) = &r.stored {
+        rows.push((
+            "history loaded (bulk, final windows)".into(),
+            format!("{} events, {} rows in {:.0} s", l.events, l.rows, l.seconds),
+            "10 M raw events".into(),
+        ));
+    }
+    for a in &r.api {
+        let target = if a.path == "/api/wall" {
+            ">= 2,000 req/s"
+        } else {
+            "p95 <= 50 ms"
+        };
+        rows.push((
+            format!("GET {} x{}", a.path, a.clients),
+            format!(
+                "{:.0} req/s, p50 {} / p95 {} / p99 {} ms, non-2xx {}, timeouts {}",
+                a.requests_per_s,
+                cell(a.p50_us as f64 / 1e3),
+                cell(a.p95_us as f64 / 1e3),
+                cell(a.p99_us as f64 / 1e3),
+                a.non_2xx,
+                a.timeouts
+            ),
+            target.into(),
+        ));
+    }
+    if let Some(f) = &r.fanout {
+        rows.push((
+            format!(
+                "push fan-out, {} clients ({} open), {:.0} s",
+                f.clients, f.connected, f.seconds
+            ),
+            format!(
+                "{} pushes; spread p50 {} / p99 {} ms; dropped {}",
+                f.pushes,
+                cell(f.spread_ms.p50),
+                cell(f.spread_ms.p99),
+                f.dropped
+            ),
+            "spread p99 <= 250 ms; dropped 0".into(),
+        ));
+        rows.push((
+            "  bytes per push per client".into(),
+            format!(
+                "{:.1} KB (all events {:.1} KB/s per client)",
+                f.wall_bytes_per_push_per_client / 1024.0,
+                f.bytes_per_client_per_s / 1024.0
+            ),
+            "<= 5 KB".into(),
+        ));
+        rows.push((
+            "  server CPU, RSS".into(),
+            format!(
+                "{} cores, {} -> {} MB",
+                f.server_cpu_cores.map_or("-".into(), |c| format!("{c:.2}")),
+                f.server_rss_mb_start
+                    .map_or("-".into(), |m| format!("{m:.0}")),
+                f.server_rss_mb_peak
+                    .map_or("-".into(), |m| format!("{m:.0}"))
+            ),
+            "-".into(),
+        ));
+    }
+    for c in &r.cold_loads {
+        rows.push((
+            format!("wall cold load {}x{}", c.viewport.0, c.viewport.1),
+            format!(
+                "first figure {:.0} ms; {:.0} KB transferred (WASM {:.0} KB)",
+                c.first_figure_ms,
+                c.transferred_bytes / 1024.0,
+                c.wasm_transferred_bytes / 1024.0
+            ),
+            "-".into(),
+        ));
+    }
+    if let Some(w) = &r.wasm {
+        let kb = |v: Option<u64>| v.map_or("-".into(), |b| format!("{:.0} KB", b as f64 / 1024.0));
+        rows.push((
+            format!("WASM {}", w.file),
+            format!(
+                "{:.0} KB raw, gzip {}, brotli {}{}",
+                w.raw as f64 / 1024.0,
+                kb(w.gzip),
+                kb(w.brotli),
+                if w.precompressed {
+                    " (precompressed)"
+                } else {
+                    " (not precompressed)"
+                }
+            ),
+            "<= 600 KB gzip".into(),
+        ));
+    }
+    let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(10);
+    let mwidth = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(10);
+    println!();
+    println!("  {:width$}  {:mwidth$}  target", "what", "measured");
+    for (what, measured, target) in &rows {
+        println!("  {what:width$}  {measured:mwidth$}  {target}");
+    }
+    for e in &r.errors {
+        println!("  error: {e}");
+    }
+}
