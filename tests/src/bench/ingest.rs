@@ -243,10 +243,10 @@ pub async fn broker_ceiling(
         let deadline = Instant::now() + Duration::from_secs(600);
         while read < messages {
             anyhow::ensure!(Instant::now() < deadline, "read {read} of {messages}");
-            if let Some(m) = consumer.poll(Duration::from_millis(200)) {
-                if m?.payload().is_some() {
-                    read += 1;
-                }
+            if let Some(m) = consumer.poll(Duration::from_millis(200))
+                && m?.payload().is_some()
+            {
+                read += 1;
             }
         }
         Ok(started.elapsed())
