@@ -47,7 +47,8 @@ export PMOC_KAFKA__BROKERS="127.0.0.1:$BROKER_PORT"
 export PMOC_CLICKHOUSE__URL="http://127.0.0.1:$CH_HTTP_PORT"
 
 pid_args=()
-[[ -s $STATE/run/dashboard.pid ]] && pid_args=(--server-pid "$(cat "$STATE/run/dashboard.pid")")
+[[ -s $STATE/run/dashboard.pid ]] && pid_args+=(--server-pid "$(cat "$STATE/run/dashboard.pid")")
+[[ -s $STATE/run/clickhouse.pid ]] && pid_args+=(--clickhouse-pid "$(cat "$STATE/run/clickhouse.pid")")
 
 step "benchmark (figures: $out)"
 PMOC_BENCH_TOKEN="$DEV_TOKEN" nice -n "${PMOC_BENCH_NICE:-10}" "$CARGO_TARGET_DIR/release/pmoc-bench" \

@@ -4,7 +4,7 @@
 //! answers from its latency figures, so it waits up to 60 s instead and
 //! reports through a Lua `done` hook as one line of JSON.
 
-use std::{path::Path, process::Command};
+use std::{path::Path, process::Command, time::Instant};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,12 @@ pub struct Latency {
     pub mean_us: f64,
     #[serde(default)]
     pub requests_per_s: f64,
+    /// CPU (cores) of the dashboard server and of ClickHouse meanwhile:
+    /// where the time goes.
+    #[serde(default)]
+    pub server_cpu_cores: Option<f64>,
+    #[serde(default)]
+    pub clickhouse_cpu_cores: Option<f64>,
 }
 
 /// Runs wrk against `base` + each of `paths` for `seconds` with `clients`
@@ -60,14 +66,18 @@ pub fn run(
     clients: u32,
     seconds: u32,
     scratch: &Path,
+    (server_pid, clickhouse_pid): (Option<u32>, Option<u32>),
 ) -> anyhow::Result<Vec<Latency>> {
+    let ticks = |pid: Option<u32>| pid.and_then(super::fanout::cpu_ticks);
     let script = scratch.join("pmoc-bench-report.lua");
     std::fs::write(&script, REPORT_LUA)?;
     let mut out = Vec::new();
     for path in paths {
         eprintln!("  api: {path}, {clients} clients, {seconds} s");
+        let (s0, c0, t0) = (ticks(server_pid), ticks(clickhouse_pid), Instant::now());
         let output = Command::new("wrk")
-            .args(["-t", "2", "-c", &clients.to_string()])
+            .args(["-t", &clients.clamp(1, 2).to_string()])
+            .args(["-c", &clients.to_string()])
             .args(["-d", &format!("{seconds}s"), "--timeout", "60s"])
             .args(["-H", &format!("Cookie: {cookie}")])
             .arg("-s")
@@ -75,6 +85,14 @@ pub fn run(
             .arg(format!("{base}{path}"))
             .output()
             .context("running wrk (scripts/setup.sh installs it: apt-get install wrk)")?;
+        let elapsed = t0.elapsed().as_secs_f64();
+        let cores = |a: Option<u64>, b: Option<u64>| {
+            a.zip(b).map(|(a, b)| (b - a) as f64 / 100.0 / elapsed)
+        };
+        let (server_cpu, clickhouse_cpu) = (
+            cores(s0, ticks(server_pid)),
+            cores(c0, ticks(clickhouse_pid)),
+        );
         let stdout = String::from_utf8_lossy(&output.stdout);
         anyhow::ensure!(
             output.status.success(),
@@ -89,16 +107,63 @@ pub fn run(
         l.path = (*path).to_owned();
         l.clients = clients;
         l.requests_per_s = l.requests as f64 / (l.duration_us as f64 / 1e6).max(1e-9);
+        (l.server_cpu_cores, l.clickhouse_cpu_cores) = (server_cpu, clickhouse_cpu);
         eprintln!(
-            "  api: {:.0} req/s, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, non-2xx {}, timeouts {}",
+            "  api: {:.0} req/s, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, non-2xx {}, timeouts {}; CPU server {:?}, ClickHouse {:?}",
             l.requests_per_s,
             l.p50_us as f64 / 1e3,
             l.p95_us as f64 / 1e3,
             l.p99_us as f64 / 1e3,
             l.non_2xx,
-            l.timeouts
+            l.timeouts,
+            l.server_cpu_cores,
+            l.clickhouse_cpu_cores
         );
         out.push(l);
     }
     Ok(out)
+}
+
+/// One path's answer times with nothing else asking: the service time that
+/// bounds what many clients can get.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alone {
+    pub path: String,
+    /// Each request's time to the whole answer (ms); NaN: failed or over 120 s.
+    pub ms: Vec<f64>,
+    pub bytes: usize,
+}
+
+/// `n` requests to each path, one after another.
+pub async fn alone(base: &str, cookie: &str, paths: &[&str], n: usize) -> Vec<Alone> {
+    let http = reqwest::Client::new();
+    let mut out = Vec::new();
+    for path in paths {
+        let (mut ms, mut bytes) = (Vec::new(), 0);
+        for _ in 0..n {
+            let started = Instant::now();
+            let answer = http
+                .get(format!("{base}{path}"))
+                .header(reqwest::header::COOKIE, cookie)
+                .timeout(std::time::Duration::from_secs(120))
+                .send()
+                .await;
+            let body = match answer {
+                Ok(a) if a.status().is_success() => a.bytes().await.ok(),
+                _ => None,
+            };
+            ms.push(
+                body.as_ref()
+                    .map_or(f64::NAN, |_| started.elapsed().as_secs_f64() * 1000.0),
+            );
+            bytes = body.map_or(bytes, |b| b.len());
+        }
+        eprintln!("  api alone: {path}: {ms:.0?} ms, {bytes} B");
+        out.push(Alone {
+            path: (*path).to_owned(),
+            ms,
+            bytes,
+        });
+    }
+    out
 }

@@ -82,7 +82,7 @@ async fn cold_load(browser: &Browser, url: &str, (w, h): (u32, u32)) -> anyhow::
         if (iw, ih) == (u64::from(w), u64::from(h)) {
             break;
         }
-        let (ow, oh, _, _) = c.get_window_rect().await?;
+        let (ow, oh) = c.get_window_size().await?;
         let (ow, oh) = (ow as i64, oh as i64);
         c.set_window_size(
             (ow + i64::from(w) - iw as i64).max(1) as u32,

@@ -19,7 +19,7 @@ struct Cli {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "ingest,fresh,api,fanout,wall"
+        default_value = "ingest,fresh,fanout,wall,api"
     )]
     phases: Vec<String>,
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -42,6 +42,9 @@ struct Cli {
     /// The dashboard server's process id, for its CPU and memory.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// ClickHouse's process id, for its CPU during the API phase.
+    #[arg(long)]
+    clickhouse_pid: Option<u32>,
     /// The built front end (`PMOC_DIST`).
     #[arg(long, env = "PMOC_DIST")]
     dist: Option<PathBuf>,
@@ -53,11 +56,7 @@ struct Cli {
     scratch: PathBuf,
 
     /// Ingest: event rates tried in turn, stopping at the first not held.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1000,2000,4000,8000,16000"
-    )]
+    #[arg(long, value_delimiter = ',', default_value = "2500,5000,10000,20000")]
     rates: Vec<f64>,
     #[arg(long, default_value_t = 60.0)]
     step_seconds: f64,
@@ -80,10 +79,14 @@ struct Cli {
     stored_events: usize,
     #[arg(long, default_value_t = 7.0)]
     stored_days: f64,
-    #[arg(long, default_value_t = 200)]
-    api_clients: u32,
-    #[arg(long, default_value_t = 30)]
+    /// API: wrk runs of this many clients each, per path.
+    #[arg(long, value_delimiter = ',', default_value = "200")]
+    api_clients: Vec<u32>,
+    #[arg(long, default_value_t = 20)]
     api_seconds: u32,
+    /// API: requests to each path one at a time before wrk (service time).
+    #[arg(long, default_value_t = 2)]
+    api_alone: usize,
 
     /// Fan-out: `/api/stream` clients at once.
     #[arg(long, default_value_t = 500)]
@@ -105,6 +108,7 @@ struct Report {
     freshness: Option<fresh::Freshness>,
     stored: Option<load::Loaded>,
     window_aggregates_rows: Option<u64>,
+    api_alone: Vec<api::Alone>,
     api: Vec<api::Latency>,
     fanout: Option<fanout::Fanout>,
     cold_loads: Vec<wall::ColdLoad>,
@@ -208,43 +212,6 @@ async fn main() -> anyhow::Result<()> {
             Err(e) => r.errors.push(format!("freshness: {e:#}")),
         }
     }
-    if on("api") {
-        let store = pmoc_store::Store::new(&settings.clickhouse);
-        if cli.stored_events > 0 {
-            eprintln!(
-                "==> loading the windows of {} events over {} days",
-                cli.stored_events, cli.stored_days
-            );
-            match load::load(
-                &store,
-                cli.stored_events,
-                cli.stored_days,
-                &settings.pipeline.windows_seconds,
-                200_000,
-            )
-            .await
-            {
-                Ok(l) => {
-                    eprintln!("  stored {} rows in {:.0} s", l.rows, l.seconds);
-                    r.stored = Some(l);
-                }
-                Err(e) => r.errors.push(format!("load: {e:#}")),
-            }
-        }
-        r.window_aggregates_rows = table_rows(&settings).await.ok();
-        eprintln!("==> drill-down API");
-        match api::run(
-            &cli.dashboard,
-            &stack.cookie,
-            api::PATHS,
-            cli.api_clients,
-            cli.api_seconds,
-            &cli.scratch,
-        ) {
-            Ok(a) => r.api = a,
-            Err(e) => r.errors.push(format!("api: {e:#}")),
-        }
-    }
     if on("fanout") {
         eprintln!("==> push fan-out to {} clients", cli.push_clients);
         match fanout::run(
@@ -288,6 +255,48 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    if on("api") {
+        let store = pmoc_store::Store::new(&settings.clickhouse);
+        if cli.stored_events > 0 {
+            eprintln!(
+                "==> loading the windows of {} events over {} days",
+                cli.stored_events, cli.stored_days
+            );
+            match load::load(
+                &store,
+                cli.stored_events,
+                cli.stored_days,
+                &settings.pipeline.windows_seconds,
+                200_000,
+            )
+            .await
+            {
+                Ok(l) => {
+                    eprintln!("  stored {} rows in {:.0} s", l.rows, l.seconds);
+                    r.stored = Some(l);
+                }
+                Err(e) => r.errors.push(format!("load: {e:#}")),
+            }
+        }
+        r.window_aggregates_rows = table_rows(&settings).await.ok();
+        eprintln!("==> drill-down API");
+        r.api_alone = api::alone(&cli.dashboard, &stack.cookie, api::PATHS, cli.api_alone).await;
+        for &clients in &cli.api_clients {
+            match api::run(
+                &cli.dashboard,
+                &stack.cookie,
+                api::PATHS,
+                clients,
+                cli.api_seconds,
+                &cli.scratch,
+                (cli.server_pid, cli.clickhouse_pid),
+            ) {
+                Ok(a) => r.api.extend(a),
+                Err(e) => r.errors.push(format!("api: {e:#}")),
+            }
+        }
+    }
+
     print_table(&r, &cli);
     if let Some(dir) = cli.out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -302,6 +311,15 @@ async fn table_rows(settings: &Settings) -> anyhow::Result<u64> {
         .query("SELECT count() FROM window_aggregates")
         .fetch_one::<u64>()
         .await?)
+}
+
+/// The target for an API path.
+fn target(path: &str) -> &'static str {
+    if path == "/api/wall" {
+        ">= 2,000 req/s"
+    } else {
+        "p95 <= 50 ms (200 clients, 10 M events)"
+    }
 }
 
 fn ms(s: &Summary) -> String {
@@ -369,24 +387,46 @@ fn print_table(r: &Report, cli: &Cli) {
             "10 M raw events".into(),
         ));
     }
-    for a in &r.api {
-        let target = if a.path == "/api/wall" {
-            ">= 2,000 req/s"
-        } else {
-            "p95 <= 50 ms"
-        };
+    for a in &r.api_alone {
+        let shown: Vec<String> = a.ms.iter().map(|m| cell(*m)).collect();
+        rows.push((
+            format!("GET {} alone", a.path),
+            format!(
+                "{} ms ({:.0} KB)",
+                shown.join(", "),
+                a.bytes as f64 / 1024.0
+            ),
+            "-".into(),
+        ));
+    }
+    for a in r.api.iter().filter(|a| a.requests == 0) {
         rows.push((
             format!("GET {} x{}", a.path, a.clients),
             format!(
-                "{:.0} req/s, p50 {} / p95 {} / p99 {} ms, non-2xx {}, timeouts {}",
+                "none answered in {} s; CPU server {}, ClickHouse {}",
+                cli.api_seconds,
+                a.server_cpu_cores.map_or("-".into(), |c| format!("{c:.2}")),
+                a.clickhouse_cpu_cores
+                    .map_or("-".into(), |c| format!("{c:.2}"))
+            ),
+            target(&a.path).into(),
+        ));
+    }
+    for a in r.api.iter().filter(|a| a.requests > 0) {
+        rows.push((
+            format!("GET {} x{}", a.path, a.clients),
+            format!(
+                "{:.1} req/s, p50 {} / p95 {} / p99 {} ms, non-2xx {}, timeouts {}; CPU server {}, ClickHouse {}",
                 a.requests_per_s,
                 cell(a.p50_us as f64 / 1e3),
                 cell(a.p95_us as f64 / 1e3),
                 cell(a.p99_us as f64 / 1e3),
                 a.non_2xx,
-                a.timeouts
+                a.timeouts,
+                a.server_cpu_cores.map_or("-".into(), |c| format!("{c:.2}")),
+                a.clickhouse_cpu_cores.map_or("-".into(), |c| format!("{c:.2}"))
             ),
-            target.into(),
+            target(&a.path).into(),
         ));
     }
     if let Some(f) = &r.fanout {
