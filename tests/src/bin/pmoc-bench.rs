@@ -108,6 +108,9 @@ struct Report {
     freshness: Option<fresh::Freshness>,
     stored: Option<load::Loaded>,
     window_aggregates_rows: Option<u64>,
+    /// CPU (cores) over 10 s before any phase, with only the simulators
+    /// feeding: the "ClickHouse under half a core".
+    idle_cpu: Option<IdleCpu>,
     api_alone: Vec<api::Alone>,
     api: Vec<api::Latency>,
     fanout: Option<fanout::Fanout>,
@@ -115,6 +118,25 @@ struct Report {
     wasm: Option<wall::WasmSize>,
     /// Phases that failed, with why.
     errors: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct IdleCpu {
+    clickhouse_cores: Option<f64>,
+    server_cores: Option<f64>,
+}
+
+/// Each process's CPU over `seconds`, in cores.
+async fn cpu_over(pids: &[Option<u32>], seconds: f64) -> Vec<Option<f64>> {
+    let before: Vec<Option<u64>> = pids.iter().map(|p| p.and_then(fanout::cpu_ticks)).collect();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    pids.iter()
+        .zip(before)
+        .map(|(p, b)| {
+            let a = p.and_then(fanout::cpu_ticks)?;
+            Some((a - b?) as f64 / 100.0 / seconds)
+        })
+        .collect()
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -176,6 +198,14 @@ async fn main() -> anyhow::Result<()> {
         ..Report::default()
     };
 
+    if cli.clickhouse_pid.is_some() || cli.server_pid.is_some() {
+        eprintln!("==> CPU at the simulators' load (10 s)");
+        let cpu = cpu_over(&[cli.clickhouse_pid, cli.server_pid], 10.0).await;
+        r.idle_cpu = Some(IdleCpu {
+            clickhouse_cores: cpu[0],
+            server_cores: cpu[1],
+        });
+    }
     if on("ingest") {
         eprintln!("==> sustained ingest");
         match ingest::broker_ceiling(
@@ -329,6 +359,18 @@ fn ms(s: &Summary) -> String {
 /// The figures next to the targets.
 fn print_table(r: &Report, cli: &Cli) {
     let mut rows: Vec<(String, String, String)> = Vec::new();
+    if let Some(c) = &r.idle_cpu {
+        let f = |v: Option<f64>| v.map_or("-".into(), |c| format!("{c:.2}"));
+        rows.push((
+            "CPU at the simulators' load, 10 s".into(),
+            format!(
+                "ClickHouse {} cores, server {}",
+                f(c.clickhouse_cores),
+                f(c.server_cores)
+            ),
+            "ClickHouse < 0.5 core".into(),
+        ));
+    }
     if let Some(c) = &r.broker_ceiling {
         rows.push((
             format!(
