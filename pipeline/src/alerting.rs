@@ -2,6 +2,12 @@
 //! the dataflow, and silence rules evaluated by the writer from the sources'
 //! last-seen times.
 //!
+//! A rule over a count of people compares the figure as the dashboard may
+//! publish it (`pmoc_schemas::privacy`: rounded, a suppressed one as 0), and
+//! its alerts carry value, limit and evidence already protected, so neither
+//! an alert's text nor whether and when it fired tells more than the
+//! published figures.
+//!
 //! Each (rule, area) has at most one open alert. A breach opens it, further
 //! breaching windows update it when the value changes, and the first window
 //! without a breach resolves it. Alert ids and timestamps come from event
@@ -14,6 +20,7 @@ use pmoc_schemas::{
     aggregate::AreaLevel,
     alert::{AlertEvent, AlertRules, AlertState, Comparison, Severity, Statistic},
     metric::MetricId,
+    privacy::{PrivacySettings, is_people},
 };
 use timely::{
     container::CapacityContainerBuilder,
@@ -130,6 +137,7 @@ fn statistic(acc: &Accumulator, s: Statistic) -> f64 {
 /// What one worker knows per (rule index, area).
 #[derive(Default)]
 struct State {
+    privacy: PrivacySettings,
     open: HashMap<(usize, Area), AlertEvent>,
     /// Counts of the trailing windows of rate rules: (window start, count).
     history: HashMap<(usize, Area), VecDeque<(i64, u64)>>,
@@ -138,6 +146,10 @@ struct State {
 impl State {
     /// Evaluates `rule` on one final window; returns the transition, if any.
     fn evaluate(&mut self, index: usize, rule: &Rule, w: &WindowValue) -> Option<AlertEvent> {
+        let people = is_people(w.metric.name());
+        let privacy = self.privacy;
+        // What the rule may see of a people count: the published figure.
+        let shown = |v: f64| if people { privacy.comparable(v) } else { v };
         let (breach, value, limit, severity) = match rule {
             Rule::Threshold {
                 statistic: s,
@@ -146,7 +158,7 @@ impl State {
                 severity,
                 ..
             } => {
-                let value = statistic(&w.acc, *s);
+                let value = shown(statistic(&w.acc, *s));
                 (comparison.breached(value, *limit), value, *limit, *severity)
             }
             Rule::Rate {
@@ -171,7 +183,7 @@ impl State {
                 } else {
                     Some(history.iter().map(|(_, c)| *c).sum::<u64>() as f64 / history.len() as f64)
                 };
-                let count = w.acc.count;
+                let count = shown(w.acc.count as f64) as u64;
                 let limit = baseline.map_or(f64::INFINITY, |b| (b * factor).max(*min_count as f64));
                 history.push_back((w.start_ms, count));
                 while history.len() > *baseline_windows {
@@ -182,6 +194,8 @@ impl State {
         };
         let key = (index, w.area);
         let evidence = |value: f64| {
+            // Rewritten with the published figures when about people
+            // (`PrivacySettings::alert`), keeping the window and the rule.
             format!(
                 "{} {value:.2} vs {limit:.2} in the {} s window from {} ({})",
                 w.metric.name(),
@@ -194,7 +208,7 @@ impl State {
             (true, None) => {
                 let def = w.metric.def();
                 let area = w.area.code_string();
-                let event = AlertEvent {
+                let mut event = AlertEvent {
                     alert_id: format!(
                         "{}:{}:{area}:{}",
                         rule.name(),
@@ -215,15 +229,17 @@ impl State {
                     threshold: limit,
                     evidence: evidence(value),
                 };
+                privacy.alert(&mut event);
                 self.open.insert(key, event.clone());
                 Some(event)
             }
-            (true, Some(open)) if open.value != value => {
+            (true, Some(open)) if open.value != privacy_value(&privacy, people, value) => {
                 open.state = AlertState::Updated;
                 open.value = value;
                 open.threshold = limit;
                 open.updated_at_ms = w.end_ms;
                 open.evidence = evidence(value);
+                privacy.alert(open);
                 Some(open.clone())
             }
             (false, Some(_)) => {
@@ -233,10 +249,21 @@ impl State {
                 event.updated_at_ms = w.end_ms;
                 event.resolved_at_ms = w.end_ms;
                 event.evidence = evidence(value);
+                privacy.alert(&mut event);
                 Some(event)
             }
             _ => None,
         }
+    }
+}
+
+/// A breaching value as its alert stores it (a breach over people is
+/// never suppressed: rules compare suppressed counts as 0).
+fn privacy_value(privacy: &PrivacySettings, people: bool, value: f64) -> f64 {
+    if people {
+        privacy.published(value)
+    } else {
+        value
     }
 }
 
@@ -246,6 +273,7 @@ impl State {
 pub fn alerts<'s>(
     outputs: Stream<'s, u64, Vec<Output>>,
     rules: &AlertRules,
+    privacy: PrivacySettings,
     open: Vec<AlertEvent>,
 ) -> Stream<'s, u64, Vec<Output>> {
     let rules = compile(rules);
@@ -277,7 +305,10 @@ pub fn alerts<'s>(
         Exchange::new(|w: &WindowValue| w.area.route()),
         "Alerts",
         move |_, _| {
-            let mut state = State::default();
+            let mut state = State {
+                privacy,
+                ..State::default()
+            };
             for event in open {
                 let Some(index) = rules.iter().position(|r| r.name() == event.rule) else {
                     continue;
@@ -423,9 +454,12 @@ mod tests {
         }
         let spike = window(m, 4 * hour, hour, &[3.0; 12]);
         let event = state.evaluate(i, rule, &spike).expect("spike");
-        assert_eq!((event.state, event.value), (AlertState::Open, 12.0));
+        // Incidents are counted like people: the alert carries 12 rounded.
+        assert_eq!((event.state, event.value), (AlertState::Open, 10.0));
         assert!(
-            event.evidence.contains("incident_severity"),
+            event
+                .evidence
+                .starts_with("incident_severity 10 vs 10 in the 3600 s window"),
             "{}",
             event.evidence
         );
@@ -433,5 +467,12 @@ mod tests {
         let calm = window(m, 5 * hour, hour, &[1.0; 2]);
         let event = state.evaluate(i, rule, &calm).expect("resolved");
         assert_eq!(event.state, AlertState::Resolved);
+        // Two incidents: below k, so no number in the value or the text.
+        assert!(event.value.is_nan(), "{}", event.value);
+        assert!(
+            event.evidence.starts_with("incident_severity <5 vs "),
+            "{}",
+            event.evidence
+        );
     }
 }

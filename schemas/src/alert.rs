@@ -226,7 +226,7 @@ impl AlertState {
 }
 
 /// One transition of one alert, as stored and published on the alerts topic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertEvent {
     /// `rule:level:code:opening window start (ms)`, stable across replays.
     pub alert_id: String,
@@ -242,10 +242,58 @@ pub struct AlertEvent {
     pub updated_at_ms: i64,
     /// 0 while not resolved.
     pub resolved_at_ms: i64,
+    /// NaN (`null` on the wire) when withheld: a count of people below k
+    /// (see [`crate::privacy`]).
+    #[serde(with = "crate::privacy::withheld")]
     pub value: f64,
+    #[serde(with = "crate::privacy::withheld")]
     pub threshold: f64,
     /// Human-readable: which window, which figure, which rule.
     pub evidence: String,
+}
+
+/// Field by field, a withheld figure (NaN) equal to another withheld one:
+/// the wall pushes only real changes, and a suppressed value is no change.
+impl PartialEq for AlertEvent {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        let Self {
+            alert_id,
+            rule,
+            severity,
+            committee,
+            metric,
+            area_level,
+            area_code,
+            state,
+            opened_at_ms,
+            updated_at_ms,
+            resolved_at_ms,
+            value,
+            threshold,
+            evidence,
+        } = self;
+        (
+            alert_id, rule, severity, committee, metric, area_level, area_code, state,
+        ) == (
+            &other.alert_id,
+            &other.rule,
+            &other.severity,
+            &other.committee,
+            &other.metric,
+            &other.area_level,
+            &other.area_code,
+            &other.state,
+        ) && (opened_at_ms, updated_at_ms, resolved_at_ms, evidence)
+            == (
+                &other.opened_at_ms,
+                &other.updated_at_ms,
+                &other.resolved_at_ms,
+                &other.evidence,
+            )
+            && same(*value, other.value)
+            && same(*threshold, other.threshold)
+    }
 }
 
 /// What a rule means, in Thai and English, for the ticker and the alerts

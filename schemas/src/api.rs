@@ -43,17 +43,22 @@ pub struct WaterSnapshot {
 
 /// One window's headline figure of one metric at one area.
 ///
-/// A count about people below the metric's `suppress_below` leaves the
-/// server as `suppressed` with `value` 0: the number never reaches a browser.
+/// Built only by [`crate::privacy::PrivacySettings::point`] (the `sealed`
+/// field is private), so a people count cannot leave the server without
+/// the privacy rule: rounded, or suppressed with no number at all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     pub window_start_ms: i64,
     pub window_end_ms: i64,
-    pub value: f64,
-    pub count: u64,
+    /// `None` when suppressed (never a 0 standing in for a hidden count).
+    pub value: Option<f64>,
+    /// Events in the window; `None` for people metrics (see `privacy`).
+    pub count: Option<u64>,
     /// `false` while the window is still open (a running value).
     pub final_: bool,
-    pub suppressed: bool,
+    /// `Some(k)`: a count of people below k, withheld; shown as `<k`.
+    #[serde(default)]
+    pub suppressed_below: Option<u64>,
     pub computed_at_ms: i64,
     /// Values of this window that arrived after it was final: not in the
     /// figure, kept as corrections in `late_events` and shown beside it.
@@ -62,6 +67,19 @@ pub struct Point {
     /// 95th percentile, for metrics with a distribution (waiting times).
     #[serde(default)]
     pub p95: Option<f64>,
+    #[serde(skip)]
+    pub(crate) sealed: Sealed,
+}
+
+/// Keeps [`Point`] from being built outside this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Sealed;
+
+impl Point {
+    /// A small count of people, withheld.
+    pub fn is_suppressed(&self) -> bool {
+        self.suppressed_below.is_some()
+    }
 }
 
 /// A metric's newest figure and its recent history, for a tile.
@@ -217,11 +235,23 @@ pub struct Alert {
     pub area_en: String,
     /// Oldest first.
     pub actions: Vec<AlertAction>,
+    /// `Some(k)` when the alert is about people: its `value` or `threshold`
+    /// may then be withheld (`null`), shown as `<k`.
+    #[serde(default)]
+    pub suppressed_below: Option<u64>,
 }
 
 impl Alert {
-    /// The alert with its area's display names (empty when unknown).
-    pub fn new(event: AlertEvent, actions: Vec<AlertAction>) -> Self {
+    /// The alert with its area's display names (empty when unknown), its
+    /// figures protected when it is about people (whatever wrote the row).
+    pub fn new(
+        mut event: AlertEvent,
+        actions: Vec<AlertAction>,
+        privacy: &crate::privacy::PrivacySettings,
+    ) -> Self {
+        privacy.alert(&mut event);
+        let suppressed_below =
+            crate::privacy::is_people(&event.metric).then_some(privacy.min_count);
         let names = place(&event.area_level, &event.area_code);
         let (area_th, area_en) = names.map(|p| (p.name_th, p.name_en)).unwrap_or_default();
         Self {
@@ -229,6 +259,7 @@ impl Alert {
             area_th,
             area_en,
             actions,
+            suppressed_below,
         }
     }
 
@@ -464,7 +495,7 @@ mod tests {
             threshold: 30.0,
             evidence: "dam_storage_pct 21.50 vs 30.00".to_owned(),
         };
-        let alert = Alert::new(event, Vec::new());
+        let alert = Alert::new(event, Vec::new(), &Default::default());
         assert_eq!(alert.area_en, "Chiang Mai");
         let json = serde_json::to_value(&alert).expect("json");
         assert_eq!(json["severity"], "warning");

@@ -24,6 +24,7 @@ pub mod geo;
 pub mod health;
 pub mod json_schema;
 pub mod metric;
+pub mod privacy;
 pub mod source;
 
 pub use error::{RejectKind, RejectReason};

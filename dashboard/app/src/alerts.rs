@@ -123,7 +123,7 @@ fn AlertCard(
                 {area}" · "{format::metric_label(&e.metric, lang)}
             </h3>
             <p class="facts">
-                {format::rule_label(&e.rule, lang)}" · "{format::number(e.value)}" / "{format::number(e.threshold)}" · "
+                {format::rule_label(&e.rule, lang)}" · "{format::alert_figure(&alert, e.value)}" / "{format::alert_figure(&alert, e.threshold)}" · "
                 {tr(lang, "เปิดเมื่อ ", "opened ")}{format_datetime(e.opened_at_ms, lang)}" · "{e.state.as_str()}
             </p>
             <p class="evidence">{e.evidence.clone()}</p>

@@ -288,6 +288,22 @@ pub fn AreaPage() -> impl IntoView {
                         })
                         .collect_view()}
                 </span>
+                // The same figures as a file, as protected as on screen.
+                <a
+                    id="export-csv"
+                    class="tab export"
+                    rel="external"
+                    download
+                    href=move || {
+                        let h = here.get();
+                        format!(
+                            "/api/area/{}/{}/export.csv?range={}&committee={}",
+                            h.level, h.code, h.range, h.committee
+                        )
+                    }
+                >
+                    {move || tr(lang.get(), "ดาวน์โหลด CSV", "Download CSV")}
+                </a>
             </div>
             <p class="problem" class:hidden=move || problem.with(Option::is_none)>{move || problem.get()}</p>
             <div class="area-grid">

@@ -15,8 +15,7 @@ pub fn polyline(points: &[Point], width: f64, height: f64) -> String {
     let shown: Vec<(usize, f64)> = points
         .iter()
         .enumerate()
-        .filter(|(_, p)| !p.suppressed && p.value.is_finite())
-        .map(|(i, p)| (i, p.value))
+        .filter_map(|(i, p)| p.value.filter(|v| v.is_finite()).map(|v| (i, v)))
         .collect();
     let (lo, hi) = bounds(shown.iter().map(|(_, v)| *v));
     let span = if hi > lo { hi - lo } else { 1.0 };
@@ -65,7 +64,7 @@ pub fn LineChart(
     stale: Signal<bool>,
 ) -> impl IntoView {
     let line = polyline(&points, 300.0, 80.0);
-    let values = points.iter().filter(|p| !p.suppressed).map(|p| p.value);
+    let values = points.iter().filter_map(|p| p.value);
     let (lo, hi) = bounds(values);
     let has = lo.is_finite();
     let first = points

@@ -30,10 +30,7 @@ const CLASSES: [&str; 5] = ["q0", "q1", "q2", "q3", "q4"];
 /// Five equal-width classes between the smallest and largest figure; a
 /// suppressed small count falls in the lowest class without its number.
 pub fn metric_layer(metric: &str, values: &[(String, Point)], lang: Lang) -> Layer {
-    let shown = values
-        .iter()
-        .filter(|(_, p)| !p.suppressed)
-        .map(|(_, p)| p.value);
+    let shown = values.iter().filter_map(|(_, p)| p.value);
     let (lo, hi) = shown.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
@@ -47,12 +44,7 @@ pub fn metric_layer(metric: &str, values: &[(String, Point)], lang: Lang) -> Lay
     let class = |v: f64| CLASSES[(((v - lo) / step) as usize).min(4)];
     let bands = values
         .iter()
-        .map(|(code, p)| {
-            (
-                code.clone(),
-                if p.suppressed { "q0" } else { class(p.value) },
-            )
-        })
+        .map(|(code, p)| (code.clone(), p.value.map_or("q0", class)))
         .collect();
     let unit = format::def(metric).map(|d| d.unit).unwrap_or_default();
     let mut legend: Vec<(&'static str, String)> = CLASSES

@@ -2,7 +2,7 @@
 
 use pmoc_schemas::{
     alert::Severity,
-    api::Point,
+    api::{Alert, Point},
     calendar::Lang,
     metric::{MetricDef, MetricId},
 };
@@ -33,13 +33,23 @@ pub fn rule_label(rule: &str, lang: Lang) -> String {
 }
 
 /// A figure as a person reads it: thousands separated, fewer decimals the
-/// bigger it is; a suppressed small count of people as `<5`.
-pub fn value(metric: &str, point: &Point) -> String {
-    if point.suppressed {
-        let below = def(metric).and_then(|d| d.suppress_below).unwrap_or(5);
-        return format!("<{below}");
+/// bigger it is; a suppressed small count of people as `<k` (k as the
+/// server's `[privacy]` settings say), never as 0.
+pub fn value(_metric: &str, point: &Point) -> String {
+    match (point.suppressed_below, point.value) {
+        (Some(below), _) => format!("<{below}"),
+        (None, Some(v)) => number(v),
+        (None, None) => "-".to_owned(),
     }
-    number(point.value)
+}
+
+/// An alert's value or limit: withheld ones (a count of people below k)
+/// as `<k`.
+pub fn alert_figure(alert: &Alert, v: f64) -> String {
+    match alert.suppressed_below {
+        Some(below) if !v.is_finite() => format!("<{below}"),
+        _ => number(v),
+    }
 }
 
 pub fn number(v: f64) -> String {
@@ -106,17 +116,11 @@ mod tests {
         assert_eq!(number(42.25), "42.2");
         assert_eq!(number(0.5), "0.50");
         assert_eq!(number(57.0), "57");
-        let p = Point {
-            window_start_ms: 0,
-            window_end_ms: 0,
-            value: 0.0,
-            count: 0,
-            final_: true,
-            suppressed: true,
-            computed_at_ms: 0,
-            late: 0,
-            p95: None,
-        };
+        let p: Point = serde_json::from_value(serde_json::json!({
+            "window_start_ms": 0, "window_end_ms": 0, "value": null, "count": null,
+            "final_": true, "suppressed_below": 5, "computed_at_ms": 0,
+        }))
+        .expect("a suppressed point");
         assert_eq!(value("deaths", &p), "<5");
     }
 }

@@ -359,7 +359,7 @@ fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
                                 <span class="sev">{format::severity_name(e.severity, lang)}</span>
                                 <span class="area">{if lang == Lang::Th { a.area_th.clone() } else { a.area_en.clone() }}</span>
                                 <span class="rule">{format::metric_label(&e.metric, lang)}" · "{format::rule_label(&e.rule, lang)}</span>
-                                <span class="val">{format::number(e.value)}" / "{format::number(e.threshold)}</span>
+                                <span class="val">{format::alert_figure(&a, e.value)}" / "{format::alert_figure(&a, e.threshold)}</span>
                                 <span class="ack">
                                     {if a.closed_by_operator() { tr(lang, "ปิดแล้ว ยังเกินเกณฑ์", "closed, still in breach") } else if a.acknowledged() { tr(lang, "รับทราบแล้ว", "acknowledged") } else if holding { tr(lang, "รอการรับทราบ", "awaiting acknowledgement") } else { "" }}
                                 </span>
@@ -502,7 +502,7 @@ fn Ticker() -> impl IntoView {
                             view! {
                                 <span class="item" data-severity=e.severity.as_str() data-alert=e.alert_id.clone()>
                                     <b>{format::severity_name(e.severity, lang)}</b>" "{area}" · "
-                                    {format::metric_label(&e.metric, lang)}" "{format::number(e.value)}" · "{format::rule_label(&e.rule, lang)}
+                                    {format::metric_label(&e.metric, lang)}" "{format::alert_figure(&a, e.value)}" · "{format::rule_label(&e.rule, lang)}
                                 </span>
                             }
                         })

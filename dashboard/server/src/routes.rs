@@ -9,6 +9,7 @@
 //! | `GET /api/water` | person, water | newest water-level window per province |
 //! | `GET /api/wall` | signed in, kiosks too | the wall screen's snapshot |
 //! | `GET /api/area/{level}/{code}?range=1h\|1d\|7d&committee=water` | person, own committee and area | drill-down |
+//! | `GET /api/area/{level}/{code}/export.csv?range=&committee=` | as the drill-down | the drill-down as CSV (`export`) |
 //! | `GET /api/alerts[?all=true]` | person | alerts in scope with their history |
 //! | `POST /api/alerts/{id}/acknowledge` | operator, liaison in scope | `{"comment"}`; the actor is the signed-in user |
 //! | `POST /api/alerts/{id}/resolve` | operator | `{"comment"}`: the reason, required |
@@ -27,7 +28,7 @@ use std::{convert::Infallible, sync::Arc, time::Duration};
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, Path, Query, State, rejection::JsonRejection},
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -76,6 +77,7 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
             get(|State(s): State<AppState>| async move { Json(*s.health.borrow()) }),
         )
         .route("/api/area/{level}/{code}", get(area))
+        .route("/api/area/{level}/{code}/export.csv", get(area_csv))
         .route("/api/alerts", get(alerts))
         .route("/api/alerts/{id}/{action}", post(act))
         .route("/api/geo/districts/{province}", get(districts))
@@ -164,47 +166,89 @@ async fn area(
     Path((level, code)): Path<(String, String)>,
     Query(q): Query<AreaQuery>,
 ) -> Response {
-    if place(&level, &code).is_none() {
-        return (StatusCode::NOT_FOUND, "no such area").into_response();
+    match area_detail(&state, &p, &level, &code, &q).await {
+        Ok(detail) => Json(detail).into_response(),
+        Err(refused) => refused,
     }
-    let (range, width) = match range_of(q.range.as_deref()) {
-        Ok(r) => r,
-        Err(e) => return bad_request(e),
+}
+
+/// The drill-down as a CSV download: the same checks, the same cut and the
+/// same protected figures as [`area`], because it is the same read.
+async fn area_csv(
+    State(state): State<AppState>,
+    Person(p): Person,
+    Path((level, code)): Path<(String, String)>,
+    Query(q): Query<AreaQuery>,
+) -> Response {
+    let detail = match area_detail(&state, &p, &level, &code, &q).await {
+        Ok(detail) => detail,
+        Err(refused) => return refused,
     };
-    let committee = match committee_of(q.committee.as_deref()) {
-        // Water when the role sees it, as the pages always opened on it.
-        Ok(c) => c.or_else(|| {
+    match crate::export::csv(&detail) {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    crate::export::disposition(&detail),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "csv export failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// One committee at one place, checked against the caller's scope and cut
+/// to it: what the drill-down and its export send.
+async fn area_detail(
+    state: &AppState,
+    p: &auth::Principal,
+    level: &str,
+    code: &str,
+    q: &AreaQuery,
+) -> Result<pmoc_schemas::api::AreaDetail, Response> {
+    if place(level, code).is_none() {
+        return Err((StatusCode::NOT_FOUND, "no such area").into_response());
+    }
+    let (range, width) = range_of(q.range.as_deref()).map_err(bad_request)?;
+    // Water when the role sees it, as the pages always opened on it.
+    let committee = committee_of(q.committee.as_deref())
+        .map_err(bad_request)?
+        .or_else(|| {
             if p.access.sees(Committee::Water) {
                 Some(Committee::Water)
             } else {
                 p.access.committees.first().copied()
             }
-        }),
-        Err(e) => return bad_request(e),
-    };
+        });
     let Some(committee) = committee else {
-        return Refusal::new(Reason::OutOfScope).into_response();
+        return Err(Refusal::new(Reason::OutOfScope).into_response());
     };
-    if !p.access.sees(committee) || !p.access.in_geo(&level, &code) {
-        return Refusal::new(Reason::OutOfScope).into_response();
+    if !p.access.sees(committee) || !p.access.in_geo(level, code) {
+        return Err(Refusal::new(Reason::OutOfScope).into_response());
     }
     // The page itself, and the level of its children rows.
-    let child = match level.as_str() {
+    let child = match level {
         "province" => "district",
         l => l,
     };
-    if p.access.detail_withheld(committee, &level, width)
+    if p.access.detail_withheld(committee, level, width)
         || p.access.detail_withheld(committee, child, width)
     {
-        return Refusal::new(Reason::NotCleared).into_response();
+        return Err(Refusal::new(Reason::NotCleared).into_response());
     }
     match state
         .reader
-        .area_detail(&level, &code, committee, Some(range), now_ms())
+        .area_detail(level, code, committee, Some(range), now_ms())
         .await
     {
-        Ok(detail) => Json(p.access.area(detail)).into_response(),
-        Err(error) => unavailable("api/area", &error),
+        Ok(detail) => Ok(p.access.area(detail)),
+        Err(error) => Err(unavailable("api/area", &error)),
     }
 }
 
@@ -219,7 +263,7 @@ async fn alerts(
     Person(p): Person,
     Query(q): Query<AlertsQuery>,
 ) -> Response {
-    match state.reader.store.alerts(!q.all).await {
+    match state.reader.alerts(!q.all).await {
         Ok(alerts) => Json(p.access.alerts(&alerts)).into_response(),
         Err(error) => unavailable("api/alerts", &error),
     }

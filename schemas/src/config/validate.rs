@@ -36,6 +36,9 @@ impl Settings {
         self.validate_pipeline()?;
         self.validate_alerts()?;
         self.validate_dashboard()?;
+        if let Some((key, problem)) = self.privacy.problem() {
+            return Err(invalid(key, problem));
+        }
         self.sources
             .validate()
             .map_err(|(key, problem)| invalid(key, problem))?;
