@@ -10,6 +10,7 @@ mod harness;
 mod http_ingest;
 mod local_stack;
 mod outages;
+mod privacy;
 mod replicas;
 mod scale_out;
 mod schema_version;

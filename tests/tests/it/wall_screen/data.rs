@@ -108,8 +108,9 @@ pub async fn seed_all(
 ) -> anyhow::Result<()> {
     seed::windows(client, &windows(now_ms / 1000)).await?;
     let hour_ms = now_ms - now_ms % (HOUR * 1000);
-    // Three births of the open hour arrived too late for it.
-    seed::late(client, "births", hour_ms + 60_000, 3).await?;
+    // Twelve births of the open hour arrived too late for it (shown as 10:
+    // corrections to a count of people are rounded like it).
+    seed::late(client, "births", hour_ms + 60_000, 12).await?;
     seed::watermark(
         client,
         ("water", "HII", "hii.water_level"),
