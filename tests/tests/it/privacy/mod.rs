@@ -324,7 +324,7 @@ async fn export(
                     .parse()
                     .with_context(|| format!("{who} csv value {v:?}"))?;
                 assert!(
-                    v >= 5 && v % 10 == 0,
+                    v >= 5 && v.is_multiple_of(10),
                     "{who} csv: {v} is not a published figure"
                 );
                 Shown::Rounded(v)
