@@ -5,10 +5,6 @@ PMOC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PMOC_CACHE="${PMOC_CACHE:-$HOME/.cache/pmoc}"
 PMOC_TOOLS="$PMOC_CACHE/tools/bin"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PMOC_CACHE/target}"
-# Intermediate artifacts in one place for every clone and worktree, so
-# dependencies compile once per machine; each target dir keeps its own
-# final binaries (the tests run those).
-export CARGO_BUILD_BUILD_DIR="${CARGO_BUILD_BUILD_DIR:-$PMOC_CACHE/build}"
 export PATH="$PMOC_TOOLS:$HOME/.cargo/bin:$PATH"
 # Where the built front end goes (index.html, style.css, pkg/).
 export PMOC_DIST="${PMOC_DIST:-$CARGO_TARGET_DIR/dist}"
