@@ -107,43 +107,19 @@ use Headline::{Count, Last, Max, Mean, P50, Sum};
 pub const METRICS: &[MetricDef] = &[
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::Births,
-            "births",
-            Population,
-            "DOPA",
-            Sum,
-        )
+        ..def(MetricId::Births, "births", Population, "DOPA", Sum)
     },
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::Deaths,
-            "deaths",
-            Population,
-            "DOPA",
-            Sum,
-        )
+        ..def(MetricId::Deaths, "deaths", Population, "DOPA", Sum)
     },
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::MoveIn,
-            "move_in",
-            Population,
-            "DOPA",
-            Sum,
-        )
+        ..def(MetricId::MoveIn, "move_in", Population, "DOPA", Sum)
     },
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::MoveOut,
-            "move_out",
-            Population,
-            "DOPA",
-            Sum,
-        )
+        ..def(MetricId::MoveOut, "move_out", Population, "DOPA", Sum)
     },
     def(
         MetricId::IdCardsIssued,
@@ -200,20 +176,8 @@ pub const METRICS: &[MetricDef] = &[
         "HII",
         Max,
     ),
-    def(
-        MetricId::Rain1h,
-        "rain_1h_mm",
-        Water,
-        "HII",
-        Max,
-    ),
-    def(
-        MetricId::Rain24h,
-        "rain_24h_mm",
-        Water,
-        "HII",
-        Max,
-    ),
+    def(MetricId::Rain1h, "rain_1h_mm", Water, "HII", Max),
+    def(MetricId::Rain24h, "rain_24h_mm", Water, "HII", Max),
     def(
         MetricId::DamStoragePct,
         "dam_storage_pct",
@@ -221,48 +185,12 @@ pub const METRICS: &[MetricDef] = &[
         "RID",
         Mean,
     ),
-    def(
-        MetricId::DamInflow,
-        "dam_inflow_mcm",
-        Water,
-        "RID",
-        Sum,
-    ),
-    def(
-        MetricId::DamRelease,
-        "dam_release_mcm",
-        Water,
-        "RID",
-        Sum,
-    ),
-    def(
-        MetricId::Temperature,
-        "temperature_c",
-        Water,
-        "TMD",
-        Mean,
-    ),
-    def(
-        MetricId::Pm25,
-        "pm25_ugm3",
-        Resources,
-        "PCD",
-        Max,
-    ),
-    def(
-        MetricId::Aqi,
-        "aqi",
-        Resources,
-        "PCD",
-        Max,
-    ),
-    def(
-        MetricId::Hotspots,
-        "hotspots",
-        Resources,
-        "GISTDA",
-        Count,
-    ),
+    def(MetricId::DamInflow, "dam_inflow_mcm", Water, "RID", Sum),
+    def(MetricId::DamRelease, "dam_release_mcm", Water, "RID", Sum),
+    def(MetricId::Temperature, "temperature_c", Water, "TMD", Mean),
+    def(MetricId::Pm25, "pm25_ugm3", Resources, "PCD", Max),
+    def(MetricId::Aqi, "aqi", Resources, "PCD", Max),
+    def(MetricId::Hotspots, "hotspots", Resources, "GISTDA", Count),
     def(
         MetricId::BudgetDisbursedPct,
         "budget_disbursed_pct",

@@ -110,7 +110,10 @@ impl Browser {
             .await?
             .ok_or_else(|| anyhow::anyhow!("no WebDriver session"))?;
         let response = reqwest::Client::new()
-            .post(format!("{}/session/{session}/goog/cdp/execute", self.driver_url))
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver_url
+            ))
             .json(&json!({ "cmd": command, "params": params }))
             .send()
             .await?;

@@ -73,6 +73,24 @@ pub fn severity_name(severity: Severity, lang: Lang) -> &'static str {
     catalogue::severity(severity).get(lang)
 }
 
+/// A region's name by its key; the nation's for `TH`.
+pub fn region_name(code: &str, lang: Lang) -> String {
+    let level = if code == pmoc_schemas::area::NATION_CODE {
+        "nation"
+    } else {
+        "region4"
+    };
+    pmoc_schemas::api::place(level, code)
+        .map(|p| {
+            if lang == Lang::Th {
+                p.name_th
+            } else {
+                p.name_en
+            }
+        })
+        .unwrap_or_else(|| code.to_owned())
+}
+
 /// "5 min", "2 h": how long ago, short enough for a badge.
 pub fn age(ms: i64, lang: Lang) -> String {
     catalogue::duration(ms as f64 / 1000.0, lang)

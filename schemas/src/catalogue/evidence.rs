@@ -37,10 +37,12 @@ pub fn number(v: f64) -> String {
 /// "45 นาที", "2 ชม.": a duration in seconds, in whole units.
 pub fn duration(seconds: f64, lang: Lang) -> String {
     let s = seconds.max(0.0) as i64;
-    let (n, unit) = match s {
-        ..120 => (s, t("วินาที", "s")),
-        ..7200 => (s / 60, t("นาที", "min")),
-        _ => (s / 3600, t("ชม.", "h")),
+    let (n, unit) = if s < 120 {
+        (s, t("วินาที", "s"))
+    } else if s < 7200 {
+        (s / 60, t("นาที", "min"))
+    } else {
+        (s / 3600, t("ชม.", "h"))
     };
     format!("{n} {}", unit.get(lang))
 }

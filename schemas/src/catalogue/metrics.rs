@@ -66,7 +66,11 @@ pub fn metric(id: MetricId) -> MetricText {
             t("น้ำเทียบตลิ่ง", "% bank-full"),
             PERCENT,
         ),
-        M::Rain1h => m(t("ฝน 1 ชม.", "Rain, 1 h"), t("ฝน 1 ชม.", "Rain 1 h"), t("มม.", "mm")),
+        M::Rain1h => m(
+            t("ฝน 1 ชม.", "Rain, 1 h"),
+            t("ฝน 1 ชม.", "Rain 1 h"),
+            t("มม.", "mm"),
+        ),
         M::Rain24h => m(
             t("ฝนสะสม 24 ชม.", "Rain, 24 h"),
             t("ฝน 24 ชม.", "Rain 24 h"),
@@ -82,11 +86,7 @@ pub fn metric(id: MetricId) -> MetricText {
             t("น้ำไหลเข้า", "Inflow"),
             MCM,
         ),
-        M::DamRelease => m(
-            t("การระบายน้ำ", "Dam release"),
-            t("ระบายน้ำ", "Release"),
-            MCM,
-        ),
+        M::DamRelease => m(t("การระบายน้ำ", "Dam release"), t("ระบายน้ำ", "Release"), MCM),
         M::Temperature => m(
             t("อุณหภูมิ", "Temperature"),
             t("อุณหภูมิ", "Temp."),

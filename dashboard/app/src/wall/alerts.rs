@@ -5,12 +5,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use pmoc_schemas::{
-    alert::Severity,
-    api::{Alert, place},
-    area::province,
-    calendar::Lang,
-};
+use pmoc_schemas::{alert::Severity, api::Alert, area::region4_of, calendar::Lang};
 
 use crate::{Ctx, ctx, format, format::tr};
 
@@ -39,27 +34,8 @@ fn area_name(a: &Alert, lang: Lang) -> String {
     }
 }
 
-/// The region (of the four-region scheme) an alert's area lies in; the
-/// nation for nation-wide alerts.
 fn region_of(a: &Alert) -> String {
-    let e = &a.event;
-    match e.area_level.as_str() {
-        "province" => province(&e.area_code).map(|p| p.region4.clone()),
-        "district" => province(e.area_code.get(..2).unwrap_or_default()).map(|p| p.region4.clone()),
-        "region4" => Some(e.area_code.clone()),
-        _ => None,
-    }
-    .unwrap_or_else(|| "TH".to_owned())
-}
-
-fn region_name(code: &str, lang: Lang) -> String {
-    let p = if code == "TH" {
-        place("nation", "TH")
-    } else {
-        place("region4", code)
-    };
-    p.map(|p| if lang == Lang::Th { p.name_th } else { p.name_en })
-        .unwrap_or_else(|| code.to_owned())
+    region4_of(&a.event.area_level, &a.event.area_code).to_owned()
 }
 
 /// The alerts not listed, counted by (rule, region), most first, with the
@@ -116,7 +92,7 @@ pub fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
             .map(|(rule, region, n, sev)| {
                 view! {
                     <li data-severity=sev.as_str()>
-                        <b class="n">{n}</b>" "{format::rule_label(&rule, lang)}" · "{region_name(&region, lang)}
+                        <b class="n">{n}</b>" "{format::rule_label(&rule, lang)}" · "{format::region_name(&region, lang)}
                     </li>
                 }
             })

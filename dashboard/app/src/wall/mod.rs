@@ -248,4 +248,3 @@ fn RegionView(region: String) -> impl IntoView {
         .into_any()
     }
 }
-
