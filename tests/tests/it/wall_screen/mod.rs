@@ -218,7 +218,7 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     let provisional = browser
         .client
         .find_all(Locator::Css(
-            "#panel-water-focus .badge[data-badge='provisional']",
+            "#panel-water .badge[data-badge='provisional']",
         ))
         .await?;
     assert_eq!(provisional.len(), 1, "once per panel");
