@@ -55,7 +55,10 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update",
                     "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars",
                     format!("--user-data-dir={}", profile.display()),
-                    format!("--window-size={width},{height}"),
+                    // Taller than the page: the browser's frame takes its
+                    // share, and the emulated viewport must fit the window
+                    // for clicks to land where the page has its elements.
+                    format!("--window-size={width},{}", height + 240),
                 ]
             }),
         );
