@@ -64,7 +64,7 @@ async fn text(browser: &Browser, css: &str) -> anyhow::Result<String> {
 
 /// Waits until the first pager says `want`.
 async fn wait_range(browser: &Browser, want: &str) -> anyhow::Result<()> {
-    wait_for(
+    let shown = wait_for(
         &format!("pager says {want}"),
         Duration::from_secs(20),
         || async {
@@ -72,7 +72,14 @@ async fn wait_range(browser: &Browser, want: &str) -> anyhow::Result<()> {
             Ok((seen == want).then_some(()))
         },
     )
-    .await
+    .await;
+    if shown.is_err() {
+        let seen = text(browser, ".pager .range").await.unwrap_or_default();
+        let url = browser.client.current_url().await?;
+        let shot = browser.screenshot("alerts_page_failure").await?;
+        return shown.with_context(|| format!("saw {seen:?} at {url}; {}", shot.display()));
+    }
+    shown
 }
 
 /// Picks `value` in the filter `key`, as a person would.
@@ -213,7 +220,7 @@ async fn the_alerts_page_holds_a_thousand_open_alerts() -> anyhow::Result<()> {
         "{history}"
     );
     let lines: f64 = serde_json::from_value(browser.client.execute(
-        "const h = document.querySelector(arguments[0]); return h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).lineHeight || 20);",
+        "const h = document.querySelector(arguments[0]); return h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).lineHeight);",
         vec![format!("{acked} .history").into()],
     ).await?)?;
     assert!(lines < 1.5, "history on one line ({lines:.2} lines)");
