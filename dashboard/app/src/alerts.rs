@@ -30,8 +30,10 @@ const FILTERS: [&str; 4] = ["committee", "severity", "state", "area"];
 /// `query` (the page's) with `key` set to `value` (removed when empty) and
 /// the page back to the first unless the page itself is what changes.
 fn with_param(query: &str, key: &str, value: &str) -> String {
-    let mut pairs: Vec<(String, String)> = FILTERS
+    // The language stays with the view, so a shared link reads the same.
+    let mut pairs: Vec<(String, String)> = ["lang"]
         .iter()
+        .chain(FILTERS.iter())
         .chain(["page"].iter())
         .filter(|k| **k != key && !(key != "page" && **k == "page"))
         .filter_map(|k| param(query, k).map(|v| ((*k).to_owned(), v)))
@@ -408,5 +410,9 @@ mod tests {
         assert_eq!(with_param(q, "page", "4"), "/alerts?committee=water&page=4");
         assert_eq!(with_param(q, "committee", ""), "/alerts");
         assert_eq!(api_url("area=NE&lang=en&x=1"), "/api/alerts/page?area=NE");
+        assert_eq!(
+            with_param("lang=en", "area", "NE"),
+            "/alerts?lang=en&area=NE"
+        );
     }
 }

@@ -237,7 +237,7 @@ async fn the_alerts_page_holds_a_thousand_open_alerts() -> anyhow::Result<()> {
             .current_url()
             .await?
             .as_str()
-            .ends_with("/alerts?severity=critical")
+            .ends_with("/alerts?lang=en&severity=critical")
     );
     for el in browser
         .client
@@ -260,7 +260,10 @@ async fn the_alerts_page_holds_a_thousand_open_alerts() -> anyhow::Result<()> {
     let shown = in_ne.min(50);
     wait_range(&browser, &format!("1–{shown} of {in_ne}")).await?;
     let url = browser.client.current_url().await?.to_string();
-    assert!(url.ends_with("/alerts?severity=critical&area=NE"), "{url}");
+    assert!(
+        url.ends_with("/alerts?lang=en&severity=critical&area=NE"),
+        "{url}"
+    );
     // A bookmark: the same view after a reload.
     browser.client.goto(&url).await?;
     wait_range(&browser, &format!("1–{shown} of {in_ne}")).await?;
@@ -280,7 +283,7 @@ async fn the_alerts_page_holds_a_thousand_open_alerts() -> anyhow::Result<()> {
     // Pages.
     browser
         .client
-        .goto(&format!("{base}/alerts?state=acknowledged"))
+        .goto(&format!("{base}/alerts?lang=en&state=acknowledged"))
         .await?;
     let acked_total = OPEN / 10;
     wait_for("acknowledged, page 1", Duration::from_secs(20), || async {
@@ -311,7 +314,7 @@ async fn the_alerts_page_holds_a_thousand_open_alerts() -> anyhow::Result<()> {
             .current_url()
             .await?
             .as_str()
-            .ends_with("state=acknowledged&page=1")
+            .ends_with("lang=en&state=acknowledged&page=1")
     );
     let second = browser
         .client
