@@ -248,7 +248,9 @@ pub struct AlertEvent {
     pub value: f64,
     #[serde(with = "crate::privacy::withheld")]
     pub threshold: f64,
-    /// Human-readable: which window, which figure, which rule.
+    /// For operators tracing a figure: which window, which figure, which
+    /// rule, in English with schema ids. People read
+    /// [`crate::catalogue::evidence`], built from the fields above.
     pub evidence: String,
 }
 
@@ -294,21 +296,4 @@ impl PartialEq for AlertEvent {
             && same(*value, other.value)
             && same(*threshold, other.threshold)
     }
-}
-
-/// What a rule means, in Thai and English, for the ticker and the alerts
-/// page; a configured rule without a label is shown by its name.
-pub fn rule_label(rule: &str) -> Option<(&'static str, &'static str)> {
-    Some(match rule {
-        "water_over_bank" => ("น้ำล้นตลิ่ง", "Water over the bank"),
-        "rain_24h_very_heavy" => ("ฝนตกหนักมาก 24 ชม.", "Very heavy rain, 24 h"),
-        "pm25_over_standard" => ("PM2.5 เกินมาตรฐาน", "PM2.5 over the standard"),
-        "pm25_hazardous" => ("PM2.5 ระดับอันตราย", "PM2.5 hazardous"),
-        "dam_nearly_full" => ("เขื่อนใกล้เต็ม", "Dam nearly full"),
-        "dam_low" => ("น้ำในเขื่อนน้อย", "Dam storage low"),
-        "incident_spike" => ("เหตุการณ์เพิ่มผิดปกติ", "Incident spike"),
-        "hotspot_spike" => ("จุดความร้อนเพิ่มผิดปกติ", "Hotspot spike"),
-        "source_silent" => ("แหล่งข้อมูลเงียบ", "Source silent"),
-        _ => return None,
-    })
 }

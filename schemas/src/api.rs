@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{AlertEvent, AlertState};
+use crate::{
+    alert::{AlertEvent, AlertState},
+    committee::Committee,
+};
 
 /// The newest closed window of one province.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -504,4 +507,83 @@ mod tests {
         assert_eq!(json["actions"], serde_json::json!([]));
         assert_eq!(serde_json::from_value::<Alert>(json).ok(), Some(alert));
     }
+}
+
+/// Alerts a page of the alerts page lists.
+pub const ALERTS_PER_PAGE: u32 = 50;
+
+/// Which alerts by what operators did and what the pipeline sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStateFilter {
+    /// Not resolved by the pipeline (acknowledged or not).
+    #[default]
+    Open,
+    /// Open, and nobody has acted on it yet.
+    Unacknowledged,
+    /// Open, acknowledged or closed by an operator.
+    Acknowledged,
+    Resolved,
+    All,
+}
+
+impl AlertStateFilter {
+    pub const ALL: [Self; 5] = [
+        Self::Open,
+        Self::Unacknowledged,
+        Self::Acknowledged,
+        Self::Resolved,
+        Self::All,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Unacknowledged => "unacknowledged",
+            Self::Acknowledged => "acknowledged",
+            Self::Resolved => "resolved",
+            Self::All => "all",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// The alerts page's question (`GET /api/alerts/page`): every field is also
+/// in the page's URL, so a filtered view can be bookmarked and shared.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertQuery {
+    pub committee: Option<Committee>,
+    pub severity: Option<crate::alert::Severity>,
+    pub state: AlertStateFilter,
+    /// A region (`NE`, of the four-region scheme) or a province code.
+    pub area: Option<String>,
+    /// From 0.
+    pub page: u32,
+}
+
+/// Alerts of one rule in one region, counted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertGroup {
+    pub rule: String,
+    /// A region key, or `TH` for alerts about the whole country.
+    pub region: String,
+    pub count: u64,
+    pub worst: crate::alert::Severity,
+}
+
+/// One page of the alerts matching an [`AlertQuery`], worst and newest
+/// first, with every matching alert counted by rule and region.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertPage {
+    /// Alerts matching the query, over all pages.
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+    /// Worst first, then most alerts first.
+    pub groups: Vec<AlertGroup>,
+    pub alerts: Vec<Alert>,
 }

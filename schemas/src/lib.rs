@@ -13,6 +13,7 @@ pub mod api;
 pub mod area;
 pub mod auth;
 pub mod calendar;
+pub mod catalogue;
 pub mod committee;
 pub mod config;
 pub mod dead_letter;

@@ -1,6 +1,7 @@
 //! The catalogue of metrics: what the pipeline aggregates out of each
-//! committee's messages, and what the dashboard needs to show them (unit,
-//! labels, which figure is the headline, small-count suppression).
+//! committee's messages, and what the dashboard needs to show them (which
+//! figure is the headline, small-count suppression). Their words (labels,
+//! short forms, units, in Thai and English) are in [`crate::catalogue`].
 //!
 //! One table, shared by the pipeline, the batch oracle of the tests and the
 //! WASM front end, so a metric cannot mean one thing in ClickHouse and
@@ -69,9 +70,6 @@ pub struct MetricDef {
     pub committee: Committee,
     /// The accountable agency, shown next to every figure.
     pub source: &'static str,
-    pub unit: &'static str,
-    pub label_th: &'static str,
-    pub label_en: &'static str,
     pub headline: Headline,
     /// Whether windows keep a histogram for p50/p95 (waiting times): a mean
     /// hides the long tail the public actually complains about.
@@ -86,8 +84,6 @@ const fn def(
     name: &'static str,
     committee: Committee,
     source: &'static str,
-    unit: &'static str,
-    (label_th, label_en): (&'static str, &'static str),
     headline: Headline,
 ) -> MetricDef {
     MetricDef {
@@ -95,9 +91,6 @@ const fn def(
         name,
         committee,
         source,
-        unit,
-        label_th,
-        label_en,
         headline,
         distribution: false,
         suppress_below: None,
@@ -114,59 +107,25 @@ use Headline::{Count, Last, Max, Mean, P50, Sum};
 pub const METRICS: &[MetricDef] = &[
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::Births,
-            "births",
-            Population,
-            "DOPA",
-            "people",
-            ("การเกิด", "Births"),
-            Sum,
-        )
+        ..def(MetricId::Births, "births", Population, "DOPA", Sum)
     },
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::Deaths,
-            "deaths",
-            Population,
-            "DOPA",
-            "people",
-            ("การตาย", "Deaths"),
-            Sum,
-        )
+        ..def(MetricId::Deaths, "deaths", Population, "DOPA", Sum)
     },
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::MoveIn,
-            "move_in",
-            Population,
-            "DOPA",
-            "people",
-            ("ย้ายเข้า", "Moved in"),
-            Sum,
-        )
+        ..def(MetricId::MoveIn, "move_in", Population, "DOPA", Sum)
     },
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::MoveOut,
-            "move_out",
-            Population,
-            "DOPA",
-            "people",
-            ("ย้ายออก", "Moved out"),
-            Sum,
-        )
+        ..def(MetricId::MoveOut, "move_out", Population, "DOPA", Sum)
     },
     def(
         MetricId::IdCardsIssued,
         "id_cards_issued",
         Population,
         "DOPA",
-        "cards",
-        ("ออกบัตรประชาชน", "ID cards issued"),
         Sum,
     ),
     MetricDef {
@@ -176,8 +135,6 @@ pub const METRICS: &[MetricDef] = &[
             "service_wait_min",
             Population,
             "DOPA",
-            "min",
-            ("เวลารอรับบริการ", "Service wait"),
             P50,
         )
     },
@@ -186,8 +143,6 @@ pub const METRICS: &[MetricDef] = &[
         "service_not_completed",
         Population,
         "DOPA",
-        "transactions",
-        ("บริการไม่สำเร็จ", "Services not completed"),
         Sum,
     ),
     MetricDef {
@@ -197,8 +152,6 @@ pub const METRICS: &[MetricDef] = &[
             "incident_severity",
             Security,
             "NSC",
-            "severity 1-5",
-            ("เหตุการณ์ความมั่นคง", "Security incidents"),
             Count,
         )
     },
@@ -207,8 +160,6 @@ pub const METRICS: &[MetricDef] = &[
         crate::aggregate::METRIC_WATER_LEVEL,
         Water,
         "HII",
-        "m MSL",
-        ("ระดับน้ำ", "Water level"),
         Last,
     ),
     def(
@@ -216,8 +167,6 @@ pub const METRICS: &[MetricDef] = &[
         crate::aggregate::METRIC_WATER_FREEBOARD,
         Water,
         "HII",
-        "m",
-        ("ระยะห่างจากตลิ่ง", "Freeboard"),
         crate::metric::Headline::Min,
     ),
     def(
@@ -225,98 +174,28 @@ pub const METRICS: &[MetricDef] = &[
         "water_pct_bank_full",
         Water,
         "HII",
-        "%",
-        ("ระดับน้ำเทียบตลิ่ง", "Water, % of bank-full"),
         Max,
     ),
-    def(
-        MetricId::Rain1h,
-        "rain_1h_mm",
-        Water,
-        "HII",
-        "mm",
-        ("ฝน 1 ชม.", "Rain, 1 h"),
-        Max,
-    ),
-    def(
-        MetricId::Rain24h,
-        "rain_24h_mm",
-        Water,
-        "HII",
-        "mm",
-        ("ฝนสะสม 24 ชม.", "Rain, 24 h"),
-        Max,
-    ),
+    def(MetricId::Rain1h, "rain_1h_mm", Water, "HII", Max),
+    def(MetricId::Rain24h, "rain_24h_mm", Water, "HII", Max),
     def(
         MetricId::DamStoragePct,
         "dam_storage_pct",
         Water,
         "RID",
-        "%",
-        ("ปริมาณน้ำในเขื่อน", "Dam storage"),
         Mean,
     ),
-    def(
-        MetricId::DamInflow,
-        "dam_inflow_mcm",
-        Water,
-        "RID",
-        "million m³",
-        ("น้ำไหลเข้าเขื่อน", "Dam inflow"),
-        Sum,
-    ),
-    def(
-        MetricId::DamRelease,
-        "dam_release_mcm",
-        Water,
-        "RID",
-        "million m³",
-        ("การระบายน้ำ", "Dam release"),
-        Sum,
-    ),
-    def(
-        MetricId::Temperature,
-        "temperature_c",
-        Water,
-        "TMD",
-        "°C",
-        ("อุณหภูมิ", "Temperature"),
-        Mean,
-    ),
-    def(
-        MetricId::Pm25,
-        "pm25_ugm3",
-        Resources,
-        "PCD",
-        "µg/m³",
-        ("ฝุ่น PM2.5", "PM2.5"),
-        Max,
-    ),
-    def(
-        MetricId::Aqi,
-        "aqi",
-        Resources,
-        "PCD",
-        "AQI",
-        ("ดัชนีคุณภาพอากาศ", "Air quality index"),
-        Max,
-    ),
-    def(
-        MetricId::Hotspots,
-        "hotspots",
-        Resources,
-        "GISTDA",
-        "hotspots",
-        ("จุดความร้อน", "Fire hotspots"),
-        Count,
-    ),
+    def(MetricId::DamInflow, "dam_inflow_mcm", Water, "RID", Sum),
+    def(MetricId::DamRelease, "dam_release_mcm", Water, "RID", Sum),
+    def(MetricId::Temperature, "temperature_c", Water, "TMD", Mean),
+    def(MetricId::Pm25, "pm25_ugm3", Resources, "PCD", Max),
+    def(MetricId::Aqi, "aqi", Resources, "PCD", Max),
+    def(MetricId::Hotspots, "hotspots", Resources, "GISTDA", Count),
     def(
         MetricId::BudgetDisbursedPct,
         "budget_disbursed_pct",
         Resources,
         "CGD",
-        "%",
-        ("การเบิกจ่ายงบประมาณ", "Budget disbursed"),
         Mean,
     ),
     def(
@@ -324,8 +203,6 @@ pub const METRICS: &[MetricDef] = &[
         "procurement_value_thb",
         Resources,
         "CGD",
-        "THB",
-        ("มูลค่าสัญญาจัดซื้อจัดจ้าง", "Procurement contracts"),
         Sum,
     ),
 ];

@@ -74,7 +74,7 @@ pub fn LineChart(
         .last()
         .map(|p| format_datetime(p.window_end_ms, lang));
     let newest = points.last().map(|p| format::value(&metric, p));
-    let unit = format::def(&metric).map(|d| d.unit).unwrap_or_default();
+    let unit = format::unit(&metric, lang);
     let provisional = points.last().is_some_and(|p| !p.final_);
     // A median hides the long waits people complain about: show the tail.
     let p95 = points.last().and_then(|p| p.p95).map(|v| {

@@ -46,7 +46,7 @@ pub fn metric_layer(metric: &str, values: &[(String, Point)], lang: Lang) -> Lay
         .iter()
         .map(|(code, p)| (code.clone(), p.value.map_or("q0", class)))
         .collect();
-    let unit = format::def(metric).map(|d| d.unit).unwrap_or_default();
+    let unit = format::unit(metric, lang);
     let mut legend: Vec<(&'static str, String)> = CLASSES
         .iter()
         .enumerate()

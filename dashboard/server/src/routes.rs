@@ -11,6 +11,7 @@
 //! | `GET /api/area/{level}/{code}?range=1h\|1d\|7d&committee=water` | person, own committee and area | drill-down |
 //! | `GET /api/area/{level}/{code}/export.csv?range=&committee=` | as the drill-down | the drill-down as CSV (`export`) |
 //! | `GET /api/alerts[?all=true]` | person | alerts in scope with their history |
+//! | `GET /api/alerts/page?committee=&severity=&state=&area=&page=` | person | one page of the alerts in scope matching the filters, worst and newest first, with counts by rule and region (`api::AlertPage`) |
 //! | `POST /api/alerts/{id}/acknowledge` | operator, liaison in scope | `{"comment"}`; the actor is the signed-in user |
 //! | `POST /api/alerts/{id}/resolve` | operator | `{"comment"}`: the reason, required |
 //! | `GET /api/geo/districts[/{province}]` | person | district outlines |
@@ -23,11 +24,14 @@
 //! A page path the router does not know gets `index.html` (signed in only),
 //! so `/wall` and `/area/...` load the app.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Path, Query, State, rejection::JsonRejection},
+    extract::{
+        DefaultBodyLimit, Path, Query, State,
+        rejection::{JsonRejection, QueryRejection},
+    },
     http::{StatusCode, header},
     response::{
         IntoResponse, Response,
@@ -37,10 +41,15 @@ use axum::{
 };
 use futures::Stream;
 use pmoc_schemas::{
-    api::{ActionRequest, AlertAction, MAX_ACTIONS_PER_ALERT, MAX_COMMENT_CHARS, RANGES, place},
+    api::{
+        ALERTS_PER_PAGE, ActionRequest, AlertAction, AlertQuery, MAX_ACTIONS_PER_ALERT,
+        MAX_COMMENT_CHARS, RANGES, place,
+    },
+    area::{REGIONS4, province, provinces},
     auth::RoleKind,
     committee::Committee,
 };
+use pmoc_store::AlertFilter;
 use serde::Deserialize;
 use tokio::sync::watch;
 use tower_http::services::{ServeDir, ServeFile};
@@ -48,12 +57,14 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::{
     AppState,
     audit::AuditQuery,
-    auth::{self, Operator, Person, Principal, Reason, Refusal, signin},
+    auth::{self, Operator, Person, Principal, Reason, Refusal, scope::Geo, signin},
     live::now_ms,
 };
 
 /// Largest request body: the API takes only short JSON (an alert comment).
 const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Deepest page of alerts served: 50,000 alerts, far beyond any crisis.
+const MAX_ALERT_PAGE: u32 = 1_000;
 /// Longest alert id accepted (ids are rule, area and window: ~60 chars).
 const MAX_ALERT_ID_CHARS: usize = 128;
 
@@ -88,6 +99,7 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
         .route("/api/area/{level}/{code}", get(area))
         .route("/api/area/{level}/{code}/export.csv", get(area_csv))
         .route("/api/alerts", get(alerts))
+        .route("/api/alerts/page", get(alert_page))
         .route("/api/alerts/{id}/{action}", post(act))
         .route(
             "/api/geo/provinces",
@@ -291,6 +303,66 @@ async fn alerts(
     match state.reader.alerts(!q.all).await {
         Ok(alerts) => Json(p.access.alerts(&alerts)).into_response(),
         Err(error) => unavailable("api/alerts", &error),
+    }
+}
+
+/// The alerts page: filtered and paged by the store, inside the caller's
+/// scope (committees and provinces are narrowed in the query itself, then
+/// the page is cut once more by the same rule every other route uses).
+async fn alert_page(
+    State(state): State<AppState>,
+    Person(p): Person,
+    query: Result<Query<AlertQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return bad_request("committee, severity, state, area or page is not valid");
+    };
+    let committees: Vec<Committee> = p
+        .access
+        .committees
+        .iter()
+        .copied()
+        .filter(|c| q.committee.is_none_or(|want| want == *c))
+        .collect();
+    let chosen: Option<BTreeSet<String>> = match q.area.as_deref() {
+        None | Some("") => None,
+        Some(region) if REGIONS4.contains(&region) => Some(
+            provinces()
+                .iter()
+                .filter(|p| p.region4 == region)
+                .map(|p| p.code.clone())
+                .collect(),
+        ),
+        Some(code) if province(code).is_some() => Some([code.to_owned()].into()),
+        Some(_) => return bad_request("area is a region (NE) or a province code (34)"),
+    };
+    let scope = match &p.access.geo {
+        Geo::Nation => None,
+        Geo::Provinces(codes) => Some(codes.clone()),
+    };
+    let provinces = match (chosen, scope) {
+        (Some(a), Some(b)) => Some(a.intersection(&b).cloned().collect()),
+        (a, b) => a.or(b),
+    };
+    let filter = AlertFilter {
+        committees: &committees,
+        severity: q.severity,
+        state: q.state,
+        provinces: provinces.as_ref(),
+        page: q.page.min(MAX_ALERT_PAGE),
+        per_page: ALERTS_PER_PAGE,
+    };
+    match state
+        .reader
+        .store
+        .alert_page(&filter, &state.reader.privacy)
+        .await
+    {
+        Ok(mut page) => {
+            page.alerts = p.access.alerts(&page.alerts);
+            Json(page).into_response()
+        }
+        Err(error) => unavailable("api/alerts/page", &error),
     }
 }
 

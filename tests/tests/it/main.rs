@@ -2,6 +2,7 @@
 //! database.
 
 mod access;
+mod alerts_page;
 mod burst;
 mod connectors;
 mod crash_recovery;
