@@ -4,7 +4,7 @@ use pmoc_schemas::{
     alert::Severity,
     api::Point,
     calendar::Lang,
-    metric::{MetricDef, MetricId},
+    metric::{Headline, MetricDef, MetricId},
 };
 
 /// Picks the Thai or English text.
@@ -40,6 +40,34 @@ pub fn value(metric: &str, point: &Point) -> String {
         return format!("<{below}");
     }
     number(point.value)
+}
+
+/// The headline as it reads: "3 of 120" for a count of entities meeting a
+/// condition (stations above warning), the figure otherwise.
+pub fn headline(metric: &str, point: &Point, lang: Lang) -> String {
+    let figure = value(metric, point);
+    let of_count = def(metric).is_some_and(|d| d.headline == Headline::SumOfCount);
+    if of_count && !point.suppressed {
+        format!(
+            "{figure} {} {}",
+            tr(lang, "จาก", "of"),
+            number(point.count as f64)
+        )
+    } else {
+        figure
+    }
+}
+
+/// What the figure is and the period it covers ("highest station · now",
+/// "today"), from the metric's declaration and the window of `point`.
+pub fn meaning(metric: &str, point: Option<&Point>, lang: Lang) -> String {
+    let Some(d) = def(metric) else {
+        return String::new();
+    };
+    let seconds = point.map_or(3_600, |p| {
+        ((p.window_end_ms - p.window_start_ms) / 1000) as u32
+    });
+    d.meaning(seconds, lang)
 }
 
 pub fn number(v: f64) -> String {

@@ -299,14 +299,17 @@ fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>) -> impl IntoView 
     let late = latest.as_ref().map_or(0, |p| p.late);
     let value = latest
         .as_ref()
-        .map(|p| format::value(&series.metric, p))
+        .map(|p| format::headline(&series.metric, p, lang))
         .unwrap_or_else(|| "-".to_owned());
+    // The statistic and period, from the declaration: "highest station · now".
+    let meaning = format::meaning(&series.metric, latest.as_ref(), lang);
     let unit = format::def(&series.metric)
         .map(|d| d.unit)
         .unwrap_or_default();
     view! {
         <div class="tile-m" class:tile-stale=stale data-metric=series.metric.clone() data-stale=move || stale.get().to_string()>
             <span class="label">{format::metric_label(&series.metric, lang)}</span>
+            <span class="meaning">{meaning}</span>
             <span class="headline" class:provisional=provisional>{value}</span>
             <span class="unit">{unit}</span>
             <span class="marks">
