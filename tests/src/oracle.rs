@@ -44,9 +44,12 @@ pub struct ExpectedWindow {
     last_key: (i64, i64, u16),
     /// Floored values, for metrics with a distribution.
     floors: Vec<i64>,
-    /// Entity id -> latest (key, value, weight), for entity kinds.
-    entities: Option<BTreeMap<String, ((i64, i64, u16), f64, f64)>>,
+    /// Entity id -> its latest report, for entity kinds.
+    entities: Option<BTreeMap<String, Report>>,
 }
+
+/// A report's (event time, offset, area code), value and weight.
+type Report = ((i64, i64, u16), f64, f64);
 
 /// The entity a message is about, by its payload's own id fields.
 fn entity(e: &Envelope) -> Option<String> {
