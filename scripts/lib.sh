@@ -5,6 +5,10 @@ PMOC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PMOC_CACHE="${PMOC_CACHE:-$HOME/.cache/pmoc}"
 PMOC_TOOLS="$PMOC_CACHE/tools/bin"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PMOC_CACHE/target}"
+# Intermediate artifacts in one place for every clone and worktree, so
+# dependencies compile once per machine; each target dir keeps its own
+# final binaries (the tests run those).
+export CARGO_BUILD_BUILD_DIR="${CARGO_BUILD_BUILD_DIR:-$PMOC_CACHE/build}"
 export PATH="$PMOC_TOOLS:$HOME/.cargo/bin:$PATH"
 # Where the built front end goes (index.html, style.css, pkg/).
 export PMOC_DIST="${PMOC_DIST:-$CARGO_TARGET_DIR/dist}"
@@ -22,6 +26,10 @@ NISSHI_TOOLCHAIN="1.96.0"
 broker_binary() { echo "$PMOC_TOOLS/$PMOC_BROKER"; }
 # Keep in step with tests/src/oidc.rs (VERSION).
 OIDC_PROVIDER_VERSION="9.13.3"
+# A current binaryen's wasm-opt for the front end, from the npm registry
+# (Debian's binaryen 108 rejects what current Rust emits).
+BINARYEN_VERSION="132.0.0"
+WASM_OPT="$PMOC_CACHE/binaryen/node_modules/.bin/wasm-opt"
 # chDB (a current ClickHouse as a library); keep in step with tests/src/chdb.rs.
 CHDB_VERSION="26.9.0"
 

@@ -113,9 +113,14 @@ pub fn ProvinceChoropleth(
     lang: RwSignal<Lang>,
     #[prop(optional)] pick: Option<Callback<String>>,
 ) -> impl IntoView {
-    let paths = geo::province_shapes()
-        .into_iter()
-        .map(|shape| {
+    let outlines = crate::outlines::provinces();
+    // Built once, when the outlines arrive; new figures only change each
+    // path's band.
+    let paths = move || {
+        outlines.get().map(|shapes| {
+            shapes
+                .iter()
+                .map(|shape| {
             let reference = province(&shape.code);
             let region = reference.map(|p| p.region4.clone()).unwrap_or_default();
             let (th, en) = reference
@@ -132,7 +137,7 @@ pub fn ProvinceChoropleth(
                 <path
                     class="province"
                     data-province=code
-                    d=shape.path
+                    d=shape.path.clone()
                     data-band=band
                     data-dim=move || dim().to_string()
                     on:click=move |_| if let Some(pick) = pick { pick.run(click.clone()) }
@@ -141,7 +146,9 @@ pub fn ProvinceChoropleth(
                 </path>
             }
         })
-        .collect_view();
+                .collect_view()
+        })
+    };
     view! {
         <svg class="choropleth" viewBox=geo::view_box() role="img">
             {paths}

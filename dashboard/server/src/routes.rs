@@ -58,7 +58,16 @@ const MAX_ALERT_ID_CHARS: usize = 128;
 
 pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
     let index = state.assets_dir.join("index.html");
-    let assets = ServeDir::new(&state.assets_dir).fallback(ServeFile::new(index));
+    // `build.sh` writes a Brotli and a gzip copy beside every file: served
+    // to browsers that accept them, without compressing per request.
+    let assets = ServeDir::new(&state.assets_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(
+            ServeFile::new(index)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
     let gate = state.gate.clone();
     let sign_in = Router::new()
         .route("/signin", get(signin::form).post(signin::submit))
@@ -78,6 +87,10 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
         .route("/api/area/{level}/{code}", get(area))
         .route("/api/alerts", get(alerts))
         .route("/api/alerts/{id}/{action}", post(act))
+        .route(
+            "/api/geo/provinces",
+            get(|| async { Json(crate::geo::provinces()) }),
+        )
         .route("/api/geo/districts/{province}", get(districts))
         .route("/api/geo/districts", get(all_districts))
         .route("/api/map/districts", get(district_map))
@@ -118,6 +131,13 @@ async fn water(State(state): State<AppState>, Person(p): Person) -> Response {
     if !p.access.sees(Committee::Water) {
         return Refusal::new(Reason::OutOfScope).into_response();
     }
+    // Served from what the poller last read, like the push: every viewer
+    // costs memory, not a ClickHouse query. Only before the first read
+    // (the server just started) does a request read ClickHouse itself.
+    let polled = state.snapshots.borrow().clone();
+    if polled.generated_at_ms > 0 {
+        return Json(p.access.water(&polled)).into_response();
+    }
     match state.reader.water_snapshot(now_ms()).await {
         Ok(snapshot) => Json(p.access.water(&snapshot)).into_response(),
         Err(error) => unavailable("api/water", &error),
@@ -125,6 +145,11 @@ async fn water(State(state): State<AppState>, Person(p): Person) -> Response {
 }
 
 async fn wall(State(state): State<AppState>, p: Principal) -> Response {
+    // From the poller's snapshot, as `water` above.
+    let polled = state.wall.borrow().clone();
+    if polled.generated_at_ms > 0 {
+        return Json(p.access.restrict(&polled)).into_response();
+    }
     match state.reader.wall_snapshot(now_ms()).await {
         Ok(snapshot) => Json(p.access.restrict(&snapshot)).into_response(),
         Err(error) => unavailable("api/wall", &error),

@@ -446,22 +446,42 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     );
     assert_alert_opened_and_resolved(&settings, &client).await?;
 
-    // 2. The API returns the newest window of each province.
+    // 2. The API returns the newest window of each province. It answers
+    // from the server's last poll of ClickHouse (every `refresh_ms`), so it
+    // gets there within a few polls of the rows being stored.
     let newest = newest_per_province(&expected);
     let session = sign_in(&format!("http://{addr}"), "duty.officer").await?;
-    let api: WaterSnapshot = session
-        .get(&format!("http://{addr}/api/water"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let from_api: BTreeMap<String, (u64, f64)> = api
-        .provinces
-        .iter()
-        .map(|p| (p.province_code.clone(), (p.count, p.last)))
-        .collect();
-    assert_eq!(from_api, newest);
+    let per_province = |api: &WaterSnapshot| -> BTreeMap<String, (u64, f64)> {
+        api.provinces
+            .iter()
+            .map(|p| (p.province_code.clone(), (p.count, p.last)))
+            .collect()
+    };
+    let fetch = || async {
+        anyhow::Ok(
+            session
+                .get(&format!("http://{addr}/api/water"))
+                .send()
+                .await?
+                .error_for_status()?
+                .json::<WaterSnapshot>()
+                .await?,
+        )
+    };
+    let settled = wait_for(
+        "the API at the stored rows",
+        Duration::from_secs(20),
+        || async {
+            let api = fetch().await?;
+            Ok((per_province(&api) == newest).then_some(api))
+        },
+    )
+    .await;
+    let api = match settled {
+        Ok(api) => api,
+        Err(_) => fetch().await?,
+    };
+    assert_eq!(per_province(&api), newest);
     let newest_end = expected
         .windows
         .keys()

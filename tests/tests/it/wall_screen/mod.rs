@@ -23,6 +23,7 @@ use pmoc_tests::{
     unique_name,
 };
 
+mod assets;
 pub(crate) mod data;
 
 use data::{HOUR, seed_all};
@@ -436,6 +437,7 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
 
     // Small counts of people never leave the server.
     let http = sign_in(&base, "somchai").await?;
+    assets::served_hashed_compressed_and_cached(&base, &http).await?;
     let detail: AreaDetail = http
         .get(&format!(
             "{base}/api/area/province/34?range=1d&committee=population"
