@@ -366,7 +366,10 @@ fn ChildTable(detail: RwSignal<Option<AreaDetail>>, here: Memo<Here>) -> impl In
         let heads = d
             .series
             .iter()
-            .map(|s| view! { <th>{format::metric_label(&s.metric, lang)}</th> })
+            .map(|s| {
+                let meaning = format::meaning(&s.metric, s.latest(), lang);
+                view! { <th>{format::metric_label(&s.metric, lang)}<small class="meaning">{meaning}</small></th> }
+            })
             .collect_view();
         let metrics: Vec<String> = d.series.iter().map(|s| s.metric.clone()).collect();
         let rows = d
@@ -387,7 +390,7 @@ fn ChildTable(detail: RwSignal<Option<AreaDetail>>, here: Memo<Here>) -> impl In
                         let provisional = v.as_ref().is_some_and(|p| !p.final_);
                         let text = v
                             .as_ref()
-                            .map(|p| format::value(m, p))
+                            .map(|p| format::headline(m, p, lang))
                             .unwrap_or_else(|| "-".to_owned());
                         view! { <td class:provisional=provisional>{text}</td> }
                     })

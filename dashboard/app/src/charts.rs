@@ -73,7 +73,8 @@ pub fn LineChart(
     let last = points
         .last()
         .map(|p| format_datetime(p.window_end_ms, lang));
-    let newest = points.last().map(|p| format::value(&metric, p));
+    let newest = points.last().map(|p| format::headline(&metric, p, lang));
+    let meaning = format::meaning(&metric, points.last(), lang);
     let unit = format::unit(&metric, lang);
     let provisional = points.last().is_some_and(|p| !p.final_);
     // A median hides the long waits people complain about: show the tail.
@@ -88,6 +89,7 @@ pub fn LineChart(
         <figure class="chart" class:chart-stale=stale data-metric=metric.clone() data-stale=move || stale.get().to_string()>
             <figcaption>
                 <span class="label">{format::metric_label(&metric, lang)}</span>
+                <span class="meaning">{meaning}</span>
                 <span class="value" class:provisional=provisional>
                     {newest.unwrap_or_else(|| "-".to_owned())}
                 </span>

@@ -8,7 +8,7 @@ use pmoc_schemas::{
     calendar::Lang,
     catalogue::{self, MetricText},
     committee::Committee,
-    metric::{MetricDef, MetricId},
+    metric::{Headline, MetricDef, MetricId},
 };
 
 pub use pmoc_schemas::catalogue::number;
@@ -58,6 +58,29 @@ pub fn value(_metric: &str, point: &Point) -> String {
         (None, Some(v)) => number(v),
         (None, None) => "-".to_owned(),
     }
+}
+
+/// The headline as it reads: "3 of 120" for a count of entities meeting a
+/// condition (stations above warning), the figure otherwise.
+pub fn headline(metric: &str, point: &Point, lang: Lang) -> String {
+    let figure = value(metric, point);
+    let of_count = def(metric).is_some_and(|d| d.headline == Headline::SumOfCount);
+    match (of_count, point.suppressed_below, point.count) {
+        (true, None, Some(n)) => format!("{figure} {} {}", tr(lang, "จาก", "of"), number(n as f64)),
+        _ => figure,
+    }
+}
+
+/// What the figure is and the period it covers ("highest station · now",
+/// "today"), from the metric's declaration and the window of `point`.
+pub fn meaning(metric: &str, point: Option<&Point>, lang: Lang) -> String {
+    let Some(d) = def(metric) else {
+        return String::new();
+    };
+    let seconds = point.map_or(3_600, |p| {
+        ((p.window_end_ms - p.window_start_ms) / 1000) as u32
+    });
+    d.meaning(seconds, lang)
 }
 
 /// A committee's full name by its wire name.

@@ -70,11 +70,7 @@ impl Reader {
                     .unwrap_or_default();
                 ProvinceLatest {
                     min_freeboard_m: freeboard.get(&r.area_code).copied(),
-                    mean: if r.count == 0 {
-                        0.0
-                    } else {
-                        r.sum / r.count as f64
-                    },
+                    mean: r.mean().unwrap_or(0.0),
                     window_start_ms: r.window_start_ms(),
                     window_end_ms: r.window_end_ms(),
                     province_code: r.area_code,

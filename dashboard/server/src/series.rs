@@ -14,9 +14,10 @@ pub fn point(privacy: &PrivacySettings, row: &WindowRow, late: u64) -> Point {
     let def = MetricId::from_name(&row.metric).map(MetricId::def);
     let value = match def.map_or(Headline::Last, |d| d.headline) {
         Headline::Count => row.count as f64,
-        Headline::Sum => row.sum,
-        Headline::Mean if row.count > 0 => row.sum / row.count as f64,
-        Headline::Mean => 0.0,
+        // "3 (of `count`) stations above warning".
+        Headline::Sum | Headline::SumOfCount => row.sum,
+        // Weighted for shares: total stored over total capacity.
+        Headline::Mean => row.mean().unwrap_or(0.0),
         Headline::Max => row.max,
         Headline::Min => row.min,
         Headline::Last => row.last,
@@ -89,6 +90,7 @@ mod tests {
             is_final: 1,
             computed_at_ms: 0,
             version: 1,
+            weight: 3.0,
         }
     }
 

@@ -20,6 +20,7 @@ const fn m(full: Text, short: Text, unit: Text) -> MetricText {
 
 const PEOPLE: Text = t("คน", "people");
 const PERCENT: Text = t("%", "%");
+const STATIONS: Text = t("สถานี", "stations");
 const MCM: Text = t("ล้าน ลบ.ม.", "million m³");
 
 /// A metric's label, short form and unit. A `match`, so a new metric does
@@ -51,10 +52,37 @@ pub fn metric(id: MetricId) -> MetricText {
             t("เหตุการณ์", "Incidents"),
             t("ครั้ง", "incidents"),
         ),
+        M::IncidentsOpen => m(
+            t("เหตุการณ์ที่ยังไม่ยุติ", "Open incidents"),
+            t("ยังไม่ยุติ", "Open"),
+            t("ครั้ง", "incidents"),
+        ),
+        M::IncidentsNew => m(
+            t("เหตุการณ์ใหม่", "New incidents"),
+            t("เหตุการณ์ใหม่", "New"),
+            t("ครั้ง", "incidents"),
+        ),
+        M::IncidentsSevereOpen => m(
+            t("เหตุการณ์รุนแรง (4-5) ที่ยังไม่ยุติ", "Open severe incidents (4-5)"),
+            t("รุนแรง ยังไม่ยุติ", "Severe, open"),
+            t("ครั้ง", "incidents"),
+        ),
+        M::WaterAboveWarning => m(
+            t("สถานีน้ำเกินระดับเตือนภัย", "Stations above warning"),
+            t("เกินระดับเตือน", "Above warning"),
+            STATIONS,
+        ),
+        M::WaterAboveBank => m(
+            t("สถานีน้ำล้นตลิ่ง", "Stations over the bank"),
+            t("ล้นตลิ่ง", "Over the bank"),
+            STATIONS,
+        ),
+        // A count of reporting stations: a mean of levels in m MSL across
+        // stations at different elevations would mean nothing.
         M::WaterLevel => m(
-            t("ระดับน้ำ", "Water level"),
-            t("ระดับน้ำ", "Water level"),
-            t("ม.รทก.", "m MSL"),
+            t("สถานีวัดระดับน้ำ", "Water-level stations"),
+            t("สถานีรายงาน", "Stations"),
+            STATIONS,
         ),
         M::WaterFreeboard => m(
             t("ระยะห่างจากตลิ่ง", "Freeboard"),

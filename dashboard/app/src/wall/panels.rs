@@ -175,8 +175,10 @@ fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, large: bool) -> i
     let late = latest.as_ref().map_or(0, |p| p.late);
     let value = latest
         .as_ref()
-        .map(|p| format::value(&series.metric, p))
+        .map(|p| format::headline(&series.metric, p, lang))
         .unwrap_or_else(|| "-".to_owned());
+    // The statistic and period, from the declaration: "highest station · now".
+    let meaning = format::meaning(&series.metric, latest.as_ref(), lang);
     // The focus view has room for the full label; a small panel's quarter
     // of the screen width does not, at 1080p in Thai.
     let label = if large {
@@ -187,6 +189,7 @@ fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, large: bool) -> i
     view! {
         <div class="tile-m" class:tile-stale=stale data-metric=series.metric.clone() data-stale=move || stale.get().to_string()>
             <span class="label">{label}</span>
+            <span class="meaning">{meaning}</span>
             <span class="figure">
                 <span class="headline" class:provisional=provisional>{value}</span>
                 <span class="unit">{format::unit(&series.metric, lang)}</span>
