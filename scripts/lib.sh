@@ -22,6 +22,10 @@ NISSHI_TOOLCHAIN="1.96.0"
 broker_binary() { echo "$PMOC_TOOLS/$PMOC_BROKER"; }
 # Keep in step with tests/src/oidc.rs (VERSION).
 OIDC_PROVIDER_VERSION="9.13.3"
+# A current binaryen's wasm-opt for the front end, from the npm registry
+# (Debian's binaryen 108 rejects what current Rust emits).
+BINARYEN_VERSION="132.0.0"
+WASM_OPT="$PMOC_CACHE/binaryen/node_modules/.bin/wasm-opt"
 # chDB (a current ClickHouse as a library); keep in step with tests/src/chdb.rs.
 CHDB_VERSION="26.9.0"
 

@@ -8,11 +8,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # rdkafka-sys builds librdkafka with cmake; its sources include <curl/curl.h>
 # even with the curl feature off, so the curl headers are a build dependency.
 # openssl makes the TLS test's certificate. zookeeper (with its Java) is what
-# the replicated ClickHouse test replicates through; python3-venv holds chDB.
-# wrk is the benchmark's HTTP load tool (scripts/bench.sh).
+# the replicated ClickHouse test replicates through; python3-venv holds chDB;
+# brotli precompresses the front end; wrk is the benchmark's HTTP load tool
+# (scripts/bench.sh).
 packages=(clickhouse-server chromium chromium-driver fonts-thai-tlwg fonts-tlwg-loma-ttf
           cmake g++ make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev curl ca-certificates
-          openssl zookeeper python3 python3-venv wrk)
+          openssl zookeeper python3 python3-venv brotli wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -68,6 +69,13 @@ if ! grep -qs "\"version\": \"$OIDC_PROVIDER_VERSION\"" "$PMOC_CACHE/oidc/node_m
   mkdir -p "$PMOC_CACHE/oidc"
   npm install --prefix "$PMOC_CACHE/oidc" --no-audit --no-fund --omit=dev \
     "oidc-provider@$OIDC_PROVIDER_VERSION" >/dev/null
+fi
+# wasm-opt from a current binaryen (npm `binaryen`, pinned) for the front end.
+if ! grep -qs "\"version\": \"$BINARYEN_VERSION\"" "$PMOC_CACHE/binaryen/node_modules/binaryen/package.json"; then
+  step "installing binaryen $BINARYEN_VERSION (npm, for wasm-opt) into $PMOC_CACHE/binaryen"
+  mkdir -p "$PMOC_CACHE/binaryen"
+  npm install --prefix "$PMOC_CACHE/binaryen" --no-audit --no-fund --omit=dev \
+    "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 # A current ClickHouse for the compatibility test: chDB (PyPI chdb-core),
 # pinned, in a virtual environment in the cache (the system's Python stays

@@ -47,6 +47,9 @@ fn observations(n: usize) -> Vec<Observation> {
             },
             event_ms: T0_MS + i as i64,
             value: 100.0 + (i % 997) as f64 / 100.0,
+            // One station per province, as in the JSON below.
+            entity: metric::entity_key(&format!("S{}", PROVINCES[i % PROVINCES.len()])),
+            weight: 1.0,
             offset: i as i64,
             widths: 1,
         })
@@ -91,12 +94,14 @@ fn decode(bytes: &[u8], offset: i64) -> Observation {
         &SOURCES,
     )
     .expect("valid");
-    let (metric, value) = metric::values(&e)[0];
+    let v = metric::values(&e)[0];
     Observation {
-        metric,
+        metric: v.metric,
         area: Area::province(&e.area.province),
         event_ms: e.event_time_ms(),
-        value,
+        value: v.value,
+        entity: v.entity,
+        weight: v.weight,
         offset,
         widths: 1,
     }

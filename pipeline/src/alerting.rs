@@ -2,9 +2,19 @@
 //! the dataflow, and silence rules evaluated by the writer from the sources'
 //! last-seen times.
 //!
-//! Each (rule, area) has at most one open alert. A breach opens it, further
-//! breaching windows update it when the value changes, and the first window
-//! without a breach resolves it. Alert ids and timestamps come from event
+//! A rule over a count of people compares the figure as the dashboard may
+//! publish it (`pmoc_schemas::privacy`: rounded, a suppressed one as 0), and
+//! its alerts carry value, limit and evidence already protected, so neither
+//! an alert's text nor whether and when it fired tells more than the
+//! published figures.
+//!
+//! Each (rule, area) has at most one open alert. A breach held for the
+//! rule's `min_windows` opens it, further breaching windows update it when
+//! the value changes, and the first window on the safe side of the limit by
+//! the rule's `clear_margin` resolves it (hysteresis: a value hovering at
+//! the limit opens one alert, not one a minute). A rule with
+//! `averaging_seconds` judges each station's mean over that period (PM2.5's
+//! 24-hour standard), from the latest reading per station of each window. Alert ids and timestamps come from event
 //! time, not the wall clock, so a replay after a crash rewrites the same
 //! rows instead of adding new ones.
 
@@ -12,8 +22,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use pmoc_schemas::{
     aggregate::AreaLevel,
-    alert::{AlertEvent, AlertRules, AlertState, Comparison, Severity, Statistic},
+    alert::{AlertEvent, AlertRules, AlertState, Severity, Statistic, ThresholdRule},
     metric::MetricId,
+    privacy::{PrivacySettings, is_people},
 };
 use timely::{
     container::CapacityContainerBuilder,
@@ -37,9 +48,11 @@ enum Rule {
         metric: MetricId,
         width_ms: i64,
         statistic: Statistic,
-        comparison: Comparison,
         limit: f64,
         severity: Severity,
+        /// How many windows each entity's mean is taken over (1: none).
+        averaging_windows: usize,
+        rule: ThresholdRule,
     },
     Rate {
         name: String,
@@ -89,14 +102,16 @@ fn compile(rules: &AlertRules) -> Vec<Rule> {
     let mut out = Vec::new();
     for t in &rules.thresholds {
         if let Some(m) = metric(&t.metric, &t.name) {
+            let windows = t.averaging_seconds / t.window_seconds.max(1);
             out.push(Rule::Threshold {
                 name: t.name.clone(),
                 metric: m,
                 width_ms: i64::from(t.window_seconds) * 1000,
                 statistic: t.statistic,
-                comparison: t.comparison,
                 limit: t.limit,
                 severity: t.severity,
+                averaging_windows: windows.max(1) as usize,
+                rule: t.clone(),
             });
         }
     }
@@ -116,38 +131,116 @@ fn compile(rules: &AlertRules) -> Vec<Rule> {
     out
 }
 
-fn statistic(acc: &Accumulator, s: Statistic) -> f64 {
+/// The rule's figure of a window: over each entity's latest report for the
+/// entity kinds (the province's dams together: total over capacity); `None`
+/// when it has none (no dam of known capacity), so no alert reads a NaN.
+fn statistic(acc: &Accumulator, s: Statistic) -> Option<f64> {
+    let t = acc.totals();
     match s {
-        Statistic::Count => acc.count as f64,
-        Statistic::Sum => acc.sum,
-        Statistic::Mean => acc.sum / acc.count.max(1) as f64,
-        Statistic::Min => acc.min,
-        Statistic::Max => acc.max,
-        Statistic::Last => acc.last,
+        Statistic::Count => Some(t.count as f64),
+        Statistic::Sum => Some(t.sum),
+        Statistic::Mean => t.mean(),
+        Statistic::Min => Some(t.min),
+        Statistic::Max => Some(t.max),
+        Statistic::Last => Some(acc.last),
+    }
+}
+
+/// Each entity's values in the trailing windows of an averaging rule.
+type Trail = VecDeque<(i64, Vec<(u64, f64)>)>;
+
+/// The statistic over each entity's mean across `trail`: the worst
+/// station's 24-hour mean for `Max`. Only entities with values in at least
+/// three quarters of the period count (PCD's completeness rule for a
+/// 24-hour mean: 18 hours), so one spiking hour after a quiet start or a
+/// restart is not a day's mean.
+fn averaged(trail: &Trail, s: Statistic, periods: usize) -> Option<f64> {
+    let needed = (periods * 3).div_ceil(4) as u32;
+    let mut means: BTreeMap<u64, (f64, u32)> = BTreeMap::new();
+    for (_, values) in trail {
+        for &(entity, v) in values {
+            let m = means.entry(entity).or_default();
+            *m = (m.0 + v, m.1 + 1);
+        }
+    }
+    let means = means
+        .values()
+        .filter(|(_, n)| *n >= needed)
+        .map(|(sum, n)| sum / f64::from(*n));
+    match s {
+        Statistic::Count => Some(trail.back().map_or(0, |(_, v)| v.len()) as f64),
+        Statistic::Sum => Some(means.sum()),
+        Statistic::Mean => {
+            let (sum, n) = means.fold((0.0, 0u32), |(s, n), m| (s + m, n + 1));
+            (n > 0).then(|| sum / f64::from(n))
+        }
+        Statistic::Min => means.reduce(f64::min),
+        Statistic::Max | Statistic::Last => means.reduce(f64::max),
     }
 }
 
 /// What one worker knows per (rule index, area).
 #[derive(Default)]
 struct State {
+    privacy: PrivacySettings,
     open: HashMap<(usize, Area), AlertEvent>,
     /// Counts of the trailing windows of rate rules: (window start, count).
     history: HashMap<(usize, Area), VecDeque<(i64, u64)>>,
+    /// Trailing windows of averaging rules.
+    trails: HashMap<(usize, Area), Trail>,
+    /// Consecutive breaching windows not yet opened, with the first's start.
+    streaks: HashMap<(usize, Area), (u32, i64)>,
 }
 
 impl State {
     /// Evaluates `rule` on one final window; returns the transition, if any.
     fn evaluate(&mut self, index: usize, rule: &Rule, w: &WindowValue) -> Option<AlertEvent> {
+        let people = is_people(w.metric.name());
+        let privacy = self.privacy;
+        // What the rule may see of a people count: the published figure.
+        let shown = |v: f64| if people { privacy.comparable(v) } else { v };
+        let key = (index, w.area);
         let (breach, value, limit, severity) = match rule {
             Rule::Threshold {
                 statistic: s,
-                comparison,
                 limit,
                 severity,
+                averaging_windows,
+                width_ms,
+                rule,
                 ..
             } => {
-                let value = statistic(&w.acc, *s);
-                (comparison.breached(value, *limit), value, *limit, *severity)
+                let value = if *averaging_windows > 1 {
+                    let trail = self.trails.entry(key).or_default();
+                    let latest = w.acc.entities.as_ref().map_or_else(
+                        || vec![(0, statistic(&w.acc, *s).unwrap_or(f64::NAN))],
+                        |e| e.iter().map(|(&k, l)| (k, l.value)).collect(),
+                    );
+                    trail.push_back((w.start_ms, latest));
+                    let oldest = w.start_ms - (*averaging_windows as i64 - 1) * width_ms;
+                    while trail.front().is_some_and(|(start, _)| *start < oldest) {
+                        trail.pop_front();
+                    }
+                    averaged(trail, *s, *averaging_windows)
+                } else {
+                    statistic(&w.acc, *s)
+                };
+                let value = shown(value.filter(|v| v.is_finite())?);
+                let breach = if self.open.contains_key(&key) {
+                    !rule.cleared(value)
+                } else {
+                    let streak = self.streaks.entry(key).or_insert((0, w.start_ms));
+                    if rule.comparison.breached(value, *limit) {
+                        streak.0 += 1;
+                    } else {
+                        *streak = (0, w.start_ms);
+                    }
+                    if streak.0 == 1 {
+                        streak.1 = w.start_ms;
+                    }
+                    streak.0 >= rule.min_windows
+                };
+                (breach, value, *limit, *severity)
             }
             Rule::Rate {
                 width_ms,
@@ -171,7 +264,7 @@ impl State {
                 } else {
                     Some(history.iter().map(|(_, c)| *c).sum::<u64>() as f64 / history.len() as f64)
                 };
-                let count = w.acc.count;
+                let count = shown(w.acc.totals().count as f64) as u64;
                 let limit = baseline.map_or(f64::INFINITY, |b| (b * factor).max(*min_count as f64));
                 history.push_back((w.start_ms, count));
                 while history.len() > *baseline_windows {
@@ -180,10 +273,22 @@ impl State {
                 (count as f64 >= limit, count as f64, limit, *severity)
             }
         };
-        let key = (index, w.area);
+        let averaging = match rule {
+            Rule::Threshold {
+                averaging_windows,
+                width_ms,
+                ..
+            } if *averaging_windows > 1 => format!(
+                ", each station's mean over {} h",
+                *averaging_windows as i64 * width_ms / 3_600_000
+            ),
+            _ => String::new(),
+        };
         let evidence = |value: f64| {
+            // Rewritten with the published figures when about people
+            // (`PrivacySettings::alert`), keeping the window and the rule.
             format!(
-                "{} {value:.2} vs {limit:.2} in the {} s window from {} ({})",
+                "{} {value:.2} vs {limit:.2} in the {} s window from {}{averaging} ({})",
                 w.metric.name(),
                 (w.end_ms - w.start_ms) / 1000,
                 crate::window::local_time(w.start_ms),
@@ -192,14 +297,16 @@ impl State {
         };
         match (breach, self.open.get_mut(&key)) {
             (true, None) => {
+                // Opened when the breach began, not when it had lasted.
+                let opened_ms = self.streaks.remove(&key).map_or(w.start_ms, |(_, s)| s);
                 let def = w.metric.def();
                 let area = w.area.code_string();
-                let event = AlertEvent {
+                let mut event = AlertEvent {
                     alert_id: format!(
                         "{}:{}:{area}:{}",
                         rule.name(),
                         w.area.level.as_str(),
-                        w.start_ms
+                        opened_ms
                     ),
                     rule: rule.name().to_owned(),
                     severity,
@@ -208,22 +315,24 @@ impl State {
                     area_level: w.area.level.as_str().to_owned(),
                     area_code: area,
                     state: AlertState::Open,
-                    opened_at_ms: w.start_ms,
+                    opened_at_ms: opened_ms,
                     updated_at_ms: w.end_ms,
                     resolved_at_ms: 0,
                     value,
                     threshold: limit,
                     evidence: evidence(value),
                 };
+                privacy.alert(&mut event);
                 self.open.insert(key, event.clone());
                 Some(event)
             }
-            (true, Some(open)) if open.value != value => {
+            (true, Some(open)) if open.value != privacy_value(&privacy, people, value) => {
                 open.state = AlertState::Updated;
                 open.value = value;
                 open.threshold = limit;
                 open.updated_at_ms = w.end_ms;
                 open.evidence = evidence(value);
+                privacy.alert(open);
                 Some(open.clone())
             }
             (false, Some(_)) => {
@@ -233,10 +342,21 @@ impl State {
                 event.updated_at_ms = w.end_ms;
                 event.resolved_at_ms = w.end_ms;
                 event.evidence = evidence(value);
+                privacy.alert(&mut event);
                 Some(event)
             }
             _ => None,
         }
+    }
+}
+
+/// A breaching value as its alert stores it (a breach over people is
+/// never suppressed: rules compare suppressed counts as 0).
+fn privacy_value(privacy: &PrivacySettings, people: bool, value: f64) -> f64 {
+    if people {
+        privacy.published(value)
+    } else {
+        value
     }
 }
 
@@ -246,6 +366,7 @@ impl State {
 pub fn alerts<'s>(
     outputs: Stream<'s, u64, Vec<Output>>,
     rules: &AlertRules,
+    privacy: PrivacySettings,
     open: Vec<AlertEvent>,
 ) -> Stream<'s, u64, Vec<Output>> {
     let rules = compile(rules);
@@ -277,7 +398,10 @@ pub fn alerts<'s>(
         Exchange::new(|w: &WindowValue| w.area.route()),
         "Alerts",
         move |_, _| {
-            let mut state = State::default();
+            let mut state = State {
+                privacy,
+                ..State::default()
+            };
             for event in open {
                 let Some(index) = rules.iter().position(|r| r.name() == event.rule) else {
                     continue;
@@ -343,11 +467,15 @@ mod tests {
             level: AreaLevel::Province,
             code: 34,
         };
+        // Entity kinds: each value is another station (or incident).
+        let per_entity = metric.def().kind.per_entity();
         let obs = |i: usize, value: f64| Observation {
             metric,
             area,
             event_ms: start_ms + i as i64,
             value,
+            entity: if per_entity { i as u64 + 1 } else { 0 },
+            weight: 1.0,
             offset: i as i64,
             widths: 1,
         };
@@ -423,9 +551,12 @@ mod tests {
         }
         let spike = window(m, 4 * hour, hour, &[3.0; 12]);
         let event = state.evaluate(i, rule, &spike).expect("spike");
-        assert_eq!((event.state, event.value), (AlertState::Open, 12.0));
+        // Incidents are counted like people: the alert carries 12 rounded.
+        assert_eq!((event.state, event.value), (AlertState::Open, 10.0));
         assert!(
-            event.evidence.contains("incident_severity"),
+            event
+                .evidence
+                .starts_with("incident_severity 10 vs 10 in the 3600 s window"),
             "{}",
             event.evidence
         );
@@ -433,5 +564,104 @@ mod tests {
         let calm = window(m, 5 * hour, hour, &[1.0; 2]);
         let event = state.evaluate(i, rule, &calm).expect("resolved");
         assert_eq!(event.state, AlertState::Resolved);
+        // Two incidents: below k, so no number in the value or the text.
+        assert!(event.value.is_nan(), "{}", event.value);
+        assert!(
+            event.evidence.starts_with("incident_severity <5 vs "),
+            "{}",
+            event.evidence
+        );
+    }
+
+    fn rule_named(rules: &[Rule], name: &str) -> usize {
+        rules
+            .iter()
+            .position(|r| r.name() == name)
+            .expect("default rule")
+    }
+
+    #[test]
+    fn a_value_hovering_at_the_limit_opens_once() {
+        let rules = compile(&AlertRules::default());
+        let i = rule_named(&rules, "water_over_bank");
+        let mut state = State::default();
+        let m = MetricId::WaterFreeboard;
+        // Freeboard hovering around 0 (the bank), within the 5 cm margin.
+        let hovering = [0.01, -0.01, 0.02, -0.02, 0.03, -0.01, 0.04, 0.0, -0.03];
+        let transitions: Vec<AlertState> = hovering
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &v)| {
+                state.evaluate(i, &rules[i], &window(m, k as i64 * 60_000, 60_000, &[v]))
+            })
+            .map(|e| e.state)
+            .collect();
+        assert_eq!(transitions.first(), Some(&AlertState::Open));
+        assert!(
+            !transitions.contains(&AlertState::Resolved),
+            "{transitions:?}"
+        );
+        assert_eq!(
+            transitions
+                .iter()
+                .filter(|s| **s == AlertState::Open)
+                .count(),
+            1
+        );
+        // Clearly back inside the bank: resolved.
+        let e = state
+            .evaluate(i, &rules[i], &window(m, 10 * 60_000, 60_000, &[0.2]))
+            .expect("resolves");
+        assert_eq!(e.state, AlertState::Resolved);
+    }
+
+    #[test]
+    fn a_breach_opens_only_after_its_minimum_duration() {
+        let mut settings = AlertRules::default();
+        settings.thresholds[0].min_windows = 3;
+        let rules = compile(&settings);
+        let i = rule_named(&rules, "water_over_bank");
+        let mut state = State::default();
+        let m = MetricId::WaterFreeboard;
+        let at = |k: i64, v: f64| window(m, k * 60_000, 60_000, &[v]);
+        // Two breaching minutes, then a recovery: nothing opens.
+        assert!(state.evaluate(i, &rules[i], &at(0, -0.2)).is_none());
+        assert!(state.evaluate(i, &rules[i], &at(1, -0.2)).is_none());
+        assert!(state.evaluate(i, &rules[i], &at(2, 0.3)).is_none());
+        // Three in a row: opens, dated from the first of them.
+        assert!(state.evaluate(i, &rules[i], &at(3, -0.2)).is_none());
+        assert!(state.evaluate(i, &rules[i], &at(4, -0.3)).is_none());
+        let e = state.evaluate(i, &rules[i], &at(5, -0.3)).expect("opens");
+        assert_eq!((e.state, e.opened_at_ms), (AlertState::Open, 3 * 60_000));
+    }
+
+    #[test]
+    fn pm25_is_judged_on_each_stations_24_hour_mean() {
+        let rules = compile(&AlertRules::default());
+        let i = rule_named(&rules, "pm25_over_standard");
+        let mut state = State::default();
+        let hour = 3_600_000;
+        let m = MetricId::Pm25;
+        // Two stations: one at 20 all day, one at 20 with a 2-hour spike to
+        // 150 (a one-hour maximum rule would alert at once).
+        let mut transitions = Vec::new();
+        for k in 0..24 {
+            let spike = if k == 10 || k == 11 { 150.0 } else { 20.0 };
+            let w = window(m, k * hour, hour, &[20.0, spike]);
+            transitions.extend(state.evaluate(i, &rules[i], &w));
+        }
+        // 24-hour mean of the spiking station: (22 x 20 + 2 x 150) / 24 =
+        // 30.8; before 18 hours there is no 24-hour mean to judge.
+        assert!(transitions.is_empty(), "{transitions:?}");
+        // A station at 45 all day is over 37.5: one alert.
+        let mut state = State::default();
+        for k in 0..24 {
+            let w = window(m, k * hour, hour, &[20.0, 45.0]);
+            transitions.extend(state.evaluate(i, &rules[i], &w));
+        }
+        assert_eq!(transitions.len(), 1, "{transitions:?}");
+        assert_eq!(transitions[0].state, AlertState::Open);
+        assert_eq!(transitions[0].opened_at_ms, 17 * hour, "the 18th hour");
+        assert!(transitions[0].evidence.contains("mean over 24 h"));
     }
 }

@@ -5,7 +5,10 @@
 
 use std::sync::{Arc, atomic::AtomicBool};
 
-use pmoc_schemas::alert::{AlertEvent, AlertRules};
+use pmoc_schemas::{
+    alert::{AlertEvent, AlertRules},
+    privacy::PrivacySettings,
+};
 use timely::dataflow::{ProbeHandle, Scope, operators::Probe};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -23,6 +26,8 @@ use crate::{
 pub struct DataflowConfig {
     pub source: SourceConfig,
     pub alert_rules: Arc<AlertRules>,
+    /// How alerts about people counts publish their figures.
+    pub privacy: PrivacySettings,
     /// Alerts open when the pipeline last stopped.
     pub open_alerts: Vec<AlertEvent>,
     /// Rows awaiting ClickHouse in this process; sources pause when full.
@@ -48,7 +53,12 @@ pub fn build(
     );
     let windowed = windows(scope, records, widths);
     let outputs = rollups(windowed);
-    let outputs = alerts(outputs, &config.alert_rules, config.open_alerts);
+    let outputs = alerts(
+        outputs,
+        &config.alert_rules,
+        config.privacy,
+        config.open_alerts,
+    );
     sink(scope, outputs, writer, config.backlog).probe_with(&stored);
     stored
 }

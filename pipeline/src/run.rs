@@ -59,6 +59,7 @@ impl DataflowConfig {
                 sources: Arc::new(settings.sources.clone()),
             },
             alert_rules: Arc::new(settings.alerts.clone()),
+            privacy: settings.privacy,
             open_alerts,
             backlog: crate::backlog::Backlog::new(p.max_unstored_rows),
         }

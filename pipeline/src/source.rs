@@ -333,12 +333,14 @@ fn classify(
                 return;
             };
             for area in std::iter::once(province).chain(district) {
-                batch.extend(values.iter().map(|&(metric, value)| {
+                batch.extend(values.iter().map(|v| {
                     Record::Observation(Observation {
-                        metric,
+                        metric: v.metric,
                         area,
                         event_ms,
-                        value,
+                        value: v.value,
+                        entity: v.entity,
+                        weight: v.weight,
                         offset,
                         widths,
                     })
@@ -348,7 +350,7 @@ fn classify(
         }
         Arrival::Late { watermark_ms } => {
             let event_id = envelope.event_id.to_string();
-            for &(metric, value) in &values {
+            for &metric::Value { metric, value, .. } in &values {
                 telemetry::late(metric);
                 batch.push(Record::Late(Box::new(LateEvent {
                     metric,

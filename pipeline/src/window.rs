@@ -103,6 +103,12 @@ pub struct Observation {
     pub area: Area,
     pub event_ms: i64,
     pub value: f64,
+    /// The station, dam or incident the value is about
+    /// (`metric::entity_key`); 0 for flows, whose reports each count.
+    pub entity: u64,
+    /// Capacity a share is of (1 for other kinds): what a window's mean is
+    /// weighted by.
+    pub weight: f64,
     /// Position in the partition, the deterministic tie-break for "last".
     pub offset: i64,
     /// Bit `i` set: the observation still counts in its window of the
@@ -157,12 +163,49 @@ impl Histogram {
     }
 }
 
+/// A window's figures (see [`Accumulator::totals`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Totals {
+    pub count: u64,
+    pub sum: f64,
+    pub weight: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Totals {
+    /// The mean, weighted for shares; `None` without weight (no entity of
+    /// known capacity), never NaN.
+    pub fn mean(&self) -> Option<f64> {
+        (self.weight > 0.0).then(|| self.sum / self.weight)
+    }
+}
+
+/// The newest report of one entity in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Latest {
+    /// `(event_ms, offset, area code)`, as [`Accumulator::last_key`].
+    pub key: (i64, i64, u16),
+    pub value: f64,
+    pub weight: f64,
+}
+
 /// Running count, sum, min, max, last (and, for distributions, a
 /// histogram) of one window.
+///
+/// For metrics whose kind keeps the latest value per entity (levels,
+/// shares, totals of the day, incidents), the window holds that latest
+/// report of each entity instead, and count, sum, weight, min and max are
+/// over those: a station re-reporting thirty times is one station, and a
+/// rollup merges entities rather than adding their reports again. Bounded
+/// by the entities of an area (a few thousand stations nationally).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Accumulator {
     pub count: u64,
     pub sum: f64,
+    /// Sum of the weights (capacities of shares; 1 a report otherwise):
+    /// the mean is `sum / weight`, total stored over total capacity.
+    pub weight: f64,
     pub min: f64,
     pub max: f64,
     pub last: f64,
@@ -172,6 +215,8 @@ pub struct Accumulator {
     pub last_key: (i64, i64, u16),
     /// Boxed: most metrics have none, and accumulators are moved a lot.
     pub histogram: Option<Box<Histogram>>,
+    /// The latest report of each entity, for entity kinds.
+    pub entities: Option<Box<BTreeMap<u64, Latest>>>,
 }
 
 impl Accumulator {
@@ -181,27 +226,57 @@ impl Accumulator {
             h.add(obs.value);
             Box::new(h)
         });
+        let key = (obs.event_ms, obs.offset, obs.area.code);
+        let entities = obs.metric.def().kind.per_entity().then(|| {
+            Box::new(BTreeMap::from([(
+                obs.entity,
+                Latest {
+                    key,
+                    value: obs.value,
+                    weight: obs.weight,
+                },
+            )]))
+        });
         Self {
             count: 1,
-            sum: obs.value,
+            sum: obs.value * obs.weight,
+            weight: obs.weight,
             min: obs.value,
             max: obs.value,
             last: obs.value,
-            last_key: (obs.event_ms, obs.offset, obs.area.code),
+            last_key: key,
             histogram,
+            entities,
         }
     }
 
     pub fn add(&mut self, obs: &Observation) {
-        self.count += 1;
-        self.sum += obs.value;
-        self.min = self.min.min(obs.value);
-        self.max = self.max.max(obs.value);
         let key = (obs.event_ms, obs.offset, obs.area.code);
         if key > self.last_key {
             self.last = obs.value;
             self.last_key = key;
         }
+        if let Some(entities) = &mut self.entities {
+            let latest = Latest {
+                key,
+                value: obs.value,
+                weight: obs.weight,
+            };
+            entities
+                .entry(obs.entity)
+                .and_modify(|l| {
+                    if key > l.key {
+                        *l = latest;
+                    }
+                })
+                .or_insert(latest);
+            return;
+        }
+        self.count += 1;
+        self.sum += obs.value * obs.weight;
+        self.weight += obs.weight;
+        self.min = self.min.min(obs.value);
+        self.max = self.max.max(obs.value);
         if let Some(h) = &mut self.histogram {
             h.add(obs.value);
         }
@@ -209,19 +284,62 @@ impl Accumulator {
 
     /// Combines two partial aggregates; order does not matter.
     pub fn merge(&mut self, other: &Self) {
-        self.count += other.count;
-        self.sum += other.sum;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
         if other.last_key > self.last_key {
             self.last = other.last;
             self.last_key = other.last_key;
         }
+        if let (Some(mine), Some(theirs)) = (&mut self.entities, &other.entities) {
+            for (&entity, &l) in theirs.iter() {
+                mine.entry(entity)
+                    .and_modify(|m| {
+                        if l.key > m.key {
+                            *m = l;
+                        }
+                    })
+                    .or_insert(l);
+            }
+            return;
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+        self.weight += other.weight;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
         match (&mut self.histogram, &other.histogram) {
             (Some(a), Some(b)) => a.merge(b),
             (None, Some(b)) => self.histogram = Some(b.clone()),
             _ => {}
         }
+    }
+
+    /// Count, sum, weight, min and max: of the reports for flows, of the
+    /// entities' latest reports otherwise (computed when asked, in entity
+    /// order, so every worker gets the same bits and adding a report costs
+    /// no pass over the entities).
+    pub fn totals(&self) -> Totals {
+        let Some(entities) = &self.entities else {
+            return Totals {
+                count: self.count,
+                sum: self.sum,
+                weight: self.weight,
+                min: self.min,
+                max: self.max,
+            };
+        };
+        let mut t = Totals {
+            count: entities.len() as u64,
+            sum: 0.0,
+            weight: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        };
+        for l in entities.values() {
+            t.sum += l.value * l.weight;
+            t.weight += l.weight;
+            t.min = t.min.min(l.value);
+            t.max = t.max.max(l.value);
+        }
+        t
     }
 
     /// The row for ClickHouse; `is_final` is false for a running value.
@@ -233,16 +351,18 @@ impl Accumulator {
         is_final: bool,
     ) -> WindowAggregate {
         let quantile = |q| self.histogram.as_ref().and_then(|h| h.quantile(q));
+        let t = self.totals();
         WindowAggregate {
             metric,
             area_level: area.level,
             area_code: area.code_string(),
             window_start_ms: window.0,
             window_end_ms: window.1,
-            count: self.count,
-            sum: self.sum,
-            min: self.min,
-            max: self.max,
+            count: t.count,
+            sum: t.sum,
+            weight: t.weight,
+            min: t.min,
+            max: t.max,
             last: self.last,
             last_event_time_ms: self.last_key.0,
             p50: quantile(0.5),
@@ -292,6 +412,8 @@ mod tests {
             },
             event_ms,
             value,
+            entity: 0,
+            weight: 1.0,
             offset,
             widths: 1,
         }
@@ -341,5 +463,115 @@ mod tests {
         assert_eq!(h.quantile(0.5), Some(7.0));
         assert_eq!(h.quantile(0.95), Some(100.0));
         assert_eq!(Histogram::default().quantile(0.5), None);
+    }
+
+    /// A report of `entity` in province 34, at `event_ms`.
+    fn report(metric: Metric, entity: u64, event_ms: i64, value: f64, weight: f64) -> Observation {
+        Observation {
+            metric,
+            area: Area {
+                level: AreaLevel::Province,
+                code: 34,
+            },
+            event_ms,
+            value,
+            entity,
+            weight,
+            offset: event_ms,
+            widths: 1,
+        }
+    }
+
+    fn fold(reports: &[Observation]) -> Accumulator {
+        let mut acc = Accumulator::new(&reports[0]);
+        reports[1..].iter().for_each(|o| acc.add(o));
+        acc
+    }
+
+    #[test]
+    fn dam_storage_is_total_stored_over_total_capacity() {
+        // Two dams of 100 and 200 million m³, at 50 % and 100 %: 250 of 300.
+        let acc = fold(&[
+            report(Metric::DamStoragePct, 1, 0, 50.0, 100.0),
+            report(Metric::DamStoragePct, 2, 1, 100.0, 200.0),
+        ]);
+        let t = acc.totals();
+        assert!((t.mean().expect("weighted") - 250.0 / 3.0).abs() < 1e-9);
+        assert_eq!(t.count, 2, "dams, not reports");
+        // Not the mean of percentages (75 %).
+        assert!((t.mean().unwrap_or_default() - 75.0).abs() > 1.0);
+        let row = acc.finish(
+            Metric::DamStoragePct,
+            report(Metric::DamStoragePct, 1, 0, 0.0, 0.0).area,
+            (0, 60_000),
+            true,
+        );
+        assert_eq!((row.sum, row.weight), (25_000.0, 300.0));
+        // No dam of known capacity: no mean, not NaN.
+        let empty = fold(&[report(Metric::DamStoragePct, 1, 0, 0.0, 0.0)]);
+        assert_eq!(empty.totals().mean(), None);
+    }
+
+    #[test]
+    fn a_dam_reporting_its_days_inflow_thirty_times_counts_once() {
+        let mut reports: Vec<Observation> = (0..30)
+            .map(|i| report(Metric::DamInflow, 7, i * 60_000, 12.5, 1.0))
+            .collect();
+        reports.push(report(Metric::DamInflow, 8, 5, 4.0, 1.0));
+        let t = fold(&reports).totals();
+        assert_eq!((t.count, t.sum), (2, 16.5));
+        // The later report of the day supersedes the earlier one.
+        let t = fold(&[
+            report(Metric::DamInflow, 7, 0, 10.0, 1.0),
+            report(Metric::DamInflow, 7, 60_000, 12.0, 1.0),
+        ])
+        .totals();
+        assert_eq!(t.sum, 12.0);
+    }
+
+    #[test]
+    fn an_incident_updated_three_times_counts_once_with_its_latest_severity() {
+        let acc = fold(&[
+            report(Metric::IncidentSeverity, 1, 0, 2.0, 1.0),
+            report(Metric::IncidentSeverity, 1, 10, 4.0, 1.0),
+            report(Metric::IncidentSeverity, 2, 15, 1.0, 1.0),
+            report(Metric::IncidentSeverity, 1, 20, 3.0, 1.0),
+        ]);
+        let t = acc.totals();
+        assert_eq!((t.count, t.max, t.sum), (2, 3.0, 4.0));
+    }
+
+    #[test]
+    fn two_of_three_stations_above_warning() {
+        let acc = fold(&[
+            report(Metric::WaterAboveWarning, 1, 0, 1.0, 1.0),
+            report(Metric::WaterAboveWarning, 2, 1, 0.0, 1.0),
+            report(Metric::WaterAboveWarning, 3, 2, 1.0, 1.0),
+            // Station 2 rises above warning; station 1 falls back.
+            report(Metric::WaterAboveWarning, 2, 3, 1.0, 1.0),
+            report(Metric::WaterAboveWarning, 1, 4, 0.0, 1.0),
+        ]);
+        let t = acc.totals();
+        assert_eq!((t.sum, t.count), (2.0, 3));
+    }
+
+    #[test]
+    fn provinces_merge_entities_not_reports() {
+        // Province windows of the same stations in another order: the
+        // nation holds each station once, with its latest value.
+        let a = fold(&[
+            report(Metric::Pm25, 1, 0, 30.0, 1.0),
+            report(Metric::Pm25, 1, 5, 40.0, 1.0),
+        ]);
+        let b = fold(&[report(Metric::Pm25, 2, 3, 10.0, 1.0)]);
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        assert_eq!(ab.totals(), ba.totals());
+        assert_eq!(
+            (ab.totals().count, ab.totals().max, ab.totals().sum),
+            (2, 40.0, 50.0)
+        );
     }
 }

@@ -57,8 +57,14 @@ pub struct WindowAggregate {
     pub area_code: String,
     pub window_start_ms: i64,
     pub window_end_ms: i64,
+    /// Reports for flows; entities (stations, dams, incidents) for the
+    /// kinds that keep each entity's latest report.
     pub count: u64,
+    /// Of the values times their weights (see `weight`).
     pub sum: f64,
+    /// Total capacity or allocation for shares (dam storage, budget
+    /// disbursed); 1 per report or entity otherwise.
+    pub weight: f64,
     pub min: f64,
     pub max: f64,
     /// Value of the event with the greatest event time (ties: greatest event id).
@@ -72,11 +78,9 @@ pub struct WindowAggregate {
 }
 
 impl WindowAggregate {
-    pub fn mean(&self) -> f64 {
-        if self.count == 0 {
-            f64::NAN
-        } else {
-            self.sum / self.count as f64
-        }
+    /// The mean, weighted for shares (total stored over total capacity);
+    /// `None` when nothing has weight, never NaN.
+    pub fn mean(&self) -> Option<f64> {
+        (self.weight > 0.0).then(|| self.sum / self.weight)
     }
 }

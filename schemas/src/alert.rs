@@ -80,6 +80,36 @@ pub struct ThresholdRule {
     pub severity: Severity,
     /// Width of the windows the rule reads.
     pub window_seconds: u32,
+    /// A standard's averaging period: each entity's (station's) mean over
+    /// the windows of the last this many seconds is what the statistic is
+    /// taken of, so PM2.5 is judged as the 24-hour mean Thailand's standard
+    /// is, not reading by reading. 0: the window alone.
+    #[serde(default)]
+    pub averaging_seconds: u32,
+    /// Hysteresis: an open alert resolves only once the value is this far
+    /// on the safe side of the limit, so a value hovering at the limit
+    /// does not open and resolve it again and again.
+    #[serde(default)]
+    pub clear_margin: f64,
+    /// The breach must hold in this many consecutive windows before the
+    /// alert opens (a minimum duration); 1 opens on the first.
+    #[serde(default = "one")]
+    pub min_windows: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl ThresholdRule {
+    /// Whether `value` is far enough on the safe side to resolve an open
+    /// alert (see `clear_margin`).
+    pub fn cleared(&self, value: f64) -> bool {
+        match self.comparison {
+            Comparison::Above => value <= self.limit - self.clear_margin,
+            Comparison::Below => value >= self.limit + self.clear_margin,
+        }
+    }
 }
 
 /// An event count far above its own recent past, per province.
@@ -125,53 +155,94 @@ fn threshold(
         severity,
         // Minute windows: an alert follows its event within the lateness.
         window_seconds: 60,
+        averaging_seconds: 0,
+        clear_margin: 0.0,
+        min_windows: 1,
+    }
+}
+
+/// A rule on hourly windows, resolving only `clear_margin` inside the limit.
+fn hourly(rule: ThresholdRule, clear_margin: f64) -> ThresholdRule {
+    ThresholdRule {
+        window_seconds: 3_600,
+        clear_margin,
+        ..rule
+    }
+}
+
+/// A rule on each station's 24-hour mean of its hourly readings.
+fn daily_mean(rule: ThresholdRule, clear_margin: f64) -> ThresholdRule {
+    ThresholdRule {
+        averaging_seconds: 86_400,
+        ..hourly(rule, clear_margin)
     }
 }
 
 impl Default for AlertRules {
-    /// The operations centre's standing rules: water over the bank, heavy
-    /// rain (TMD's 90 mm/24 h "very heavy"), PM2.5 over the Thai 24 h
-    /// standard (37.5) and twice it, dams nearly full or low.
+    /// The operations centre's standing rules: water over the bank (at
+    /// once, each minute), heavy rain (TMD's 90 mm/24 h "very heavy", as
+    /// each gauge accumulates it), PM2.5 over the Thai standard (a station's
+    /// 24-hour mean above 37.5 µg/m³) and twice it, dams nearly full or low
+    /// (total stored over total capacity of the province's dams). Each
+    /// resolves only inside a margin, so a value at the limit does not flap.
     fn default() -> Self {
         use Comparison::{Above, Below};
-        use Statistic::{Last, Max, Min};
+        use Statistic::{Max, Mean, Min};
         Self {
             thresholds: vec![
-                threshold(
-                    "water_over_bank",
-                    "water_freeboard_m",
-                    (Min, Below, 0.0),
-                    Severity::Critical,
+                ThresholdRule {
+                    clear_margin: 0.05,
+                    ..threshold(
+                        "water_over_bank",
+                        "water_freeboard_m",
+                        (Min, Below, 0.0),
+                        Severity::Critical,
+                    )
+                },
+                hourly(
+                    threshold(
+                        "rain_24h_very_heavy",
+                        "rain_24h_mm",
+                        (Max, Above, 90.0),
+                        Severity::Warning,
+                    ),
+                    5.0,
                 ),
-                threshold(
-                    "rain_24h_very_heavy",
-                    "rain_24h_mm",
-                    (Max, Above, 90.0),
-                    Severity::Warning,
+                daily_mean(
+                    threshold(
+                        "pm25_over_standard",
+                        "pm25_ugm3",
+                        (Max, Above, 37.5),
+                        Severity::Warning,
+                    ),
+                    2.5,
                 ),
-                threshold(
-                    "pm25_over_standard",
-                    "pm25_ugm3",
-                    (Max, Above, 37.5),
-                    Severity::Warning,
+                daily_mean(
+                    threshold(
+                        "pm25_hazardous",
+                        "pm25_ugm3",
+                        (Max, Above, 75.0),
+                        Severity::Critical,
+                    ),
+                    5.0,
                 ),
-                threshold(
-                    "pm25_hazardous",
-                    "pm25_ugm3",
-                    (Max, Above, 75.0),
-                    Severity::Critical,
+                hourly(
+                    threshold(
+                        "dam_nearly_full",
+                        "dam_storage_pct",
+                        (Mean, Above, 80.0),
+                        Severity::Warning,
+                    ),
+                    1.0,
                 ),
-                threshold(
-                    "dam_nearly_full",
-                    "dam_storage_pct",
-                    (Last, Above, 80.0),
-                    Severity::Warning,
-                ),
-                threshold(
-                    "dam_low",
-                    "dam_storage_pct",
-                    (Last, Below, 30.0),
-                    Severity::Warning,
+                hourly(
+                    threshold(
+                        "dam_low",
+                        "dam_storage_pct",
+                        (Mean, Below, 30.0),
+                        Severity::Warning,
+                    ),
+                    1.0,
                 ),
             ],
             rates: vec![
@@ -226,7 +297,7 @@ impl AlertState {
 }
 
 /// One transition of one alert, as stored and published on the alerts topic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertEvent {
     /// `rule:level:code:opening window start (ms)`, stable across replays.
     pub alert_id: String,
@@ -242,25 +313,58 @@ pub struct AlertEvent {
     pub updated_at_ms: i64,
     /// 0 while not resolved.
     pub resolved_at_ms: i64,
+    /// NaN (`null` on the wire) when withheld: a count of people below k
+    /// (see [`crate::privacy`]).
+    #[serde(with = "crate::privacy::withheld")]
     pub value: f64,
+    #[serde(with = "crate::privacy::withheld")]
     pub threshold: f64,
-    /// Human-readable: which window, which figure, which rule.
+    /// For operators tracing a figure: which window, which figure, which
+    /// rule, in English with schema ids. People read
+    /// [`crate::catalogue::evidence`], built from the fields above.
     pub evidence: String,
 }
 
-/// What a rule means, in Thai and English, for the ticker and the alerts
-/// page; a configured rule without a label is shown by its name.
-pub fn rule_label(rule: &str) -> Option<(&'static str, &'static str)> {
-    Some(match rule {
-        "water_over_bank" => ("น้ำล้นตลิ่ง", "Water over the bank"),
-        "rain_24h_very_heavy" => ("ฝนตกหนักมาก 24 ชม.", "Very heavy rain, 24 h"),
-        "pm25_over_standard" => ("PM2.5 เกินมาตรฐาน", "PM2.5 over the standard"),
-        "pm25_hazardous" => ("PM2.5 ระดับอันตราย", "PM2.5 hazardous"),
-        "dam_nearly_full" => ("เขื่อนใกล้เต็ม", "Dam nearly full"),
-        "dam_low" => ("น้ำในเขื่อนน้อย", "Dam storage low"),
-        "incident_spike" => ("เหตุการณ์เพิ่มผิดปกติ", "Incident spike"),
-        "hotspot_spike" => ("จุดความร้อนเพิ่มผิดปกติ", "Hotspot spike"),
-        "source_silent" => ("แหล่งข้อมูลเงียบ", "Source silent"),
-        _ => return None,
-    })
+/// Field by field, a withheld figure (NaN) equal to another withheld one:
+/// the wall pushes only real changes, and a suppressed value is no change.
+impl PartialEq for AlertEvent {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        let Self {
+            alert_id,
+            rule,
+            severity,
+            committee,
+            metric,
+            area_level,
+            area_code,
+            state,
+            opened_at_ms,
+            updated_at_ms,
+            resolved_at_ms,
+            value,
+            threshold,
+            evidence,
+        } = self;
+        (
+            alert_id, rule, severity, committee, metric, area_level, area_code, state,
+        ) == (
+            &other.alert_id,
+            &other.rule,
+            &other.severity,
+            &other.committee,
+            &other.metric,
+            &other.area_level,
+            &other.area_code,
+            &other.state,
+        ) && (opened_at_ms, updated_at_ms, resolved_at_ms, evidence)
+            == (
+                &other.opened_at_ms,
+                &other.updated_at_ms,
+                &other.resolved_at_ms,
+                &other.evidence,
+            )
+            && same(*value, other.value)
+            && same(*threshold, other.threshold)
+    }
 }

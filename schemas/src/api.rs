@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{AlertEvent, AlertState};
+use crate::{
+    alert::{AlertEvent, AlertState},
+    committee::Committee,
+};
 
 /// The newest closed window of one province.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,17 +46,22 @@ pub struct WaterSnapshot {
 
 /// One window's headline figure of one metric at one area.
 ///
-/// A count about people below the metric's `suppress_below` leaves the
-/// server as `suppressed` with `value` 0: the number never reaches a browser.
+/// Built only by [`crate::privacy::PrivacySettings::point`] (the `sealed`
+/// field is private), so a people count cannot leave the server without
+/// the privacy rule: rounded, or suppressed with no number at all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     pub window_start_ms: i64,
     pub window_end_ms: i64,
-    pub value: f64,
-    pub count: u64,
+    /// `None` when suppressed (never a 0 standing in for a hidden count).
+    pub value: Option<f64>,
+    /// Events in the window; `None` for people metrics (see `privacy`).
+    pub count: Option<u64>,
     /// `false` while the window is still open (a running value).
     pub final_: bool,
-    pub suppressed: bool,
+    /// `Some(k)`: a count of people below k, withheld; shown as `<k`.
+    #[serde(default)]
+    pub suppressed_below: Option<u64>,
     pub computed_at_ms: i64,
     /// Values of this window that arrived after it was final: not in the
     /// figure, kept as corrections in `late_events` and shown beside it.
@@ -62,6 +70,19 @@ pub struct Point {
     /// 95th percentile, for metrics with a distribution (waiting times).
     #[serde(default)]
     pub p95: Option<f64>,
+    #[serde(skip)]
+    pub(crate) sealed: Sealed,
+}
+
+/// Keeps [`Point`] from being built outside this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Sealed;
+
+impl Point {
+    /// A small count of people, withheld.
+    pub fn is_suppressed(&self) -> bool {
+        self.suppressed_below.is_some()
+    }
 }
 
 /// A metric's newest figure and its recent history, for a tile.
@@ -217,11 +238,23 @@ pub struct Alert {
     pub area_en: String,
     /// Oldest first.
     pub actions: Vec<AlertAction>,
+    /// `Some(k)` when the alert is about people: its `value` or `threshold`
+    /// may then be withheld (`null`), shown as `<k`.
+    #[serde(default)]
+    pub suppressed_below: Option<u64>,
 }
 
 impl Alert {
-    /// The alert with its area's display names (empty when unknown).
-    pub fn new(event: AlertEvent, actions: Vec<AlertAction>) -> Self {
+    /// The alert with its area's display names (empty when unknown), its
+    /// figures protected when it is about people (whatever wrote the row).
+    pub fn new(
+        mut event: AlertEvent,
+        actions: Vec<AlertAction>,
+        privacy: &crate::privacy::PrivacySettings,
+    ) -> Self {
+        privacy.alert(&mut event);
+        let suppressed_below =
+            crate::privacy::is_people(&event.metric).then_some(privacy.min_count);
         let names = place(&event.area_level, &event.area_code);
         let (area_th, area_en) = names.map(|p| (p.name_th, p.name_en)).unwrap_or_default();
         Self {
@@ -229,6 +262,7 @@ impl Alert {
             area_th,
             area_en,
             actions,
+            suppressed_below,
         }
     }
 
@@ -464,7 +498,7 @@ mod tests {
             threshold: 30.0,
             evidence: "dam_storage_pct 21.50 vs 30.00".to_owned(),
         };
-        let alert = Alert::new(event, Vec::new());
+        let alert = Alert::new(event, Vec::new(), &Default::default());
         assert_eq!(alert.area_en, "Chiang Mai");
         let json = serde_json::to_value(&alert).expect("json");
         assert_eq!(json["severity"], "warning");
@@ -473,4 +507,83 @@ mod tests {
         assert_eq!(json["actions"], serde_json::json!([]));
         assert_eq!(serde_json::from_value::<Alert>(json).ok(), Some(alert));
     }
+}
+
+/// Alerts a page of the alerts page lists.
+pub const ALERTS_PER_PAGE: u32 = 50;
+
+/// Which alerts by what operators did and what the pipeline sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStateFilter {
+    /// Not resolved by the pipeline (acknowledged or not).
+    #[default]
+    Open,
+    /// Open, and nobody has acted on it yet.
+    Unacknowledged,
+    /// Open, acknowledged or closed by an operator.
+    Acknowledged,
+    Resolved,
+    All,
+}
+
+impl AlertStateFilter {
+    pub const ALL: [Self; 5] = [
+        Self::Open,
+        Self::Unacknowledged,
+        Self::Acknowledged,
+        Self::Resolved,
+        Self::All,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Unacknowledged => "unacknowledged",
+            Self::Acknowledged => "acknowledged",
+            Self::Resolved => "resolved",
+            Self::All => "all",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// The alerts page's question (`GET /api/alerts/page`): every field is also
+/// in the page's URL, so a filtered view can be bookmarked and shared.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertQuery {
+    pub committee: Option<Committee>,
+    pub severity: Option<crate::alert::Severity>,
+    pub state: AlertStateFilter,
+    /// A region (`NE`, of the four-region scheme) or a province code.
+    pub area: Option<String>,
+    /// From 0.
+    pub page: u32,
+}
+
+/// Alerts of one rule in one region, counted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertGroup {
+    pub rule: String,
+    /// A region key, or `TH` for alerts about the whole country.
+    pub region: String,
+    pub count: u64,
+    pub worst: crate::alert::Severity,
+}
+
+/// One page of the alerts matching an [`AlertQuery`], worst and newest
+/// first, with every matching alert counted by rule and region.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertPage {
+    /// Alerts matching the query, over all pages.
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+    /// Worst first, then most alerts first.
+    pub groups: Vec<AlertGroup>,
+    pub alerts: Vec<Alert>,
 }

@@ -58,6 +58,20 @@ pub fn province(code: &str) -> Option<&'static Province> {
     BY_CODE.get(code).copied()
 }
 
+/// The region (four-region scheme) an area lies in: a province's, a
+/// district's province's, or the region itself; [`NATION_CODE`] for the
+/// nation and anything unknown, so alerts can always be grouped.
+pub fn region4_of(level: &str, code: &str) -> &'static str {
+    let of = |province_code: &str| province(province_code).map(|p| p.region4.as_str());
+    match level {
+        "province" => of(code),
+        "district" => code.get(..2).and_then(of),
+        "region4" => REGIONS4.iter().find(|r| **r == code).copied(),
+        _ => None,
+    }
+    .unwrap_or(NATION_CODE)
+}
+
 /// A two-digit DOPA province code (`"50"` is Chiang Mai) known to the reference.
 ///
 /// Kept as a string: codes are identifiers, not numbers, and have gaps.

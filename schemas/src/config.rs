@@ -27,6 +27,9 @@ pub struct Settings {
     pub auth: crate::auth::AuthSettings,
     /// Alert rules the pipeline evaluates.
     pub alerts: crate::alert::AlertRules,
+    /// How counts of people are published (rounded, small ones suppressed):
+    /// see [`crate::privacy`].
+    pub privacy: crate::privacy::PrivacySettings,
     /// The known sources, by agency id: their systems, the schemas each may
     /// send and how often (see [`crate::source`]). A message from anyone
     /// else is rejected; the freshness lights and silence alerts judge a

@@ -1,13 +1,19 @@
-//! Province outlines for the wall-screen map, as SVG paths.
+//! Province and district outlines for the maps, as SVG paths.
 //!
 //! The vendored GeoJSON (see `reference/ATTRIBUTION.md`) is projected once,
-//! in the browser, with an equirectangular projection scaled by the cosine
-//! of Thailand's middle latitude: at this size and latitude it is
-//! indistinguishable from a conformal projection and needs no library.
+//! by the dashboard server, with an equirectangular projection scaled by the
+//! cosine of Thailand's middle latitude: at this size and latitude it is
+//! indistinguishable from a conformal projection and needs no library. The
+//! browser fetches the projected paths (`/api/geo/...`): carried in the WASM
+//! bundle, the province polygons alone made it 96 KB bigger for every wall
+//! screen at every load.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-const PROVINCES_GEOJSON: &str = include_str!("../reference/th_adm1_provinces.geojson");
+/// The 77 province polygons (HDX COD-AB, simplified), for the server and the
+/// simulators; never compiled into the front end.
+pub const PROVINCES_GEOJSON: &str = include_str!("../reference/th_adm1_provinces.geojson");
 
 /// Bounds of the projection, degrees: all of Thailand with a small margin.
 const WEST: f64 = 97.3;
@@ -17,10 +23,10 @@ const SOUTH: f64 = 5.5;
 /// SVG units per degree of latitude.
 const SCALE: f64 = 100.0;
 
-/// One province's outline.
-#[derive(Debug, Clone, PartialEq)]
+/// One province's or district's outline, as the browser receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shape {
-    /// DOPA code, `"50"`.
+    /// DOPA code, `"50"` or `"5001"`.
     pub code: String,
     /// SVG path data in the [`view_box`] coordinate system.
     pub path: String,

@@ -13,6 +13,7 @@ pub mod api;
 pub mod area;
 pub mod auth;
 pub mod calendar;
+pub mod catalogue;
 pub mod committee;
 pub mod config;
 pub mod dead_letter;
@@ -24,6 +25,7 @@ pub mod geo;
 pub mod health;
 pub mod json_schema;
 pub mod metric;
+pub mod privacy;
 pub mod source;
 
 pub use error::{RejectKind, RejectReason};

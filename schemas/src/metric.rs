@@ -1,36 +1,26 @@
 //! The catalogue of metrics: what the pipeline aggregates out of each
-//! committee's messages, and what the dashboard needs to show them (unit,
-//! labels, which figure is the headline, small-count suppression).
+//! committee's messages, and what the dashboard needs to show them (the kind
+//! of quantity, which figure is the headline, small-count suppression).
+//! Their words (labels, short forms, units, in Thai and English) are in
+//! [`crate::catalogue`].
 //!
 //! One table, shared by the pipeline, the batch oracle of the tests and the
 //! WASM front end, so a metric cannot mean one thing in ClickHouse and
 //! another on the wall screen.
 
+mod meaning;
+mod values;
+
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    committee::{Committee, population::ServiceOutcome},
-    envelope::{Envelope, Payload},
+pub use self::{
+    meaning::{DAMS, Entity, Headline, INCIDENTS, Kind, MINISTRIES, STATIONS, period, statistic},
+    values::{
+        SEVERE_FROM, Value, WARNING_PCT_BANK_FULL, above_warning, entity_id, entity_key,
+        pct_bank_full, values,
+    },
 };
-
-/// Which of a window's figures a tile shows first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Headline {
-    /// How many events (incidents, hotspots, transactions).
-    Count,
-    /// Total of the values (births, baht).
-    Sum,
-    Mean,
-    Max,
-    Min,
-    /// The value of the newest event (a level). Not for percentages reported
-    /// per dam or per ministry: above one reporter, "last" would be whichever
-    /// report came last, so those use `Mean`.
-    Last,
-    /// The median, for distributions such as waiting times.
-    P50,
-}
+use crate::{calendar::Lang, committee::Committee};
 
 /// A metric's identity: small and copyable, so observations stay cheap to
 /// move through the dataflow; its name is what ClickHouse stores.
@@ -58,6 +48,11 @@ pub enum MetricId {
     Hotspots,
     BudgetDisbursedPct,
     ProcurementValue,
+    IncidentsOpen,
+    IncidentsNew,
+    IncidentsSevereOpen,
+    WaterAboveWarning,
+    WaterAboveBank,
 }
 
 /// Everything the pipeline and the dashboard know about one metric.
@@ -69,9 +64,10 @@ pub struct MetricDef {
     pub committee: Committee,
     /// The accountable agency, shown next to every figure.
     pub source: &'static str,
-    pub unit: &'static str,
-    pub label_th: &'static str,
-    pub label_en: &'static str,
+    /// How reports combine: per report, or the latest per entity.
+    pub kind: Kind,
+    /// What the entities are called, for entity kinds ("3 of 120 stations").
+    pub entity: Option<Entity>,
     pub headline: Headline,
     /// Whether windows keep a histogram for p50/p95 (waiting times): a mean
     /// hides the long tail the public actually complains about.
@@ -81,13 +77,35 @@ pub struct MetricDef {
     pub suppress_below: Option<u64>,
 }
 
+impl MetricDef {
+    /// "highest station · now", "today": the statistic and period of this
+    /// metric's figure in a window of `window_seconds`, for tiles and charts.
+    pub fn meaning(&self, window_seconds: u32, lang: Lang) -> String {
+        let stat = statistic(self.headline, self.kind, self.entity, lang);
+        let period = period(self.kind, window_seconds, lang);
+        if stat.is_empty() {
+            period.to_owned()
+        } else {
+            format!("{stat} · {period}")
+        }
+    }
+
+    /// The entity noun in `lang`, for "3 of 120 stations".
+    pub fn entity_noun(&self, lang: Lang) -> &'static str {
+        self.entity.map_or("", |e| match lang {
+            Lang::Th => e.th,
+            Lang::En => e.en,
+        })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 const fn def(
     id: MetricId,
     name: &'static str,
     committee: Committee,
     source: &'static str,
-    unit: &'static str,
-    (label_th, label_en): (&'static str, &'static str),
+    (kind, entity): (Kind, Option<Entity>),
     headline: Headline,
 ) -> MetricDef {
     MetricDef {
@@ -95,9 +113,8 @@ const fn def(
         name,
         committee,
         source,
-        unit,
-        label_th,
-        label_en,
+        kind,
+        entity,
         headline,
         distribution: false,
         suppress_below: None,
@@ -108,65 +125,36 @@ const fn def(
 const PEOPLE_SUPPRESSION: Option<u64> = Some(5);
 
 use Committee::{Population, Resources, Security, Water};
-use Headline::{Count, Last, Max, Mean, P50, Sum};
+use Headline::{Count, Max, Mean, Min, P50, Sum, SumOfCount};
+
+const FLOW: (Kind, Option<Entity>) = (Kind::Flow, None);
+const STATION_LEVEL: (Kind, Option<Entity>) = (Kind::Level, Some(STATIONS));
+const INCIDENT: (Kind, Option<Entity>) = (Kind::Lifecycle, Some(INCIDENTS));
 
 /// Every metric, in display order within each committee.
 pub const METRICS: &[MetricDef] = &[
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::Births,
-            "births",
-            Population,
-            "DOPA",
-            "people",
-            ("การเกิด", "Births"),
-            Sum,
-        )
+        ..def(MetricId::Births, "births", Population, "DOPA", FLOW, Sum)
     },
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::Deaths,
-            "deaths",
-            Population,
-            "DOPA",
-            "people",
-            ("การตาย", "Deaths"),
-            Sum,
-        )
+        ..def(MetricId::Deaths, "deaths", Population, "DOPA", FLOW, Sum)
     },
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::MoveIn,
-            "move_in",
-            Population,
-            "DOPA",
-            "people",
-            ("ย้ายเข้า", "Moved in"),
-            Sum,
-        )
+        ..def(MetricId::MoveIn, "move_in", Population, "DOPA", FLOW, Sum)
     },
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
-        ..def(
-            MetricId::MoveOut,
-            "move_out",
-            Population,
-            "DOPA",
-            "people",
-            ("ย้ายออก", "Moved out"),
-            Sum,
-        )
+        ..def(MetricId::MoveOut, "move_out", Population, "DOPA", FLOW, Sum)
     },
     def(
         MetricId::IdCardsIssued,
         "id_cards_issued",
         Population,
         "DOPA",
-        "cards",
-        ("ออกบัตรประชาชน", "ID cards issued"),
+        FLOW,
         Sum,
     ),
     MetricDef {
@@ -176,8 +164,7 @@ pub const METRICS: &[MetricDef] = &[
             "service_wait_min",
             Population,
             "DOPA",
-            "min",
-            ("เวลารอรับบริการ", "Service wait"),
+            FLOW,
             P50,
         )
     },
@@ -186,10 +173,11 @@ pub const METRICS: &[MetricDef] = &[
         "service_not_completed",
         Population,
         "DOPA",
-        "transactions",
-        ("บริการไม่สำเร็จ", "Services not completed"),
+        FLOW,
         Sum,
     ),
+    // Each incident once, with its latest severity: the count is of
+    // incidents, not of their status updates.
     MetricDef {
         suppress_below: PEOPLE_SUPPRESSION,
         ..def(
@@ -197,36 +185,84 @@ pub const METRICS: &[MetricDef] = &[
             "incident_severity",
             Security,
             "NSC",
-            "severity 1-5",
-            ("เหตุการณ์ความมั่นคง", "Security incidents"),
+            INCIDENT,
             Count,
         )
     },
+    MetricDef {
+        suppress_below: PEOPLE_SUPPRESSION,
+        ..def(
+            MetricId::IncidentsOpen,
+            "incidents_open",
+            Security,
+            "NSC",
+            INCIDENT,
+            Sum,
+        )
+    },
+    MetricDef {
+        suppress_below: PEOPLE_SUPPRESSION,
+        ..def(
+            MetricId::IncidentsNew,
+            "incidents_new",
+            Security,
+            "NSC",
+            INCIDENT,
+            Sum,
+        )
+    },
+    MetricDef {
+        suppress_below: PEOPLE_SUPPRESSION,
+        ..def(
+            MetricId::IncidentsSevereOpen,
+            "incidents_severe_open",
+            Security,
+            "NSC",
+            INCIDENT,
+            Sum,
+        )
+    },
+    // Judged against each station's own bank: the headline of water.
+    def(
+        MetricId::WaterAboveWarning,
+        "water_above_warning",
+        Water,
+        "HII",
+        STATION_LEVEL,
+        SumOfCount,
+    ),
+    def(
+        MetricId::WaterAboveBank,
+        "water_above_bank",
+        Water,
+        "HII",
+        STATION_LEVEL,
+        SumOfCount,
+    ),
+    // Levels in m MSL mostly measure a station's altitude: across stations
+    // only how many report means anything.
     def(
         MetricId::WaterLevel,
         crate::aggregate::METRIC_WATER_LEVEL,
         Water,
         "HII",
-        "m MSL",
-        ("ระดับน้ำ", "Water level"),
-        Last,
+        STATION_LEVEL,
+        Count,
     ),
     def(
         MetricId::WaterFreeboard,
         crate::aggregate::METRIC_WATER_FREEBOARD,
         Water,
         "HII",
-        "m",
-        ("ระยะห่างจากตลิ่ง", "Freeboard"),
-        crate::metric::Headline::Min,
+        STATION_LEVEL,
+        Min,
     ),
     def(
         MetricId::WaterPctBankFull,
         "water_pct_bank_full",
         Water,
         "HII",
-        "%",
-        ("ระดับน้ำเทียบตลิ่ง", "Water, % of bank-full"),
+        STATION_LEVEL,
         Max,
     ),
     def(
@@ -234,17 +270,16 @@ pub const METRICS: &[MetricDef] = &[
         "rain_1h_mm",
         Water,
         "HII",
-        "mm",
-        ("ฝน 1 ชม.", "Rain, 1 h"),
+        STATION_LEVEL,
         Max,
     ),
+    // Each gauge's own 24-hour accumulation, as it reports it.
     def(
         MetricId::Rain24h,
         "rain_24h_mm",
         Water,
         "HII",
-        "mm",
-        ("ฝนสะสม 24 ชม.", "Rain, 24 h"),
+        STATION_LEVEL,
         Max,
     ),
     def(
@@ -252,8 +287,7 @@ pub const METRICS: &[MetricDef] = &[
         "dam_storage_pct",
         Water,
         "RID",
-        "%",
-        ("ปริมาณน้ำในเขื่อน", "Dam storage"),
+        (Kind::Share, Some(DAMS)),
         Mean,
     ),
     def(
@@ -261,8 +295,7 @@ pub const METRICS: &[MetricDef] = &[
         "dam_inflow_mcm",
         Water,
         "RID",
-        "million m³",
-        ("น้ำไหลเข้าเขื่อน", "Dam inflow"),
+        (Kind::DailyTotal, Some(DAMS)),
         Sum,
     ),
     def(
@@ -270,8 +303,7 @@ pub const METRICS: &[MetricDef] = &[
         "dam_release_mcm",
         Water,
         "RID",
-        "million m³",
-        ("การระบายน้ำ", "Dam release"),
+        (Kind::DailyTotal, Some(DAMS)),
         Sum,
     ),
     def(
@@ -279,35 +311,26 @@ pub const METRICS: &[MetricDef] = &[
         "temperature_c",
         Water,
         "TMD",
-        "°C",
-        ("อุณหภูมิ", "Temperature"),
+        STATION_LEVEL,
         Mean,
     ),
+    // Hourly station readings; the standard is a 24-hour mean, which the
+    // alert rules average (`averaging_seconds`).
     def(
         MetricId::Pm25,
         "pm25_ugm3",
         Resources,
         "PCD",
-        "µg/m³",
-        ("ฝุ่น PM2.5", "PM2.5"),
+        STATION_LEVEL,
         Max,
     ),
-    def(
-        MetricId::Aqi,
-        "aqi",
-        Resources,
-        "PCD",
-        "AQI",
-        ("ดัชนีคุณภาพอากาศ", "Air quality index"),
-        Max,
-    ),
+    def(MetricId::Aqi, "aqi", Resources, "PCD", STATION_LEVEL, Max),
     def(
         MetricId::Hotspots,
         "hotspots",
         Resources,
         "GISTDA",
-        "hotspots",
-        ("จุดความร้อน", "Fire hotspots"),
+        FLOW,
         Count,
     ),
     def(
@@ -315,8 +338,7 @@ pub const METRICS: &[MetricDef] = &[
         "budget_disbursed_pct",
         Resources,
         "CGD",
-        "%",
-        ("การเบิกจ่ายงบประมาณ", "Budget disbursed"),
+        (Kind::Share, Some(MINISTRIES)),
         Mean,
     ),
     def(
@@ -324,8 +346,7 @@ pub const METRICS: &[MetricDef] = &[
         "procurement_value_thb",
         Resources,
         "CGD",
-        "THB",
-        ("มูลค่าสัญญาจัดซื้อจัดจ้าง", "Procurement contracts"),
+        FLOW,
         Sum,
     ),
 ];
@@ -354,8 +375,14 @@ impl MetricId {
                 c::CIVIL_REGISTRATION
             }
             M::ServiceWaitMinutes | M::ServiceNotCompleted => c::PUBLIC_SERVICE,
-            M::IncidentSeverity => c::INCIDENT,
-            M::WaterLevel | M::WaterFreeboard | M::WaterPctBankFull => c::WATER_LEVEL,
+            M::IncidentSeverity | M::IncidentsOpen | M::IncidentsNew | M::IncidentsSevereOpen => {
+                c::INCIDENT
+            }
+            M::WaterLevel
+            | M::WaterFreeboard
+            | M::WaterPctBankFull
+            | M::WaterAboveWarning
+            | M::WaterAboveBank => c::WATER_LEVEL,
             M::Rain1h | M::Rain24h => c::RAINFALL,
             M::DamStoragePct | M::DamInflow | M::DamRelease => c::DAM_STORAGE,
             M::Temperature => c::WEATHER,
@@ -370,68 +397,6 @@ impl MetricId {
 /// The metrics of one committee, in display order.
 pub fn of_committee(committee: Committee) -> impl Iterator<Item = &'static MetricDef> {
     METRICS.iter().filter(move |d| d.committee == committee)
-}
-
-/// The values one validated message contributes, one per metric. A pure
-/// function of the message, so the dataflow and the tests' batch oracle
-/// cannot disagree about what an event means.
-pub fn values(envelope: &Envelope) -> Vec<(MetricId, f64)> {
-    use MetricId as M;
-    match &envelope.payload {
-        Payload::CivilRegistration(c) => vec![
-            (M::Births, f64::from(c.births)),
-            (M::Deaths, f64::from(c.deaths)),
-            (M::MoveIn, f64::from(c.move_in)),
-            (M::MoveOut, f64::from(c.move_out)),
-            (M::IdCardsIssued, f64::from(c.id_cards_issued)),
-        ],
-        Payload::PublicService(s) => vec![
-            (M::ServiceWaitMinutes, s.wait_minutes),
-            (
-                M::ServiceNotCompleted,
-                if s.outcome == ServiceOutcome::Completed {
-                    0.0
-                } else {
-                    1.0
-                },
-            ),
-        ],
-        Payload::Incident(i) => vec![(M::IncidentSeverity, f64::from(i.severity))],
-        Payload::WaterLevel(w) => {
-            let mut v = vec![
-                (M::WaterLevel, w.level_m_msl),
-                (M::WaterFreeboard, w.bank_level_m_msl - w.level_m_msl),
-            ];
-            if let Some(pct) = w.pct_bank_full {
-                v.push((M::WaterPctBankFull, pct));
-            }
-            v
-        }
-        Payload::Rainfall(r) => vec![(M::Rain1h, r.rain_1h_mm), (M::Rain24h, r.rain_24h_mm)],
-        Payload::DamStorage(d) => vec![
-            (M::DamStoragePct, d.pct_capacity),
-            (M::DamInflow, d.inflow_mcm),
-            (M::DamRelease, d.release_mcm),
-        ],
-        Payload::Weather(w) => vec![(M::Temperature, w.temperature_c)],
-        Payload::AirQuality(a) => {
-            let mut v = vec![(M::Pm25, a.pm25_ugm3)];
-            if let Some(aqi) = a.aqi {
-                v.push((M::Aqi, f64::from(aqi)));
-            }
-            v
-        }
-        Payload::FireHotspot(h) => vec![(M::Hotspots, h.frp_mw.unwrap_or(0.0))],
-        Payload::BudgetDisbursement(b) => {
-            let pct = if b.budget_thb > 0.0 {
-                b.disbursed_thb / b.budget_thb * 100.0
-            } else {
-                0.0
-            };
-            vec![(M::BudgetDisbursedPct, pct)]
-        }
-        Payload::ProcurementContract(p) => vec![(M::ProcurementValue, p.value_thb)],
-    }
 }
 
 #[cfg(test)]
@@ -458,7 +423,7 @@ mod tests {
                 d.id
             );
         }
-        assert_eq!(METRICS.len(), MetricId::ProcurementValue as usize + 1);
+        assert_eq!(METRICS.len(), MetricId::WaterAboveBank as usize + 1);
         for c in Committee::ALL {
             assert!(of_committee(c).count() >= 1, "{c} has no metric");
         }

@@ -52,7 +52,7 @@ pub fn dist_dir() -> anyhow::Result<PathBuf> {
                 .join("dist")
         });
     anyhow::ensure!(
-        dir.join("pkg/pmoc_frontend_bg.wasm").exists(),
+        dir.join("index.html").exists() && dir.join("static").is_dir(),
         "the front end is not built in {}: run scripts/build.sh (scripts/test.sh does)",
         dir.display()
     );

@@ -10,11 +10,22 @@
 //!   aligned to Thai local time (UTC+7);
 //! - provinces roll up into both region schemes and the nation;
 //! - "last" is the value of the greatest (event time, offset, area code);
-//! - p50/p95 are nearest-rank over the values floored to whole units.
+//! - p50/p95 are nearest-rank over the values floored to whole units;
+//! - for a metric whose kind (`metric::Kind`, the declaration) is not a
+//!   flow, a window keeps the latest report of each entity (the station,
+//!   dam, ministry and fiscal year, or incident the payload names, read here
+//!   from the payload, not through the pipeline's keys), and count, sum,
+//!   weight, min and max are over those entities: the count is of
+//!   entities, the sum of value times weight (a dam's share times its
+//!   capacity), the weight the total capacity; a parent area holds the
+//!   union of its provinces' entities, each with its latest report.
 
 use std::collections::BTreeMap;
 
-use pmoc_schemas::{envelope::Envelope, metric};
+use pmoc_schemas::{
+    envelope::{Envelope, Payload},
+    metric,
+};
 
 const LOCAL_OFFSET_MS: i64 = 7 * 3_600_000;
 
@@ -23,6 +34,7 @@ const LOCAL_OFFSET_MS: i64 = 7 * 3_600_000;
 pub struct ExpectedWindow {
     pub count: u64,
     pub sum: f64,
+    pub weight: f64,
     pub min: f64,
     pub max: f64,
     pub last: f64,
@@ -32,6 +44,25 @@ pub struct ExpectedWindow {
     last_key: (i64, i64, u16),
     /// Floored values, for metrics with a distribution.
     floors: Vec<i64>,
+    /// Entity id -> its latest report, for entity kinds.
+    entities: Option<BTreeMap<String, Report>>,
+}
+
+/// A report's (event time, offset, area code), value and weight.
+type Report = ((i64, i64, u16), f64, f64);
+
+/// The entity a message is about, by its payload's own id fields.
+fn entity(e: &Envelope) -> Option<String> {
+    match &e.payload {
+        Payload::WaterLevel(w) => Some(w.station_id.clone()),
+        Payload::Rainfall(r) => Some(r.station_id.clone()),
+        Payload::Weather(w) => Some(w.station_id.clone()),
+        Payload::AirQuality(a) => Some(a.station_id.clone()),
+        Payload::DamStorage(d) => Some(d.dam_id.clone()),
+        Payload::Incident(i) => Some(i.incident_id.clone()),
+        Payload::BudgetDisbursement(b) => Some(format!("{}/{}", b.ministry, b.fiscal_year_be)),
+        _ => None,
+    }
 }
 
 /// `(metric, area level, area code, window seconds, window start ms)`.
@@ -84,11 +115,12 @@ pub fn windows(delivered: &[Delivered], lateness_ms: i64, widths_s: &[u32]) -> E
         for &(offset, e) in events.iter() {
             let t = e.event_time_ms();
             let values = metric::values(e);
+            let id = entity(e);
             if max_seen.is_some_and(|m| t < m - lateness_ms) {
-                for (m, _) in &values {
+                for v in &values {
                     expected
                         .late
-                        .push((e.event_id.to_string(), m.name().to_owned()));
+                        .push((e.event_id.to_string(), v.metric.name().to_owned()));
                 }
             } else {
                 let province = e.area.province.to_string();
@@ -97,7 +129,10 @@ pub fn windows(delivered: &[Delivered], lateness_ms: i64, widths_s: &[u32]) -> E
                     .chain(district.map(|d| ("district", d)));
                 for (level, code) in areas {
                     let numeric: u16 = code.parse().expect("numeric code");
-                    for &(m, v) in &values {
+                    for value in &values {
+                        let (m, v) = (value.metric, value.value);
+                        let per_entity = m.def().kind != metric::Kind::Flow;
+                        let id = id.clone().filter(|_| per_entity);
                         for &w in widths_s {
                             let width = i64::from(w) * 1000;
                             let start = (t + LOCAL_OFFSET_MS) / width * width - LOCAL_OFFSET_MS;
@@ -108,12 +143,12 @@ pub fn windows(delivered: &[Delivered], lateness_ms: i64, widths_s: &[u32]) -> E
                                 w,
                                 start,
                             );
-                            add(
-                                expected.windows.entry(key).or_insert_with(|| empty(v)),
-                                v,
-                                (t, offset, numeric),
-                                m.def().distribution,
-                            );
+                            let window = expected.windows.entry(key).or_insert_with(|| empty(v));
+                            let key = (t, offset, numeric);
+                            match &id {
+                                Some(id) => latest(window, id, key, v, value.weight),
+                                None => add(window, v, value.weight, key, m.def().distribution),
+                            }
                         }
                     }
                 }
@@ -123,6 +158,21 @@ pub fn windows(delivered: &[Delivered], lateness_ms: i64, widths_s: &[u32]) -> E
     }
     expected.late.sort();
     roll_up(&mut expected);
+    for w in expected.windows.values_mut() {
+        if let Some(entities) = &w.entities {
+            w.count = entities.len() as u64;
+            w.sum = entities.values().map(|(_, v, wt)| v * wt).sum();
+            w.weight = entities.values().map(|(_, _, wt)| wt).sum();
+            w.min = entities
+                .values()
+                .map(|(_, v, _)| *v)
+                .fold(f64::INFINITY, f64::min);
+            w.max = entities
+                .values()
+                .map(|(_, v, _)| *v)
+                .fold(f64::NEG_INFINITY, f64::max);
+        }
+    }
     for w in expected.windows.values_mut() {
         if !w.floors.is_empty() {
             w.floors.sort_unstable();
@@ -141,6 +191,7 @@ fn empty(v: f64) -> ExpectedWindow {
     ExpectedWindow {
         count: 0,
         sum: 0.0,
+        weight: 0.0,
         min: f64::INFINITY,
         max: f64::NEG_INFINITY,
         last: v,
@@ -149,12 +200,14 @@ fn empty(v: f64) -> ExpectedWindow {
         p95: None,
         last_key: (i64::MIN, i64::MIN, 0),
         floors: Vec::new(),
+        entities: None,
     }
 }
 
-fn add(w: &mut ExpectedWindow, v: f64, key: (i64, i64, u16), distribution: bool) {
+fn add(w: &mut ExpectedWindow, v: f64, weight: f64, key: (i64, i64, u16), distribution: bool) {
     w.count += 1;
-    w.sum += v;
+    w.sum += v * weight;
+    w.weight += weight;
     w.min = w.min.min(v);
     w.max = w.max.max(v);
     if key >= w.last_key {
@@ -164,6 +217,22 @@ fn add(w: &mut ExpectedWindow, v: f64, key: (i64, i64, u16), distribution: bool)
     }
     if distribution {
         w.floors.push(v.floor() as i64);
+    }
+}
+
+/// An entity's report: it replaces the entity's earlier one in the window.
+fn latest(w: &mut ExpectedWindow, id: &str, key: (i64, i64, u16), v: f64, weight: f64) {
+    if key >= w.last_key {
+        w.last_key = key;
+        w.last = v;
+        w.last_event_time_ms = key.0;
+    }
+    let entities = w.entities.get_or_insert_with(BTreeMap::new);
+    match entities.get(id) {
+        Some((k, _, _)) if *k > key => {}
+        _ => {
+            entities.insert(id.to_owned(), (key, v, weight));
+        }
     }
 }
 
@@ -185,8 +254,15 @@ fn roll_up(expected: &mut Expected) {
         for (level, parent) in parents {
             let key = (metric.clone(), level.to_owned(), parent, width, start);
             let r = expected.windows.entry(key).or_insert_with(|| empty(w.last));
+            if let Some(entities) = &w.entities {
+                for (id, &(key, v, weight)) in entities {
+                    latest(r, id, key, v, weight);
+                }
+                continue;
+            }
             r.count += w.count;
             r.sum += w.sum;
+            r.weight += w.weight;
             r.min = r.min.min(w.min);
             r.max = r.max.max(w.max);
             if w.last_key > r.last_key {
@@ -202,4 +278,140 @@ fn roll_up(expected: &mut Expected) {
 /// Sums merged in another order differ in the last bits.
 pub fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use pmoc_schemas::{
+        area::ProvinceCode,
+        committee::{
+            security::{Classification, Incident, IncidentCategory, IncidentStatus},
+            water::{DamStorage, WaterLevel},
+        },
+        envelope::Area,
+        event::EventId,
+    };
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    const HOUR: u32 = 3_600;
+
+    /// Delivered in offset order, a second apart, in Chiang Mai (50) or
+    /// Lampang (52).
+    fn deliver(payloads: Vec<(&str, Payload)>) -> Vec<Delivered> {
+        payloads
+            .into_iter()
+            .enumerate()
+            .map(|(i, (province, p))| {
+                let e = Envelope::new(
+                    EventId::parse(&format!("e{i}")).expect("id"),
+                    "TEST",
+                    "test",
+                    OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(i as i64),
+                    Area::new(ProvinceCode::parse(province).expect("code"), None).expect("area"),
+                    None,
+                    p,
+                );
+                ("t".to_owned(), 0, i as i64, e)
+            })
+            .collect()
+    }
+
+    fn nation(expected: &Expected, metric: &str) -> ExpectedWindow {
+        let key = expected
+            .windows
+            .keys()
+            .find(|k| k.0 == metric && k.1 == "nation" && k.3 == HOUR)
+            .unwrap_or_else(|| panic!("no {metric}"));
+        expected.windows[key].clone()
+    }
+
+    fn dam(id: &str, storage_mcm: f64, pct_capacity: f64, inflow_mcm: f64) -> Payload {
+        Payload::DamStorage(DamStorage {
+            dam_id: id.to_owned(),
+            storage_mcm,
+            pct_capacity,
+            inflow_mcm,
+            release_mcm: 0.0,
+        })
+    }
+
+    #[test]
+    fn dams_are_weighted_and_their_days_inflow_counts_once() {
+        // 100 and 200 million m³ of capacity at 50 % and 100 %: 83.3 %, not
+        // 75 %. Dam a reports its inflow of the day 30 times.
+        let mut reports = vec![("50", dam("a", 50.0, 50.0, 10.0))];
+        reports.extend((0..29).map(|_| ("50", dam("a", 50.0, 50.0, 10.0))));
+        reports.push(("52", dam("b", 200.0, 100.0, 5.0)));
+        let expected = windows(&deliver(reports), 30_000, &[HOUR]);
+        let storage = nation(&expected, "dam_storage_pct");
+        assert_eq!((storage.count, storage.weight), (2, 300.0));
+        assert!(close(storage.sum / storage.weight, 250.0 / 3.0));
+        let inflow = nation(&expected, "dam_inflow_mcm");
+        assert_eq!((inflow.count, inflow.sum), (2, 15.0));
+    }
+
+    #[test]
+    fn an_incident_updated_three_times_counts_once() {
+        let update = |status, severity| {
+            (
+                "50",
+                Payload::Incident(Incident {
+                    incident_id: "NSC-1".to_owned(),
+                    category: IncidentCategory::Border,
+                    severity,
+                    status,
+                    classification: Classification::Public,
+                }),
+            )
+        };
+        let expected = windows(
+            &deliver(vec![
+                update(IncidentStatus::Reported, 2),
+                update(IncidentStatus::Responding, 4),
+                update(IncidentStatus::Responding, 3),
+            ]),
+            30_000,
+            &[HOUR],
+        );
+        let incidents = nation(&expected, "incident_severity");
+        assert_eq!((incidents.count, incidents.max), (1, 3.0));
+        assert_eq!(nation(&expected, "incidents_new").sum, 1.0);
+        assert_eq!(nation(&expected, "incidents_open").sum, 1.0);
+        assert_eq!(nation(&expected, "incidents_severe_open").sum, 0.0);
+    }
+
+    #[test]
+    fn two_of_three_stations_above_warning() {
+        let station = |id: &str, level| {
+            (
+                "50",
+                Payload::WaterLevel(WaterLevel {
+                    station_id: id.to_owned(),
+                    level_m_msl: level,
+                    bank_level_m_msl: 310.0,
+                    ground_level_m_msl: Some(300.0),
+                    discharge_m3s: None,
+                    pct_bank_full: None,
+                }),
+            )
+        };
+        let expected = windows(
+            &deliver(vec![
+                station("P.1", 309.0),
+                station("P.2", 302.0),
+                station("P.3", 304.0),
+                station("P.2", 307.5),
+                station("P.1", 303.0),
+                station("P.1", 309.5),
+            ]),
+            30_000,
+            &[HOUR],
+        );
+        let w = nation(&expected, "water_above_warning");
+        assert_eq!((w.sum, w.count), (2.0, 3));
+        let levels = nation(&expected, "water_level_m_msl");
+        assert_eq!((levels.count, levels.max), (3, 309.5));
+    }
 }

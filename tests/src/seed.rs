@@ -57,6 +57,8 @@ impl Window {
             H::Min => (10, v * 12.0, v, v * 1.5, v * 1.2, v * 1.2),
             H::Last => (10, v * 10.0, v - 0.5, v + 0.5, v, v),
             H::P50 => (40, v * 44.0, 1.0, v * 3.0, v, v),
+            // v of 120 stations.
+            H::SumOfCount => (120, v, 0.0, 1.0, 1.0, 1.0),
         };
         let end = self.start_s + i64::from(self.window_seconds);
         format!(

@@ -288,6 +288,22 @@ pub fn AreaPage() -> impl IntoView {
                         })
                         .collect_view()}
                 </span>
+                // The same figures as a file, as protected as on screen.
+                <a
+                    id="export-csv"
+                    class="tab export"
+                    rel="external"
+                    download
+                    href=move || {
+                        let h = here.get();
+                        format!(
+                            "/api/area/{}/{}/export.csv?range={}&committee={}",
+                            h.level, h.code, h.range, h.committee
+                        )
+                    }
+                >
+                    {move || tr(lang.get(), "ดาวน์โหลด CSV", "Download CSV")}
+                </a>
             </div>
             <p class="problem" class:hidden=move || problem.with(Option::is_none)>{move || problem.get()}</p>
             <div class="area-grid">
@@ -350,7 +366,10 @@ fn ChildTable(detail: RwSignal<Option<AreaDetail>>, here: Memo<Here>) -> impl In
         let heads = d
             .series
             .iter()
-            .map(|s| view! { <th>{format::metric_label(&s.metric, lang)}</th> })
+            .map(|s| {
+                let meaning = format::meaning(&s.metric, s.latest(), lang);
+                view! { <th>{format::metric_label(&s.metric, lang)}<small class="meaning">{meaning}</small></th> }
+            })
             .collect_view();
         let metrics: Vec<String> = d.series.iter().map(|s| s.metric.clone()).collect();
         let rows = d
@@ -371,7 +390,7 @@ fn ChildTable(detail: RwSignal<Option<AreaDetail>>, here: Memo<Here>) -> impl In
                         let provisional = v.as_ref().is_some_and(|p| !p.final_);
                         let text = v
                             .as_ref()
-                            .map(|p| format::value(m, p))
+                            .map(|p| format::headline(m, p, lang))
                             .unwrap_or_else(|| "-".to_owned());
                         view! { <td class:provisional=provisional>{text}</td> }
                     })

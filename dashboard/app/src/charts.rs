@@ -15,8 +15,7 @@ pub fn polyline(points: &[Point], width: f64, height: f64) -> String {
     let shown: Vec<(usize, f64)> = points
         .iter()
         .enumerate()
-        .filter(|(_, p)| !p.suppressed && p.value.is_finite())
-        .map(|(i, p)| (i, p.value))
+        .filter_map(|(i, p)| p.value.filter(|v| v.is_finite()).map(|v| (i, v)))
         .collect();
     let (lo, hi) = bounds(shown.iter().map(|(_, v)| *v));
     let span = if hi > lo { hi - lo } else { 1.0 };
@@ -65,7 +64,7 @@ pub fn LineChart(
     stale: Signal<bool>,
 ) -> impl IntoView {
     let line = polyline(&points, 300.0, 80.0);
-    let values = points.iter().filter(|p| !p.suppressed).map(|p| p.value);
+    let values = points.iter().filter_map(|p| p.value);
     let (lo, hi) = bounds(values);
     let has = lo.is_finite();
     let first = points
@@ -74,8 +73,9 @@ pub fn LineChart(
     let last = points
         .last()
         .map(|p| format_datetime(p.window_end_ms, lang));
-    let newest = points.last().map(|p| format::value(&metric, p));
-    let unit = format::def(&metric).map(|d| d.unit).unwrap_or_default();
+    let newest = points.last().map(|p| format::headline(&metric, p, lang));
+    let meaning = format::meaning(&metric, points.last(), lang);
+    let unit = format::unit(&metric, lang);
     let provisional = points.last().is_some_and(|p| !p.final_);
     // A median hides the long waits people complain about: show the tail.
     let p95 = points.last().and_then(|p| p.p95).map(|v| {
@@ -89,6 +89,7 @@ pub fn LineChart(
         <figure class="chart" class:chart-stale=stale data-metric=metric.clone() data-stale=move || stale.get().to_string()>
             <figcaption>
                 <span class="label">{format::metric_label(&metric, lang)}</span>
+                <span class="meaning">{meaning}</span>
                 <span class="value" class:provisional=provisional>
                     {newest.unwrap_or_else(|| "-".to_owned())}
                 </span>

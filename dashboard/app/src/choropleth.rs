@@ -30,10 +30,7 @@ const CLASSES: [&str; 5] = ["q0", "q1", "q2", "q3", "q4"];
 /// Five equal-width classes between the smallest and largest figure; a
 /// suppressed small count falls in the lowest class without its number.
 pub fn metric_layer(metric: &str, values: &[(String, Point)], lang: Lang) -> Layer {
-    let shown = values
-        .iter()
-        .filter(|(_, p)| !p.suppressed)
-        .map(|(_, p)| p.value);
+    let shown = values.iter().filter_map(|(_, p)| p.value);
     let (lo, hi) = shown.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
@@ -47,14 +44,9 @@ pub fn metric_layer(metric: &str, values: &[(String, Point)], lang: Lang) -> Lay
     let class = |v: f64| CLASSES[(((v - lo) / step) as usize).min(4)];
     let bands = values
         .iter()
-        .map(|(code, p)| {
-            (
-                code.clone(),
-                if p.suppressed { "q0" } else { class(p.value) },
-            )
-        })
+        .map(|(code, p)| (code.clone(), p.value.map_or("q0", class)))
         .collect();
-    let unit = format::def(metric).map(|d| d.unit).unwrap_or_default();
+    let unit = format::unit(metric, lang);
     let mut legend: Vec<(&'static str, String)> = CLASSES
         .iter()
         .enumerate()
@@ -113,9 +105,14 @@ pub fn ProvinceChoropleth(
     lang: RwSignal<Lang>,
     #[prop(optional)] pick: Option<Callback<String>>,
 ) -> impl IntoView {
-    let paths = geo::province_shapes()
-        .into_iter()
-        .map(|shape| {
+    let outlines = crate::outlines::provinces();
+    // Built once, when the outlines arrive; new figures only change each
+    // path's band.
+    let paths = move || {
+        outlines.get().map(|shapes| {
+            shapes
+                .iter()
+                .map(|shape| {
             let reference = province(&shape.code);
             let region = reference.map(|p| p.region4.clone()).unwrap_or_default();
             let (th, en) = reference
@@ -132,7 +129,7 @@ pub fn ProvinceChoropleth(
                 <path
                     class="province"
                     data-province=code
-                    d=shape.path
+                    d=shape.path.clone()
                     data-band=band
                     data-dim=move || dim().to_string()
                     on:click=move |_| if let Some(pick) = pick { pick.run(click.clone()) }
@@ -141,7 +138,9 @@ pub fn ProvinceChoropleth(
                 </path>
             }
         })
-        .collect_view();
+                .collect_view()
+        })
+    };
     view! {
         <svg class="choropleth" viewBox=geo::view_box() role="img">
             {paths}

@@ -20,6 +20,7 @@ mod format;
 mod live;
 mod map;
 mod nav;
+mod outlines;
 mod rotation;
 mod wall;
 mod water;
@@ -84,6 +85,7 @@ pub fn App() -> impl IntoView {
     let session = RwSignal::new(None::<SessionInfo>);
     provide_context(session);
     leptos::task::spawn_local(api::load_session(session));
+    outlines::provide();
     live::start(ctx.water, ctx.wall, ctx.connection, ctx.heard);
     let server_now = move || {
         let browser = js_sys::Date::now() as i64;

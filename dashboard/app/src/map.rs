@@ -57,9 +57,14 @@ pub fn ProvinceMap(
             })
             .unwrap_or_default()
     });
-    let paths = geo::province_shapes()
-        .into_iter()
-        .map(|shape| {
+    let outlines = crate::outlines::provinces();
+    // Built once, when the outlines arrive; a new snapshot only changes
+    // each path's band.
+    let paths = move || {
+        outlines.get().map(|shapes| {
+            shapes
+                .iter()
+                .map(|shape| {
             let code = shape.code.clone();
             let band = move || band(freeboard.with(|m| m.get(&code).copied()));
             let (th, en) = province(&shape.code)
@@ -73,12 +78,14 @@ pub fn ProvinceMap(
                 }
             };
             view! {
-                <path class="province" data-province=shape.code d=shape.path data-band=band>
+                <path class="province" data-province=shape.code.clone() d=shape.path.clone() data-band=band>
                     <title>{name}</title>
                 </path>
             }
         })
-        .collect_view();
+                .collect_view()
+        })
+    };
     let is_th = move || lang.get() == Lang::Th;
     view! {
         <section class="panel map">

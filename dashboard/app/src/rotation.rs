@@ -129,6 +129,7 @@ mod tests {
             } else {
                 Vec::new()
             },
+            suppressed_below: None,
         }
     }
 

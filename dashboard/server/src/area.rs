@@ -51,7 +51,7 @@ impl Reader {
             .store
             .place_windows(committee, (level, code), width, from_s)
             .await?;
-        let series = series::by_metric(&rows, &names, usize::MAX);
+        let series = series::by_metric(&self.privacy, &rows, &names, usize::MAX, |_, _| 0);
 
         let places = children(level, code);
         let child_rows: Vec<WindowRow> = match child_level(level) {
@@ -77,7 +77,7 @@ impl Reader {
                     .map(|m| {
                         newest
                             .get(&(*m, place.code.as_str()))
-                            .map(|r| series::point(r))
+                            .map(|r| series::point(&self.privacy, r, 0))
                     })
                     .collect(),
                 place,
@@ -137,7 +137,7 @@ impl Reader {
             metric: metric.map_or("", MetricId::name).to_owned(),
             provinces: newest
                 .into_iter()
-                .map(|(code, r)| (code.to_owned(), series::point(r)))
+                .map(|(code, r)| (code.to_owned(), series::point(&self.privacy, r, 0)))
                 .collect(),
         })
     }

@@ -9,6 +9,7 @@ pub mod area;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod export;
 pub mod geo;
 pub mod live;
 pub mod read;

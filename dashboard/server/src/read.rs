@@ -1,11 +1,13 @@
 //! The dashboard's read model: the storage crate's named reads, assembled
 //! into the snapshots the browser is sent.
 
+use pmoc_schemas::api::{Alert, SourceFreshness};
 use pmoc_schemas::{
     api::{ProvinceLatest, WaterSnapshot},
     area::province,
     config::Settings,
-    metric::MetricId,
+    metric::{self, MetricId},
+    privacy::{PrivacySettings, Protected},
 };
 use pmoc_store::{Store, WindowRow};
 
@@ -21,6 +23,9 @@ pub struct Reader {
     pub(crate) topics: pmoc_schemas::config::CommitteeTopics,
     /// The known sources, whose cadences the freshness lights judge by.
     pub(crate) sources: std::sync::Arc<pmoc_schemas::source::Sources>,
+    /// How people counts are published: every figure read here goes
+    /// through it (`series::point`, `Store::alerts`).
+    pub(crate) privacy: PrivacySettings,
 }
 
 impl Reader {
@@ -38,6 +43,7 @@ impl Reader {
             dashboard: settings.dashboard.clone(),
             topics: settings.kafka.topics.clone(),
             sources: std::sync::Arc::new(settings.sources.clone()),
+            privacy: settings.privacy,
         }
     }
 
@@ -64,11 +70,7 @@ impl Reader {
                     .unwrap_or_default();
                 ProvinceLatest {
                     min_freeboard_m: freeboard.get(&r.area_code).copied(),
-                    mean: if r.count == 0 {
-                        0.0
-                    } else {
-                        r.sum / r.count as f64
-                    },
+                    mean: r.mean().unwrap_or(0.0),
                     window_start_ms: r.window_start_ms(),
                     window_end_ms: r.window_end_ms(),
                     province_code: r.area_code,
@@ -90,5 +92,31 @@ impl Reader {
             newest_closed_window_end_ms: newest,
             generated_at_ms: now_ms,
         })
+    }
+
+    /// Alerts (open ones only when `open_only`), protected (`privacy`).
+    pub async fn alerts(&self, open_only: bool) -> Result<Vec<Alert>, ServerError> {
+        Ok(self.store.alerts(open_only, &self.privacy).await?)
+    }
+
+    /// A source's running total of events is a count of incidents when
+    /// its schema carries a people metric counted by events: between two
+    /// pushes its difference would be the nation's newest incidents, exact.
+    /// Rounded like every people count (never suppressed: a total that
+    /// small says only that the feed has barely started).
+    pub(crate) fn protect_freshness(&self, freshness: &mut [SourceFreshness]) {
+        for f in freshness {
+            let counts_people = metric::METRICS.iter().any(|d| {
+                d.id.schema().name == f.schema
+                    && pmoc_schemas::privacy::is_people(d.name)
+                    && d.headline == metric::Headline::Count
+            });
+            if counts_people {
+                f.events_total = match self.privacy.protect(f.events_total as f64) {
+                    Protected::Rounded(v) => v as u64,
+                    Protected::Suppressed { .. } => 0,
+                };
+            }
+        }
     }
 }

@@ -9,7 +9,9 @@
 //! | `GET /api/water` | person, water | newest water-level window per province |
 //! | `GET /api/wall` | signed in, kiosks too | the wall screen's snapshot |
 //! | `GET /api/area/{level}/{code}?range=1h\|1d\|7d&committee=water` | person, own committee and area | drill-down |
+//! | `GET /api/area/{level}/{code}/export.csv?range=&committee=` | as the drill-down | the drill-down as CSV (`export`) |
 //! | `GET /api/alerts[?all=true]` | person | alerts in scope with their history |
+//! | `GET /api/alerts/page?committee=&severity=&state=&area=&page=` | person | one page of the alerts in scope matching the filters, worst and newest first, with counts by rule and region (`api::AlertPage`) |
 //! | `POST /api/alerts/{id}/acknowledge` | operator, liaison in scope | `{"comment"}`; the actor is the signed-in user |
 //! | `POST /api/alerts/{id}/resolve` | operator | `{"comment"}`: the reason, required |
 //! | `GET /api/geo/districts[/{province}]` | person | district outlines |
@@ -22,12 +24,15 @@
 //! A page path the router does not know gets `index.html` (signed in only),
 //! so `/wall` and `/area/...` load the app.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Path, Query, State, rejection::JsonRejection},
-    http::StatusCode,
+    extract::{
+        DefaultBodyLimit, Path, Query, State,
+        rejection::{JsonRejection, QueryRejection},
+    },
+    http::{StatusCode, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -36,10 +41,15 @@ use axum::{
 };
 use futures::Stream;
 use pmoc_schemas::{
-    api::{ActionRequest, AlertAction, MAX_ACTIONS_PER_ALERT, MAX_COMMENT_CHARS, RANGES, place},
+    api::{
+        ALERTS_PER_PAGE, ActionRequest, AlertAction, AlertQuery, MAX_ACTIONS_PER_ALERT,
+        MAX_COMMENT_CHARS, RANGES, place,
+    },
+    area::{REGIONS4, province, provinces},
     auth::RoleKind,
     committee::Committee,
 };
+use pmoc_store::AlertFilter;
 use serde::Deserialize;
 use tokio::sync::watch;
 use tower_http::services::{ServeDir, ServeFile};
@@ -47,18 +57,29 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::{
     AppState,
     audit::AuditQuery,
-    auth::{self, Operator, Person, Principal, Reason, Refusal, signin},
+    auth::{self, Operator, Person, Principal, Reason, Refusal, scope::Geo, signin},
     live::now_ms,
 };
 
 /// Largest request body: the API takes only short JSON (an alert comment).
 const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Deepest page of alerts served: 50,000 alerts, far beyond any crisis.
+const MAX_ALERT_PAGE: u32 = 1_000;
 /// Longest alert id accepted (ids are rule, area and window: ~60 chars).
 const MAX_ALERT_ID_CHARS: usize = 128;
 
 pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
     let index = state.assets_dir.join("index.html");
-    let assets = ServeDir::new(&state.assets_dir).fallback(ServeFile::new(index));
+    // `build.sh` writes a Brotli and a gzip copy beside every file: served
+    // to browsers that accept them, without compressing per request.
+    let assets = ServeDir::new(&state.assets_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(
+            ServeFile::new(index)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
     let gate = state.gate.clone();
     let sign_in = Router::new()
         .route("/signin", get(signin::form).post(signin::submit))
@@ -76,8 +97,14 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
             get(|State(s): State<AppState>| async move { Json(*s.health.borrow()) }),
         )
         .route("/api/area/{level}/{code}", get(area))
+        .route("/api/area/{level}/{code}/export.csv", get(area_csv))
         .route("/api/alerts", get(alerts))
+        .route("/api/alerts/page", get(alert_page))
         .route("/api/alerts/{id}/{action}", post(act))
+        .route(
+            "/api/geo/provinces",
+            get(|| async { Json(crate::geo::provinces()) }),
+        )
         .route("/api/geo/districts/{province}", get(districts))
         .route("/api/geo/districts", get(all_districts))
         .route("/api/map/districts", get(district_map))
@@ -118,6 +145,13 @@ async fn water(State(state): State<AppState>, Person(p): Person) -> Response {
     if !p.access.sees(Committee::Water) {
         return Refusal::new(Reason::OutOfScope).into_response();
     }
+    // Served from what the poller last read, like the push: every viewer
+    // costs memory, not a ClickHouse query. Only before the first read
+    // (the server just started) does a request read ClickHouse itself.
+    let polled = state.snapshots.borrow().clone();
+    if polled.generated_at_ms > 0 {
+        return Json(p.access.water(&polled)).into_response();
+    }
     match state.reader.water_snapshot(now_ms()).await {
         Ok(snapshot) => Json(p.access.water(&snapshot)).into_response(),
         Err(error) => unavailable("api/water", &error),
@@ -125,6 +159,11 @@ async fn water(State(state): State<AppState>, Person(p): Person) -> Response {
 }
 
 async fn wall(State(state): State<AppState>, p: Principal) -> Response {
+    // From the poller's snapshot, as `water` above.
+    let polled = state.wall.borrow().clone();
+    if polled.generated_at_ms > 0 {
+        return Json(p.access.restrict(&polled)).into_response();
+    }
     match state.reader.wall_snapshot(now_ms()).await {
         Ok(snapshot) => Json(p.access.restrict(&snapshot)).into_response(),
         Err(error) => unavailable("api/wall", &error),
@@ -164,47 +203,89 @@ async fn area(
     Path((level, code)): Path<(String, String)>,
     Query(q): Query<AreaQuery>,
 ) -> Response {
-    if place(&level, &code).is_none() {
-        return (StatusCode::NOT_FOUND, "no such area").into_response();
+    match area_detail(&state, &p, &level, &code, &q).await {
+        Ok(detail) => Json(detail).into_response(),
+        Err(refused) => refused,
     }
-    let (range, width) = match range_of(q.range.as_deref()) {
-        Ok(r) => r,
-        Err(e) => return bad_request(e),
+}
+
+/// The drill-down as a CSV download: the same checks, the same cut and the
+/// same protected figures as [`area`], because it is the same read.
+async fn area_csv(
+    State(state): State<AppState>,
+    Person(p): Person,
+    Path((level, code)): Path<(String, String)>,
+    Query(q): Query<AreaQuery>,
+) -> Response {
+    let detail = match area_detail(&state, &p, &level, &code, &q).await {
+        Ok(detail) => detail,
+        Err(refused) => return refused,
     };
-    let committee = match committee_of(q.committee.as_deref()) {
-        // Water when the role sees it, as the pages always opened on it.
-        Ok(c) => c.or_else(|| {
+    match crate::export::csv(&detail) {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    crate::export::disposition(&detail),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "csv export failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// One committee at one place, checked against the caller's scope and cut
+/// to it: what the drill-down and its export send.
+async fn area_detail(
+    state: &AppState,
+    p: &auth::Principal,
+    level: &str,
+    code: &str,
+    q: &AreaQuery,
+) -> Result<pmoc_schemas::api::AreaDetail, Response> {
+    if place(level, code).is_none() {
+        return Err((StatusCode::NOT_FOUND, "no such area").into_response());
+    }
+    let (range, width) = range_of(q.range.as_deref()).map_err(bad_request)?;
+    // Water when the role sees it, as the pages always opened on it.
+    let committee = committee_of(q.committee.as_deref())
+        .map_err(bad_request)?
+        .or_else(|| {
             if p.access.sees(Committee::Water) {
                 Some(Committee::Water)
             } else {
                 p.access.committees.first().copied()
             }
-        }),
-        Err(e) => return bad_request(e),
-    };
+        });
     let Some(committee) = committee else {
-        return Refusal::new(Reason::OutOfScope).into_response();
+        return Err(Refusal::new(Reason::OutOfScope).into_response());
     };
-    if !p.access.sees(committee) || !p.access.in_geo(&level, &code) {
-        return Refusal::new(Reason::OutOfScope).into_response();
+    if !p.access.sees(committee) || !p.access.in_geo(level, code) {
+        return Err(Refusal::new(Reason::OutOfScope).into_response());
     }
     // The page itself, and the level of its children rows.
-    let child = match level.as_str() {
+    let child = match level {
         "province" => "district",
         l => l,
     };
-    if p.access.detail_withheld(committee, &level, width)
+    if p.access.detail_withheld(committee, level, width)
         || p.access.detail_withheld(committee, child, width)
     {
-        return Refusal::new(Reason::NotCleared).into_response();
+        return Err(Refusal::new(Reason::NotCleared).into_response());
     }
     match state
         .reader
-        .area_detail(&level, &code, committee, Some(range), now_ms())
+        .area_detail(level, code, committee, Some(range), now_ms())
         .await
     {
-        Ok(detail) => Json(p.access.area(detail)).into_response(),
-        Err(error) => unavailable("api/area", &error),
+        Ok(detail) => Ok(p.access.area(detail)),
+        Err(error) => Err(unavailable("api/area", &error)),
     }
 }
 
@@ -219,9 +300,69 @@ async fn alerts(
     Person(p): Person,
     Query(q): Query<AlertsQuery>,
 ) -> Response {
-    match state.reader.store.alerts(!q.all).await {
+    match state.reader.alerts(!q.all).await {
         Ok(alerts) => Json(p.access.alerts(&alerts)).into_response(),
         Err(error) => unavailable("api/alerts", &error),
+    }
+}
+
+/// The alerts page: filtered and paged by the store, inside the caller's
+/// scope (committees and provinces are narrowed in the query itself, then
+/// the page is cut once more by the same rule every other route uses).
+async fn alert_page(
+    State(state): State<AppState>,
+    Person(p): Person,
+    query: Result<Query<AlertQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return bad_request("committee, severity, state, area or page is not valid");
+    };
+    let committees: Vec<Committee> = p
+        .access
+        .committees
+        .iter()
+        .copied()
+        .filter(|c| q.committee.is_none_or(|want| want == *c))
+        .collect();
+    let chosen: Option<BTreeSet<String>> = match q.area.as_deref() {
+        None | Some("") => None,
+        Some(region) if REGIONS4.contains(&region) => Some(
+            provinces()
+                .iter()
+                .filter(|p| p.region4 == region)
+                .map(|p| p.code.clone())
+                .collect(),
+        ),
+        Some(code) if province(code).is_some() => Some([code.to_owned()].into()),
+        Some(_) => return bad_request("area is a region (NE) or a province code (34)"),
+    };
+    let scope = match &p.access.geo {
+        Geo::Nation => None,
+        Geo::Provinces(codes) => Some(codes.clone()),
+    };
+    let provinces = match (chosen, scope) {
+        (Some(a), Some(b)) => Some(a.intersection(&b).cloned().collect()),
+        (a, b) => a.or(b),
+    };
+    let filter = AlertFilter {
+        committees: &committees,
+        severity: q.severity,
+        state: q.state,
+        provinces: provinces.as_ref(),
+        page: q.page.min(MAX_ALERT_PAGE),
+        per_page: ALERTS_PER_PAGE,
+    };
+    match state
+        .reader
+        .store
+        .alert_page(&filter, &state.reader.privacy)
+        .await
+    {
+        Ok(mut page) => {
+            page.alerts = p.access.alerts(&page.alerts);
+            Json(page).into_response()
+        }
+        Err(error) => unavailable("api/alerts/page", &error),
     }
 }
 

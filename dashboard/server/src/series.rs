@@ -3,50 +3,59 @@
 use pmoc_schemas::{
     api::{MetricSeries, Point},
     metric::{Headline, MetricId},
+    privacy::{PrivacySettings, RawWindow},
 };
 use pmoc_store::WindowRow;
 
-/// The headline figure of a window, suppressed when it is a small count of
-/// people: then the value is zeroed here, so it never leaves the server.
-///
-/// Zero is shown: "no deaths" identifies nobody.
-pub fn point(row: &WindowRow) -> Point {
+/// The headline figure of a window, through the privacy rule (the only
+/// way a [`Point`] is made): a people count leaves the server rounded, or
+/// suppressed with no number at all. `late` are the window's corrections.
+pub fn point(privacy: &PrivacySettings, row: &WindowRow, late: u64) -> Point {
     let def = MetricId::from_name(&row.metric).map(MetricId::def);
     let value = match def.map_or(Headline::Last, |d| d.headline) {
         Headline::Count => row.count as f64,
-        Headline::Sum => row.sum,
-        Headline::Mean if row.count > 0 => row.sum / row.count as f64,
-        Headline::Mean => 0.0,
+        // "3 (of `count`) stations above warning".
+        Headline::Sum | Headline::SumOfCount => row.sum,
+        // Weighted for shares: total stored over total capacity.
+        Headline::Mean => row.mean().unwrap_or(0.0),
         Headline::Max => row.max,
         Headline::Min => row.min,
         Headline::Last => row.last,
         Headline::P50 => row.p50,
     };
-    let suppressed = def
-        .and_then(|d| d.suppress_below)
-        .is_some_and(|below| value > 0.0 && value < below as f64);
-    Point {
+    privacy.point(&RawWindow {
+        metric: &row.metric,
         window_start_ms: row.window_start_ms(),
         window_end_ms: row.window_end_ms(),
-        value: if suppressed { 0.0 } else { value },
-        count: if suppressed { 0 } else { row.count },
-        final_: row.is_final == 1,
-        suppressed,
+        value,
+        count: row.count,
+        is_final: row.is_final == 1,
         computed_at_ms: row.computed_at_ms,
-        late: 0,
+        late,
         // The tail of a distribution (waiting times): NaN when none is kept.
-        p95: (!suppressed && row.p95.is_finite()).then_some(row.p95),
-    }
+        p95: row.p95,
+    })
 }
 
 /// Groups rows (ordered by metric, then window) into one series per name
 /// in `metrics`, keeping at most the `keep` newest points; metrics without
-/// rows get an empty series so every tile is drawn.
-pub fn by_metric(rows: &[WindowRow], metrics: &[&str], keep: usize) -> Vec<MetricSeries> {
+/// rows get an empty series so every tile is drawn. `late` gives a
+/// window's corrections by metric and window start.
+pub fn by_metric(
+    privacy: &PrivacySettings,
+    rows: &[WindowRow],
+    metrics: &[&str],
+    keep: usize,
+    late: impl Fn(&str, i64) -> u64,
+) -> Vec<MetricSeries> {
     metrics
         .iter()
         .map(|m| {
-            let points: Vec<Point> = rows.iter().filter(|r| r.metric == *m).map(point).collect();
+            let points: Vec<Point> = rows
+                .iter()
+                .filter(|r| r.metric == *m)
+                .map(|r| point(privacy, r, late(m, r.window_start_ms())))
+                .collect();
             let skip = points.len().saturating_sub(keep);
             MetricSeries {
                 metric: (*m).to_owned(),
@@ -60,7 +69,7 @@ pub fn by_metric(rows: &[WindowRow], metrics: &[&str], keep: usize) -> Vec<Metri
 mod tests {
     use super::*;
 
-    fn row(metric: &str, sum: f64) -> WindowRow {
+    fn row(metric: &str, count: u64, sum: f64) -> WindowRow {
         WindowRow {
             metric: metric.to_owned(),
             committee: String::new(),
@@ -70,7 +79,7 @@ mod tests {
             window_seconds: 3600,
             window_start: 0,
             window_end: 3600,
-            count: 3,
+            count,
             sum,
             min: 0.0,
             max: 0.0,
@@ -81,17 +90,30 @@ mod tests {
             is_final: 1,
             computed_at_ms: 0,
             version: 1,
+            weight: 3.0,
         }
     }
 
     #[test]
     fn small_counts_of_people_never_leave_the_server() {
-        let p = point(&row("deaths", 3.0));
-        assert!(p.suppressed);
-        assert_eq!((p.value, p.count), (0.0, 0));
-        assert!(!point(&row("deaths", 0.0)).suppressed);
-        assert_eq!(point(&row("deaths", 12.0)).value, 12.0);
-        // Not about people: never suppressed.
-        assert!(!point(&row("dam_inflow_mcm", 3.0)).suppressed);
+        let privacy = PrivacySettings::default();
+        let p = point(&privacy, &row("deaths", 3, 3.0), 0);
+        assert!(p.is_suppressed());
+        assert_eq!((p.value, p.count), (None, None));
+        assert!(point(&privacy, &row("deaths", 2, 0.0), 0).is_suppressed());
+        assert_eq!(
+            point(&privacy, &row("deaths", 3, 12.0), 0).value,
+            Some(10.0)
+        );
+        // A count headline: the event count is the figure, rounded too.
+        let incidents = point(&privacy, &row("incident_severity", 17, 40.0), 7);
+        assert_eq!((incidents.value, incidents.count), (Some(20.0), None));
+        assert_eq!(incidents.late, 10);
+        // Not about people: never suppressed or rounded.
+        let dam = point(&privacy, &row("dam_inflow_mcm", 1, 3.0), 0);
+        assert_eq!(
+            (dam.value, dam.count, dam.suppressed_below),
+            (Some(3.0), Some(1), None)
+        );
     }
 }

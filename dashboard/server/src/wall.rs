@@ -43,9 +43,10 @@ impl Reader {
                 now_s - 2 * width,
             )
             .await?;
-        let freshness = self.store.freshness(now_ms, &self.sources).await?;
+        let mut freshness = self.store.freshness(now_ms, &self.sources).await?;
+        self.protect_freshness(&mut freshness);
         let rejects = self.store.reject_tallies(now_ms - 86_400_000).await?;
-        let alerts = self.store.alerts(true).await?;
+        let alerts = self.store.alerts(true, &self.privacy).await?;
 
         let keep = d.sparkline_windows.max(1) as usize;
         let late = self
@@ -60,15 +61,11 @@ impl Reader {
                     .iter()
                     .filter(|f| f.committee == c.as_str())
                     .collect();
-                let mut series = series::by_metric(&nation, &names, keep);
-                for s in &mut series {
-                    for p in &mut s.points {
-                        p.late = late
-                            .get(&(s.metric.clone(), p.window_start_ms))
-                            .copied()
-                            .unwrap_or_default();
-                    }
-                }
+                let series = series::by_metric(&self.privacy, &nation, &names, keep, |m, start| {
+                    late.get(&(m.to_owned(), start))
+                        .copied()
+                        .unwrap_or_default()
+                });
                 CommitteePanel {
                     committee: c.as_str().to_owned(),
                     window_seconds: d.wall_window_seconds,
@@ -96,7 +93,7 @@ impl Reader {
                     metric: m.name().to_owned(),
                     provinces: newest
                         .into_iter()
-                        .map(|(code, r)| (code.to_owned(), series::point(r)))
+                        .map(|(code, r)| (code.to_owned(), series::point(&self.privacy, r, 0)))
                         .collect(),
                 }
             })

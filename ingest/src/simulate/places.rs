@@ -14,11 +14,9 @@ use serde_json::Value;
 
 use super::sample::{SimRng, cumulative, pick_cumulative};
 
-/// The province outlines the schemas crate vendors (see its
-/// `reference/ATTRIBUTION.md`); read here too so hotspots fall on land inside
-/// the province they are reported for, not just inside its bounding box.
-const PROVINCES_GEOJSON: &str =
-    include_str!("../../../schemas/reference/th_adm1_provinces.geojson");
+// The province outlines the schemas crate vendors (see its
+// `reference/ATTRIBUTION.md`) are read here too, so hotspots fall on land
+// inside the province they are reported for, not just inside its bounding box.
 
 /// One province's rings (outer boundaries and holes, even-odd rule) and
 /// bounding box, lon/lat degrees.
@@ -30,7 +28,8 @@ struct Outline {
 }
 
 static OUTLINES: LazyLock<HashMap<String, Outline>> = LazyLock::new(|| {
-    let doc: Value = serde_json::from_str(PROVINCES_GEOJSON).unwrap_or(Value::Null);
+    let doc: Value =
+        serde_json::from_str(pmoc_schemas::geo::PROVINCES_GEOJSON).unwrap_or(Value::Null);
     let mut out = HashMap::new();
     for f in doc["features"].as_array().into_iter().flatten() {
         let Some(code) = f["properties"]["ADM1_PCODE"]

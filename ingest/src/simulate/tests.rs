@@ -54,8 +54,8 @@ fn figures(events: &[Envelope], provinces: &[&str], metric: MetricId) -> Vec<f64
         .iter()
         .filter(|e| provinces.contains(&e.area.province.as_str()))
         .flat_map(values)
-        .filter(|(m, _)| *m == metric)
-        .map(|(_, v)| v)
+        .filter(|v| v.metric == metric)
+        .map(|v| v.value)
         .collect()
 }
 
@@ -225,7 +225,7 @@ fn stalled_budget_keeps_one_ministry_flat_far_below_plan() {
                 |e| matches!(&e.payload, Payload::BudgetDisbursement(b) if b.ministry == ministry),
             )
             .flat_map(values)
-            .map(|(_, v)| v)
+            .map(|v| v.value)
             .collect()
     };
     let stalled = pct_of(&with, STALLED_MINISTRY);

@@ -52,7 +52,10 @@ fn alerts(start: OffsetDateTime) -> BTreeSet<(String, String)> {
     for r in 0..rounds {
         for e in sim.round(start + interval * r).expect("valid round") {
             let Some(station) = station(&e) else { continue };
-            for (metric, v) in values(&e) {
+            for pmoc_schemas::metric::Value {
+                metric, value: v, ..
+            } in values(&e)
+            {
                 let key = (
                     metric,
                     e.area.province.as_str().to_owned(),

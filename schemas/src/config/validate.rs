@@ -36,6 +36,9 @@ impl Settings {
         self.validate_pipeline()?;
         self.validate_alerts()?;
         self.validate_dashboard()?;
+        if let Some((key, problem)) = self.privacy.problem() {
+            return Err(invalid(key, problem));
+        }
         self.sources
             .validate()
             .map_err(|(key, problem)| invalid(key, problem))?;
@@ -141,6 +144,21 @@ impl Settings {
             self.check_window(key("window_seconds"), r.window_seconds)?;
             if !r.limit.is_finite() {
                 return Err(invalid(key("limit"), "must be a finite number"));
+            }
+            if !(r.clear_margin.is_finite() && r.clear_margin >= 0.0) {
+                return Err(invalid(key("clear_margin"), "must be 0 or more"));
+            }
+            if r.min_windows == 0 {
+                return Err(invalid(key("min_windows"), "must be at least 1"));
+            }
+            if r.averaging_seconds != 0
+                && (r.averaging_seconds % r.window_seconds.max(1) != 0
+                    || r.averaging_seconds > 7 * 86_400)
+            {
+                return Err(invalid(
+                    key("averaging_seconds"),
+                    "must be a multiple of window_seconds, at most 7 days",
+                ));
             }
         }
         for (i, r) in a.rates.iter().enumerate() {

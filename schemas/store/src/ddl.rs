@@ -48,6 +48,18 @@ pub enum Change {
     Create(TableDef),
     /// Drops a table (with its replicated part on a cluster).
     Drop(&'static str),
+    /// Adds a column at the end of a table (its replicated part and its
+    /// `Distributed` table on a cluster). 18.16 has no `ADD COLUMN IF NOT
+    /// EXISTS`: the migrator asks `system.columns` first
+    /// ([`crate::migrations::migrate`]), so a second process migrating at
+    /// the same time does not fail.
+    AddColumn {
+        table: &'static str,
+        name: &'static str,
+        /// Type and default, e.g. `Float64 DEFAULT 0`. Never `nan`: a
+        /// default is what every older row reads.
+        definition: &'static str,
+    },
 }
 
 /// Where statements go: one server, or every server of a named cluster.
@@ -151,7 +163,34 @@ impl Change {
                 }
                 drops
             }
+            Self::AddColumn {
+                table,
+                name,
+                definition,
+            } => {
+                let on = layout.on_cluster();
+                let add =
+                    |t: &str| format!("ALTER TABLE {db}.{t}{on} ADD COLUMN {name} {definition}");
+                match layout {
+                    Layout::Single => vec![add(table)],
+                    // The replicas first: the distributed table reads them.
+                    Layout::Cluster(_) => vec![add(&local_name(table)), add(table)],
+                }
+            }
         }
+    }
+
+    /// The tables (as servers name them) and column an `AddColumn` adds,
+    /// to skip it where it is already there.
+    pub fn added_column(&self, layout: Layout) -> Option<(Vec<String>, &'static str)> {
+        let Self::AddColumn { table, name, .. } = self else {
+            return None;
+        };
+        let tables = match layout {
+            Layout::Single => vec![(*table).to_owned()],
+            Layout::Cluster(_) => vec![local_name(table), (*table).to_owned()],
+        };
+        Some((tables, name))
     }
 }
 
@@ -202,6 +241,22 @@ mod tests {
         assert!(log.create("pmoc", Layout::of("c"))[0].contains(
             "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/pmoc/alerts', '{replica}')"
         ));
+        let add = Change::AddColumn {
+            table: "t",
+            name: "weight",
+            definition: "Float64 DEFAULT 0",
+        };
+        assert_eq!(
+            add.statements("pmoc", Layout::of("c")),
+            [
+                "ALTER TABLE pmoc.t_local ON CLUSTER c ADD COLUMN weight Float64 DEFAULT 0",
+                "ALTER TABLE pmoc.t ON CLUSTER c ADD COLUMN weight Float64 DEFAULT 0"
+            ]
+        );
+        assert_eq!(
+            add.statements("pmoc", Layout::Single),
+            ["ALTER TABLE pmoc.t ADD COLUMN weight Float64 DEFAULT 0"]
+        );
         assert_eq!(
             Change::Drop("old").statements("pmoc", Layout::of("c")),
             [

@@ -8,6 +8,7 @@
 //! stays free of server dependencies (it compiles to WASM); this crate is
 //! where the `clickhouse` dependency lives.
 
+mod alert_page;
 pub mod ddl;
 mod error;
 mod failover;
@@ -20,6 +21,7 @@ mod write;
 use clickhouse::{Client, Compression};
 use pmoc_schemas::config::ClickHouseSettings;
 
+pub use alert_page::AlertFilter;
 pub use error::{Result, StoreError};
 pub use migrations::{SCHEMA_VERSION, migrate};
 pub use read::{AlertTarget, AuditFilter, RejectTally};

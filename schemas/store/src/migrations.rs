@@ -277,6 +277,20 @@ pub const MIGRATIONS: &[Migration] = &[
             shard_by: "cityHash64(user, at_ms)",
         }),
     },
+    Migration {
+        version: 11,
+        name: "window_aggregates_weight",
+        // What a window's mean is weighted by: the total capacity of the
+        // dams (or allocation of the ministries) whose shares it holds, so
+        // "dam storage" is total stored over total capacity; the count of
+        // reports or entities for every other metric. 0 in rows written
+        // before: readers fall back to the count there.
+        change: Change::AddColumn {
+            table: "window_aggregates",
+            name: "weight",
+            definition: "Float64 DEFAULT 0",
+        },
+    },
 ];
 
 /// The schema version this build reads and writes: its newest migration.
@@ -322,8 +336,14 @@ pub async fn migrate(settings: &ClickHouseSettings) -> Result<Vec<u32>> {
     }
     let mut applied = Vec::new();
     for m in pending {
+        let present = match m.change.added_column(layout) {
+            Some((tables, column)) => store.has_column(&tables, column).await?,
+            None => false,
+        };
         for statement in m.change.statements(db, layout) {
-            store.ddl(&statement).await?;
+            if !present {
+                store.ddl(&statement).await?;
+            }
         }
         store
             .insert(&[MigrationRow {
@@ -395,6 +415,27 @@ impl Store {
         Ok(self.applied().await?.into_iter().max())
     }
 
+    /// Whether every one of `tables` has `column` already (another process
+    /// added it since this one read the applied versions).
+    async fn has_column(&self, tables: &[String], column: &str) -> Result<bool> {
+        let mut all = true;
+        for table in tables {
+            let n: u64 = self
+                .servers
+                .run(|c| {
+                    c.with_database("system")
+                        .query("SELECT count() FROM columns WHERE database = ? AND table = ? AND name = ?")
+                        .bind(&self.database)
+                        .bind(table.as_str())
+                        .bind(column)
+                        .fetch_one()
+                })
+                .await?;
+            all &= n > 0;
+        }
+        Ok(all)
+    }
+
     /// The versions recorded in `schema_migrations`.
     async fn applied(&self) -> Result<Vec<u32>> {
         self.servers
@@ -451,7 +492,7 @@ mod tests {
     fn every_table_is_sharded_by_its_own_columns() {
         let tables = MIGRATIONS.iter().filter_map(|m| match m.change {
             Change::Create(t) => Some(t),
-            Change::Drop(_) => None,
+            Change::Drop(_) | Change::AddColumn { .. } => None,
         });
         for t in tables.chain([MIGRATIONS_TABLE]) {
             let key = t

@@ -331,9 +331,13 @@ impl Store {
     }
 
     /// The 500 newest alerts (only unresolved ones when `open_only`) with
-    /// their action history: critical first, then warning, then info, newest
+    /// their action history, their people figures protected (`privacy`): critical first, then warning, then info, newest
     /// first within each.
-    pub async fn alerts(&self, open_only: bool) -> Result<Vec<Alert>> {
+    pub async fn alerts(
+        &self,
+        open_only: bool,
+        privacy: &pmoc_schemas::privacy::PrivacySettings,
+    ) -> Result<Vec<Alert>> {
         let (alerts, actions) = (AlertRow::TABLE, ActionRow::TABLE);
         let filter = if open_only {
             "WHERE state != 'resolved'"
@@ -372,7 +376,7 @@ impl Store {
             .map(|r| {
                 let event = AlertEvent::try_from(r)?;
                 let actions = by_alert.remove(&event.alert_id).unwrap_or_default();
-                Ok(Alert::new(event, actions))
+                Ok(Alert::new(event, actions, privacy))
             })
             .collect::<Result<Vec<_>>>()?;
         out.sort_by_key(|a| (std::cmp::Reverse(a.event.severity), -a.event.opened_at_ms));

@@ -83,6 +83,9 @@ pub struct WindowRow {
     pub is_final: u8,
     pub computed_at_ms: i64,
     pub version: u64,
+    /// What the mean is weighted by (migration 11): total capacity for
+    /// shares, the count otherwise; 0 in rows written before it.
+    pub weight: f64,
 }
 
 impl WindowRow {
@@ -110,7 +113,20 @@ impl WindowRow {
             computed_at_ms,
             // A final row always replaces the running rows of its window.
             version: (computed_at_ms.max(0) as u64) * 2 + u64::from(a.is_final),
+            weight: a.weight,
         }
+    }
+
+    /// The mean: weighted by capacity for shares; by the count in rows
+    /// written before weights were stored; `None` when nothing has weight
+    /// (never NaN).
+    pub fn mean(&self) -> Option<f64> {
+        let weight = if self.weight > 0.0 {
+            self.weight
+        } else {
+            self.count as f64
+        };
+        (weight > 0.0).then(|| self.sum / weight)
     }
 
     pub fn window_start_ms(&self) -> i64 {
@@ -138,6 +154,7 @@ impl TryFrom<&WindowRow> for WindowAggregate {
             window_end_ms: r.window_end_ms(),
             count: r.count,
             sum: r.sum,
+            weight: r.weight,
             min: r.min,
             max: r.max,
             last: r.last,
@@ -415,6 +432,7 @@ mod tests {
             window_end_ms: 1_790_000_100_000,
             count: 7,
             sum: 91.5,
+            weight: 7.0,
             min: 2.0,
             max: 31.25,
             last: 12.0,

@@ -77,6 +77,8 @@ impl Width {
                 window_end_ms: end,
                 count: a.count,
                 sum: a.sum,
+                // A flow: every report weighs one.
+                weight: a.count as f64,
                 min: a.min,
                 max: a.max,
                 last: a.last,

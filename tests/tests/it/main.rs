@@ -2,6 +2,7 @@
 //! database.
 
 mod access;
+mod alerts_page;
 mod burst;
 mod connectors;
 mod crash_recovery;
@@ -10,6 +11,7 @@ mod harness;
 mod http_ingest;
 mod local_stack;
 mod outages;
+mod privacy;
 mod replicas;
 mod scale_out;
 mod schema_version;

@@ -177,6 +177,7 @@ async fn replicated_insert_rate() -> anyhow::Result<()> {
                     window_end_ms: start_ms + 60_000,
                     count: 3,
                     sum: 4.5,
+                    weight: 3.0,
                     min: 1.0,
                     max: 2.0,
                     last: 1.5,

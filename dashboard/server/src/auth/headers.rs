@@ -6,6 +6,10 @@
 //! needs and allows nothing else; `frame-ancestors 'none'` stops the
 //! dashboard being framed (clickjacking the alert buttons). API answers are
 //! `no-store`: what a role saw must not stay in a shared cache or on disk.
+//! The built front end's files under `/static/<content hash>/` never change
+//! under their name, so browsers keep them for a year without asking again;
+//! every other page and file is revalidated (`no-cache`), so a new build
+//! reaches the wall at its next load.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
@@ -33,5 +37,53 @@ pub fn secure(path: &str, headers: &mut HeaderMap) {
         || path == "/oidc/callback"
     {
         set(headers, header::CACHE_CONTROL, "no-store");
+    } else if path.starts_with(STATIC_PREFIX) {
+        set(
+            headers,
+            header::CACHE_CONTROL,
+            "public, max-age=31536000, immutable",
+        );
+    } else {
+        set(headers, header::CACHE_CONTROL, "no-cache");
+    }
+}
+
+/// Where `scripts/build.sh` puts the content-hashed front end.
+pub const STATIC_PREFIX: &str = "/static/";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(path: &str) -> String {
+        let mut headers = HeaderMap::new();
+        secure(path, &mut headers);
+        headers[header::CACHE_CONTROL].to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn hashed_files_are_kept_pages_revalidated_answers_never_stored() {
+        assert_eq!(
+            cache("/static/16b3c459ae701552/pkg/pmoc_frontend_bg.wasm"),
+            "public, max-age=31536000, immutable"
+        );
+        for page in [
+            "/",
+            "/wall",
+            "/area/province/34",
+            "/style.css",
+            "/fonts/Loma.ttf",
+        ] {
+            assert_eq!(cache(page), "no-cache", "{page}");
+        }
+        for answer in [
+            "/api/wall",
+            "/api/geo/provinces",
+            "/metrics",
+            "/signin",
+            "/kiosk",
+        ] {
+            assert_eq!(cache(answer), "no-store", "{answer}");
+        }
     }
 }

@@ -306,7 +306,7 @@ fn public(path: &str) -> bool {
             | "/style.css"
             | "/boot.js"
             | "/favicon.ico"
-    ) || path.starts_with("/pkg/")
+    ) || path.starts_with(headers::STATIC_PREFIX)
         || path.starts_with("/fonts/")
 }
 

@@ -206,6 +206,7 @@ use Who::{Anonymous, Kiosk, User};
 
 const ACT: &str = "/api/alerts/{id}/{action}";
 const AREA: &str = "/api/area/{level}/{code}";
+const EXPORT: &str = "/api/area/{level}/{code}/export.csv";
 const ACK: &str = r#"{"comment": "seen"}"#;
 const CLOSE: &str = r#"{"comment": "dealt with by the province"}"#;
 
@@ -220,6 +221,13 @@ fn matrix() -> Vec<Case> {
             "/api/area/nation/TH?committee=water",
             401,
             AREA,
+            "no_session",
+        ),
+        refused(
+            Anonymous,
+            "/api/area/province/34/export.csv?committee=water",
+            401,
+            EXPORT,
             "no_session",
         ),
         refused(Anonymous, "/api/audit", 401, "/api/audit", "no_session"),
@@ -241,6 +249,11 @@ fn matrix() -> Vec<Case> {
         get(op, "/api/wall", 200),
         get(op, "/api/area/nation/TH?committee=security&range=1h", 200),
         get(op, "/api/area/province/95?committee=security", 200),
+        get(
+            op,
+            "/api/area/province/95/export.csv?committee=security",
+            200,
+        ),
         get(op, "/api/map/districts?committee=security", 200),
         get(op, "/api/audit", 200),
         get(op, "/metrics", 200),
@@ -275,6 +288,14 @@ fn matrix() -> Vec<Case> {
         get(wne, "/api/area/province/34?committee=water", 200),
         get(wne, "/api/area/region4/NE?committee=water", 200),
         get(wne, "/api/area/district/3401?committee=water", 200),
+        get(wne, "/api/area/province/34/export.csv?committee=water", 200),
+        refused(
+            wne,
+            "/api/area/province/50/export.csv?committee=water",
+            403,
+            EXPORT,
+            "out_of_scope",
+        ),
         get(wne, "/api/map/districts?committee=water", 200),
         get(wne, "/api/water", 200),
         refused(
@@ -345,6 +366,13 @@ fn matrix() -> Vec<Case> {
         ),
         refused(
             sec,
+            "/api/area/province/95/export.csv?committee=security",
+            403,
+            EXPORT,
+            "not_cleared",
+        ),
+        refused(
+            sec,
             "/api/map/districts?committee=security",
             403,
             "/api/map/districts",
@@ -367,6 +395,13 @@ fn matrix() -> Vec<Case> {
             "/api/area/nation/TH?committee=water",
             403,
             AREA,
+            "kiosk_display_only",
+        ),
+        refused(
+            Kiosk,
+            "/api/area/province/34/export.csv?committee=water",
+            403,
+            EXPORT,
             "kiosk_display_only",
         ),
         refused(

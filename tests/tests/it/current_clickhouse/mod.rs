@@ -196,11 +196,23 @@ async fn reads(store: &Store, s: &seed::Seeded) -> anyhow::Result<Results> {
     );
     r.insert(
         "alerts open",
-        listed(&store.alerts(true).await.context("alerts open")?, false),
+        listed(
+            &store
+                .alerts(true, &Default::default())
+                .await
+                .context("alerts open")?,
+            false,
+        ),
     );
     r.insert(
         "alerts all",
-        listed(&store.alerts(false).await.context("alerts all")?, false),
+        listed(
+            &store
+                .alerts(false, &Default::default())
+                .await
+                .context("alerts all")?,
+            false,
+        ),
     );
     for (name, id) in [
         ("alert_target acted on", s.alert_ids[0].as_str()),

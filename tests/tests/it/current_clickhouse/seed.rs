@@ -68,6 +68,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<Seeded> {
             window_end_ms: start_ms + i64::from(*width) * 1000,
             count: w.count,
             sum: w.sum,
+            weight: w.weight,
             min: w.min,
             max: w.max,
             last: w.last,

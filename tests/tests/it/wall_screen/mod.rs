@@ -23,9 +23,11 @@ use pmoc_tests::{
     unique_name,
 };
 
+mod assets;
 pub(crate) mod data;
+mod readable;
 
-use data::{HOUR, seed_all};
+use data::{HOUR, seed_all, seed_crowd};
 
 async fn text(browser: &Browser, css: &str) -> anyhow::Result<String> {
     Ok(browser.client.find(Locator::Css(css)).await?.text().await?)
@@ -84,6 +86,7 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     let client = pmoc_store::client(&settings.clickhouse);
     let seeded_at = pmoc_pipeline::clock::now_ms();
     seed_all(&client, &settings, seeded_at).await?;
+    let open_alerts = 3 + seed_crowd(&client, seeded_at).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -116,11 +119,12 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     for (css, want) in [
         (
             "#panel-population .tile-m[data-metric='births'] .headline",
-            "4,321",
+            // A count of people: published rounded to 10 (see `privacy`).
+            "4,320",
         ),
         (
             "#panel-security .tile-m[data-metric='incident_severity'] .headline",
-            "57",
+            "60",
         ),
         (
             "#panel-resources .tile-m[data-metric='pm25_ugm3'] .headline",
@@ -135,8 +139,8 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
             "#panel-population .tile-m[data-metric='births'] .late-mark"
         )
         .await?,
-        "ข้อมูลล่าช้า +3",
-        "late values are shown beside the figure they missed"
+        "ปรับแก้ +10",
+        "late values (people: rounded like the figure) are shown beside the figure they revised"
     );
     let class = browser
         .client
@@ -197,6 +201,29 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .await?;
     assert_eq!(marker, serde_json::json!(7), "no reload");
     browser.screenshot("wall_1920x1080").await?;
+    assert_eq!(browser.viewport().await?, (1920, 1080), "a true 1080p page");
+
+    // Readable from the back of the room, in both languages, then the
+    // alert area: five listed, the rest counted and summarised.
+    readable::check_all(&browser, &base).await?;
+    assert_eq!(
+        text(&browser, "#alerts-shown").await?,
+        format!("5 of {open_alerts} shown")
+    );
+    let summary = text(&browser, "#alerts-rest").await?;
+    assert!(
+        summary.contains(&format!("The other {}", open_alerts - 5))
+            && summary.contains("PM2.5 over the standard"),
+        "{summary}"
+    );
+    // One "provisional" per panel, not one per figure.
+    let provisional = browser
+        .client
+        .find_all(Locator::Css(
+            "#panel-water .badge[data-badge='provisional']",
+        ))
+        .await?;
+    assert_eq!(provisional.len(), 1, "once per panel");
 
     // 3. The 4K wall, rotating: the open critical alert holds it.
     let dir4k = dir.path().join("4k");
@@ -242,6 +269,8 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     })
     .await?;
     wall4k.screenshot("wall_3840x2160").await?;
+    assert_eq!(wall4k.viewport().await?, (3840, 2160), "a true 4K page");
+    readable::check_all(&wall4k, &base).await?;
     wall4k.close().await?;
 
     // 4. Drill down: nation -> Ubon Ratchathani -> its first district.
@@ -436,6 +465,7 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
 
     // Small counts of people never leave the server.
     let http = sign_in(&base, "somchai").await?;
+    assets::served_hashed_compressed_and_cached(&base, &http).await?;
     let detail: AreaDetail = http
         .get(&format!(
             "{base}/api/area/province/34?range=1d&committee=population"
@@ -456,7 +486,10 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         .find(|c| c.place.code == "3401")
         .context("3401")?;
     let point = mueang.values[births].as_ref().context("3401 has births")?;
-    assert!(point.suppressed && point.value == 0.0, "{point:?}");
+    assert!(
+        point.is_suppressed() && point.value.is_none(),
+        "no number at all, never 0: {point:?}"
+    );
 
     // 6. Acknowledge the critical alert with a comment.
     browser.client.goto(&format!("{base}/alerts")).await?;
