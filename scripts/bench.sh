@@ -25,8 +25,34 @@ DASHBOARD="${PMOC_DASHBOARD__LISTEN:-127.0.0.1:8080}"
 HTTP_INGEST="${PMOC_HTTP_INGEST__LISTEN:-127.0.0.1:8090}"
 DEV_TOKEN="${PMOC_HTTP_INGEST_DEV_TOKEN:-pmoc-dev-token-hii}"
 
-curl -fsS "http://$DASHBOARD/healthz" >/dev/null 2>&1 \
-  || die "no dashboard at $DASHBOARD: start the stack first (scripts/up.sh, same PMOC_STATE and ports)"
+source "$PMOC_ROOT/scripts/stack.sh"
+
+# A running stack (scripts/up.sh, same PMOC_STATE and ports) is reused; with
+# none, this starts one, lets the simulators feed it for a while so the
+# figures are taken on a stack in steady state, and stops it afterwards.
+own_stack=""
+stop_own_stack() {
+  [[ -n $own_stack ]] || return 0
+  step "stopping the stack this benchmark started"
+  kill -TERM "$own_stack" 2>/dev/null || true
+  wait "$own_stack" 2>/dev/null || true
+}
+if ! curl -fsS "http://$DASHBOARD/healthz" >/dev/null 2>&1; then
+  mkdir -p "$STATE/log"
+  step "no stack at $DASHBOARD: starting scripts/up.sh (log: $STATE/log/bench-up.log)"
+  PMOC_STATE="$STATE" bash scripts/up.sh >"$STATE/log/bench-up.log" 2>&1 &
+  own_stack=$!
+  trap stop_own_stack EXIT
+  deadline=$((SECONDS + 3600)) # a fresh machine builds first
+  until curl -fsS "http://$HTTP_INGEST/healthz" >/dev/null 2>&1; do
+    kill -0 "$own_stack" 2>/dev/null || die "scripts/up.sh stopped: see $STATE/log/bench-up.log"
+    ((SECONDS < deadline)) || die "the stack did not come up within an hour: see $STATE/log/bench-up.log"
+    sleep 1
+  done
+  warm="${PMOC_BENCH_WARMUP_SECONDS:-120}"
+  step "stack up; simulators feed it for ${warm} s before measuring"
+  sleep "$warm" # a duration to wait, not a condition: the feeds' steady state
+fi
 curl -fsS "http://$HTTP_INGEST/healthz" >/dev/null 2>&1 \
   || die "no HTTP ingest at $HTTP_INGEST: start the stack first (scripts/up.sh)"
 [[ -s $STATE/operator-password ]] || die "no $STATE/operator-password: is PMOC_STATE the stack's?"
@@ -39,7 +65,7 @@ stamp="$(date +%Y%m%dT%H%M%S)"
 out="$STATE/log/bench-$stamp.json"
 scratch="${TMPDIR:-/tmp}/pmoc-bench-$stamp"
 mkdir -p "$scratch" "$STATE/log"
-trap 'rm -rf "$scratch"' EXIT
+trap 'rm -rf "$scratch"; stop_own_stack' EXIT
 
 # The stack's own settings, as up.sh gives them to its processes.
 export PMOC_CONFIG="${PMOC_CONFIG:-$PMOC_ROOT/config/local.toml}"
