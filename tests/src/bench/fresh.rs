@@ -9,9 +9,17 @@
 //! when that window's value reaches it, and later probes never hide
 //! earlier ones. All probes go to one province, hence one partition, in
 //! order.
+//!
+//! With the wall's kiosk URL, the same probes are also timed to the DOM:
+//! headless Chromium shows the wall at 1920x1080 and a `MutationObserver`
+//! logs every change of the nation's `rain_1h_mm` headline with its time
+//! (`Date.now()`, the same clock as the producer's). A probe is in the DOM
+//! when the headline reads at least its value (shown to 0.1 mm; probes
+//! grow 0.14 mm a second, so each reads differently).
 
 use std::{
     collections::BTreeMap,
+    path::Path,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -23,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{SseReader, Stack, Summary, now_ms, summarise};
-use crate::burst;
+use crate::{browser::Browser, burst};
 
 const HOUR_MS: i64 = 3_600_000;
 const METRIC: &str = "rain_1h_mm";
@@ -36,6 +44,7 @@ pub struct Probe {
     pub produced_ms: f64,
     pub pushed_ms: Option<f64>,
     pub polled_ms: Option<f64>,
+    pub dom_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +55,9 @@ pub struct Freshness {
     pub push_ms: Summary,
     /// Production to the first 5 s poll of ClickHouse that sees it (ms).
     pub poll_5s_ms: Summary,
+    /// Production to the wall's headline in headless Chromium (ms); `None`
+    /// without a kiosk URL or when the wall shows no `rain_1h_mm` headline.
+    pub dom_ms: Option<Summary>,
     /// Poll p50 over push p50: how many times fresher the push is.
     pub ratio_p50: f64,
     pub not_pushed: usize,
@@ -63,9 +75,26 @@ fn probe_value(at_ms: i64) -> (f64, i64) {
 
 type Probes = Arc<Mutex<Vec<Probe>>>;
 
-/// Runs a background burst at `rate` for `seconds`, one probe a second.
-pub async fn run(stack: &Stack, rate: f64, seconds: f64) -> anyhow::Result<Freshness> {
+/// Runs a background burst at `rate` for `seconds`, one probe a second;
+/// with `wall_url`, also times the probes to the wall's DOM.
+pub async fn run(
+    stack: &Stack,
+    rate: f64,
+    seconds: f64,
+    wall_url: Option<&str>,
+    scratch: &Path,
+) -> anyhow::Result<Freshness> {
     let probes: Probes = Arc::new(Mutex::new(Vec::new()));
+    let wall = match wall_url {
+        Some(url) => match DomLog::open(url, &scratch.join("browser-fresh")).await {
+            Ok(w) => Some(w),
+            Err(error) => {
+                eprintln!("  freshness: no DOM timing: {error:#}");
+                None
+            }
+        },
+        None => None,
+    };
     let http = reqwest::Client::new();
     let mut sse = SseReader::open(
         &http,
@@ -130,6 +159,7 @@ pub async fn run(stack: &Stack, rate: f64, seconds: f64) -> anyhow::Result<Fresh
                 produced_ms,
                 pushed_ms: None,
                 polled_ms: None,
+                dom_ms: None,
             });
         } else {
             eprintln!("  freshness: probe answered {}", answer.status());
@@ -160,7 +190,25 @@ pub async fn run(stack: &Stack, rate: f64, seconds: f64) -> anyhow::Result<Fresh
     }
     watcher.abort();
     poller.abort();
-    let samples = lock(&probes)?.clone();
+    let mut samples = lock(&probes)?.clone();
+    let dom_seen = match wall {
+        Some(wall) => {
+            let log = wall.log().await;
+            wall.close().await;
+            match log {
+                Ok(log) if !log.is_empty() => {
+                    mark_dom(&mut samples, &log);
+                    true
+                }
+                Ok(_) => false,
+                Err(error) => {
+                    eprintln!("  freshness: reading the DOM log: {error:#}");
+                    false
+                }
+            }
+        }
+        None => false,
+    };
     let latency = |f: fn(&Probe) -> Option<f64>| -> Vec<f64> {
         samples
             .iter()
@@ -169,7 +217,9 @@ pub async fn run(stack: &Stack, rate: f64, seconds: f64) -> anyhow::Result<Fresh
     };
     let push_ms = summarise(&latency(|p| p.pushed_ms));
     let poll_5s_ms = summarise(&latency(|p| p.polled_ms));
+    let dom_ms = dom_seen.then(|| summarise(&latency(|p| p.dom_ms)));
     Ok(Freshness {
+        dom_ms,
         background_per_s: rate,
         probes: samples.len(),
         ratio_p50: poll_5s_ms.p50 / push_ms.p50,
@@ -225,6 +275,101 @@ fn nation_maxima(wall: &serde_json::Value) -> BTreeMap<i64, f64> {
     out
 }
 
+/// Stamps each probe with the first DOM change, at or after its
+/// production, whose headline reads at least its value as shown (0.1 mm).
+/// A reading more than 50 mm above is another hour's maximum, not this one.
+fn mark_dom(probes: &mut [Probe], log: &[(f64, f64)]) {
+    for p in probes.iter_mut() {
+        let shown = (p.value * 10.0).round() / 10.0;
+        p.dom_ms = log
+            .iter()
+            .find(|&&(at, v)| at >= p.produced_ms && v >= shown - 1e-6 && v < shown + 50.0)
+            .map(|&(at, _)| at);
+    }
+}
+
+/// Installed in the wall's page: logs `[Date.now(), text]` at each change of
+/// the `rain_1h_mm` headline; answers whether the headline is there yet.
+const DOM_LOG_JS: &str = r#"
+const sel = '[data-metric="rain_1h_mm"] .headline';
+if (!window.__pmocLog) {
+  window.__pmocLog = [];
+  const record = () => {
+    const e = document.querySelector(sel);
+    if (!e) return;
+    const t = e.textContent.trim();
+    const log = window.__pmocLog;
+    if (log.length === 0 || log[log.length - 1][1] !== t) log.push([Date.now(), t]);
+  };
+  new MutationObserver(record).observe(document.body,
+    { subtree: true, childList: true, characterData: true });
+  record();
+}
+return document.querySelector(sel) !== null;
+"#;
+
+/// The wall in headless Chromium, logging its `rain_1h_mm` headline.
+struct DomLog {
+    browser: Browser,
+}
+
+impl DomLog {
+    async fn open(url: &str, dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let browser = Browser::start(dir, 1920, 1080).await?;
+        let installed = async {
+            browser.client.goto(url).await?;
+            let started = std::time::Instant::now();
+            loop {
+                let there = browser.client.execute(DOM_LOG_JS, vec![]).await?;
+                if there.as_bool() == Some(true) {
+                    return Ok(());
+                }
+                anyhow::ensure!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "the wall shows no rain_1h_mm headline within 60 s"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        .await;
+        match installed {
+            Ok(()) => Ok(Self { browser }),
+            Err(error) => {
+                let _ = browser.close().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// The log as (time ms, headline as a number); unreadable texts skipped.
+    async fn log(&self) -> anyhow::Result<Vec<(f64, f64)>> {
+        let v = self
+            .browser
+            .client
+            .execute("return window.__pmocLog || [];", vec![])
+            .await?;
+        let raw: Vec<(f64, String)> = serde_json::from_value(v)?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(at, text)| {
+                let figure: String = text
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .filter(|c| *c != ',')
+                    .collect();
+                figure.parse::<f64>().ok().map(|v| (at, v))
+            })
+            .collect())
+    }
+
+    async fn close(self) {
+        if let Err(error) = self.browser.close().await {
+            eprintln!("  freshness: closing the browser: {error:#}");
+        }
+    }
+}
+
 #[derive(Debug, Row, Deserialize)]
 struct Maximum {
     start: u32,
@@ -258,6 +403,34 @@ async fn poll_maxima(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_probe_is_in_the_dom_when_its_hours_headline_reaches_it() {
+        let probe = |value, produced_ms| Probe {
+            value,
+            window_start_ms: 0,
+            produced_ms,
+            pushed_ms: None,
+            polled_ms: None,
+            dom_ms: None,
+        };
+        let mut probes = [
+            probe(600.04, 1_000.0),
+            probe(600.18, 2_000.0),
+            probe(601.0, 3_000.0),
+        ];
+        // Before production, below the value, another hour's 990: not it.
+        let log = [
+            (900.0, 600.0),
+            (1_500.0, 990.0),
+            (1_700.0, 600.0),
+            (2_600.0, 600.2),
+        ];
+        mark_dom(&mut probes, &log);
+        assert_eq!(probes[0].dom_ms, Some(1_700.0));
+        assert_eq!(probes[1].dom_ms, Some(2_600.0));
+        assert_eq!(probes[2].dom_ms, None);
+    }
 
     #[test]
     fn probe_values_grow_within_an_hour_and_stay_valid() {

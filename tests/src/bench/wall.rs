@@ -2,9 +2,9 @@
 //! nothing cached) at a true wall-screen viewport, and the WASM's size raw
 //! and compressed from the built front end.
 //!
-//! `--window-size` sizes the window, not the page (1920x1080 gives the page
-//! 1920x937), so the window is grown by the difference until the page
-//! itself is the asked size; the figures say which viewport was measured.
+//! The page itself gets the asked size (`Browser::start` sets the viewport
+//! through DevTools; sizing the window gave the page 1920x937); the figures
+//! say which viewport was measured.
 
 use std::{
     path::{Path, PathBuf},
@@ -70,26 +70,6 @@ pub async fn cold_loads(
 
 async fn cold_load(browser: &Browser, url: &str, (w, h): (u32, u32)) -> anyhow::Result<ColdLoad> {
     let c = &browser.client;
-    // Grow the window until the page itself is w x h.
-    for _ in 0..3 {
-        let inner = c
-            .execute("return [window.innerWidth, window.innerHeight]", vec![])
-            .await?;
-        let (iw, ih) = (
-            inner[0].as_u64().unwrap_or(0),
-            inner[1].as_u64().unwrap_or(0),
-        );
-        if (iw, ih) == (u64::from(w), u64::from(h)) {
-            break;
-        }
-        let (ow, oh) = c.get_window_size().await?;
-        let (ow, oh) = (ow as i64, oh as i64);
-        c.set_window_size(
-            (ow + i64::from(w) - iw as i64).max(1) as u32,
-            (oh + i64::from(h) - ih as i64).max(1) as u32,
-        )
-        .await?;
-    }
     let started = Instant::now();
     c.goto(url).await?;
     let figures = loop {
