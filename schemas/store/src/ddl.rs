@@ -48,18 +48,30 @@ pub enum Change {
     Create(TableDef),
     /// Drops a table (with its replicated part on a cluster).
     Drop(&'static str),
-    /// Adds a column at the end of a table (its replicated part and its
-    /// `Distributed` table on a cluster). 18.16 has no `ADD COLUMN IF NOT
-    /// EXISTS`: the migrator asks `system.columns` first
+    /// Adds a column at the end of a table. On a cluster the replicated
+    /// part is altered, and the `Distributed` table over it is created
+    /// again from it: `ALTER ... ON CLUSTER` runs on one replica per shard
+    /// and so refuses a table that is not replicated. The `Distributed`
+    /// table holds no rows (inserts are synchronous, see
+    /// [`crate::client`]), so nothing is lost. 18.16 has no `ADD COLUMN IF
+    /// NOT EXISTS`: the migrator asks `system.columns` before each step
     /// ([`crate::migrations::migrate`]), so a second process migrating at
-    /// the same time does not fail.
+    /// the same time, or a run cut between the steps, does not fail.
     AddColumn {
-        table: &'static str,
+        table: &'static TableDef,
         name: &'static str,
         /// Type and default, e.g. `Float64 DEFAULT 0`. Never `nan`: a
         /// default is what every older row reads.
         definition: &'static str,
     },
+}
+
+/// One step of a change: its statements, to run unless `table` already
+/// has `column`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub unless: Option<(String, &'static str)>,
+    pub statements: Vec<String>,
 }
 
 /// Where statements go: one server, or every server of a named cluster.
@@ -163,34 +175,51 @@ impl Change {
                 }
                 drops
             }
-            Self::AddColumn {
-                table,
-                name,
-                definition,
-            } => {
-                let on = layout.on_cluster();
-                let add =
-                    |t: &str| format!("ALTER TABLE {db}.{t}{on} ADD COLUMN {name} {definition}");
-                match layout {
-                    Layout::Single => vec![add(table)],
-                    // The replicas first: the distributed table reads them.
-                    Layout::Cluster(_) => vec![add(&local_name(table)), add(table)],
-                }
-            }
+            Self::AddColumn { .. } => self
+                .steps(db, layout)
+                .into_iter()
+                .flat_map(|s| s.statements)
+                .collect(),
         }
     }
 
-    /// The tables (as servers name them) and column an `AddColumn` adds,
-    /// to skip it where it is already there.
-    pub fn added_column(&self, layout: Layout) -> Option<(Vec<String>, &'static str)> {
-        let Self::AddColumn { table, name, .. } = self else {
-            return None;
+    /// The change as steps, each skipped where it was made already.
+    pub fn steps(&self, db: &str, layout: Layout) -> Vec<Step> {
+        let Self::AddColumn {
+            table,
+            name,
+            definition,
+        } = self
+        else {
+            return vec![Step {
+                unless: None,
+                statements: self.statements(db, layout),
+            }];
         };
-        let tables = match layout {
-            Layout::Single => vec![(*table).to_owned()],
-            Layout::Cluster(_) => vec![local_name(table), (*table).to_owned()],
-        };
-        Some((tables, name))
+        let on = layout.on_cluster();
+        let add = |t: &str| format!("ALTER TABLE {db}.{t}{on} ADD COLUMN {name} {definition}");
+        let t = table.name;
+        match layout {
+            Layout::Single => vec![Step {
+                unless: Some((t.to_owned(), name)),
+                statements: vec![add(t)],
+            }],
+            Layout::Cluster(_) => {
+                let local = local_name(t);
+                vec![
+                    Step {
+                        unless: Some((local.clone(), name)),
+                        statements: vec![add(&local)],
+                    },
+                    Step {
+                        unless: Some((t.to_owned(), name)),
+                        statements: std::iter::once(format!("DROP TABLE IF EXISTS {db}.{t}{on}"))
+                            .chain(table.create(db, layout).into_iter().skip(1))
+                            .collect(),
+                    },
+                ]
+            }
+        }
     }
 }
 
@@ -242,20 +271,30 @@ mod tests {
             "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/pmoc/alerts', '{replica}')"
         ));
         let add = Change::AddColumn {
-            table: "t",
+            table: &T,
             name: "weight",
             definition: "Float64 DEFAULT 0",
         };
+        // The replicas are altered; the Distributed table, which ALTER ON
+        // CLUSTER refuses, is made again from them.
+        let steps = add.steps("pmoc", Layout::of("c"));
         assert_eq!(
-            add.statements("pmoc", Layout::of("c")),
+            steps[0].statements,
+            ["ALTER TABLE pmoc.alerts_local ON CLUSTER c ADD COLUMN weight Float64 DEFAULT 0"]
+        );
+        assert_eq!(steps[0].unless, Some(("alerts_local".to_owned(), "weight")));
+        assert_eq!(
+            steps[1].statements,
             [
-                "ALTER TABLE pmoc.t_local ON CLUSTER c ADD COLUMN weight Float64 DEFAULT 0",
-                "ALTER TABLE pmoc.t ON CLUSTER c ADD COLUMN weight Float64 DEFAULT 0"
+                "DROP TABLE IF EXISTS pmoc.alerts ON CLUSTER c",
+                "CREATE TABLE IF NOT EXISTS pmoc.alerts ON CLUSTER c AS pmoc.alerts_local \
+                 ENGINE = Distributed(c, pmoc, alerts_local, cityHash64(alert_id))"
             ]
         );
+        assert_eq!(steps[1].unless, Some(("alerts".to_owned(), "weight")));
         assert_eq!(
             add.statements("pmoc", Layout::Single),
-            ["ALTER TABLE pmoc.t ADD COLUMN weight Float64 DEFAULT 0"]
+            ["ALTER TABLE pmoc.alerts ADD COLUMN weight Float64 DEFAULT 0"]
         );
         assert_eq!(
             Change::Drop("old").statements("pmoc", Layout::of("c")),

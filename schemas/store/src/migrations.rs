@@ -36,6 +36,36 @@ pub const MIGRATIONS_TABLE: TableDef = TableDef {
     shard_by: "version",
 };
 
+/// Every metric of every committee, 1 minute, 1 hour and 1 day, at every
+/// area level (migration 5; later migrations add columns to it).
+const WINDOW_AGGREGATES: TableDef = TableDef {
+    name: "window_aggregates",
+    columns: "
+    metric String,
+    committee String,
+    source String,
+    area_level String,
+    area_code String,
+    window_seconds UInt32,
+    window_start DateTime,
+    window_end DateTime,
+    count UInt64,
+    sum Float64,
+    min Float64,
+    max Float64,
+    last Float64,
+    last_event_time_ms Int64,
+    p50 Float64,
+    p95 Float64,
+    is_final UInt8,
+    computed_at_ms Int64,
+    version UInt64
+",
+    engine: Engine::ReplacingMergeTree("version"),
+    keys: "PARTITION BY toYYYYMM(window_start) ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
+    shard_by: "cityHash64(metric, area_level, area_code)",
+};
+
 /// All migrations, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -140,33 +170,7 @@ pub const MIGRATIONS: &[Migration] = &[
         // open window; the final row of a window carries a greater `version`
         // (computed_at_ms * 2 + is_final), so it always replaces them.
         // p50/p95 are NaN for metrics without a distribution.
-        change: Change::Create(TableDef {
-            name: "window_aggregates",
-            columns: "
-    metric String,
-    committee String,
-    source String,
-    area_level String,
-    area_code String,
-    window_seconds UInt32,
-    window_start DateTime,
-    window_end DateTime,
-    count UInt64,
-    sum Float64,
-    min Float64,
-    max Float64,
-    last Float64,
-    last_event_time_ms Int64,
-    p50 Float64,
-    p95 Float64,
-    is_final UInt8,
-    computed_at_ms Int64,
-    version UInt64
-",
-            engine: Engine::ReplacingMergeTree("version"),
-            keys: "PARTITION BY toYYYYMM(window_start) ORDER BY (metric, area_level, area_code, window_seconds, window_start)",
-            shard_by: "cityHash64(metric, area_level, area_code)",
-        }),
+        change: Change::Create(WINDOW_AGGREGATES),
     },
     Migration {
         version: 6,
@@ -286,7 +290,7 @@ pub const MIGRATIONS: &[Migration] = &[
         // reports or entities for every other metric. 0 in rows written
         // before: readers fall back to the count there.
         change: Change::AddColumn {
-            table: "window_aggregates",
+            table: &WINDOW_AGGREGATES,
             name: "weight",
             definition: "Float64 DEFAULT 0",
         },
@@ -336,13 +340,14 @@ pub async fn migrate(settings: &ClickHouseSettings) -> Result<Vec<u32>> {
     }
     let mut applied = Vec::new();
     for m in pending {
-        let present = match m.change.added_column(layout) {
-            Some((tables, column)) => store.has_column(&tables, column).await?,
-            None => false,
-        };
-        for statement in m.change.statements(db, layout) {
-            if !present {
-                store.ddl(&statement).await?;
+        for step in m.change.steps(db, layout) {
+            if let Some((table, column)) = &step.unless
+                && store.has_column(table, column).await?
+            {
+                continue;
+            }
+            for statement in &step.statements {
+                store.ddl(statement).await?;
             }
         }
         store
@@ -417,23 +422,21 @@ impl Store {
 
     /// Whether every one of `tables` has `column` already (another process
     /// added it since this one read the applied versions).
-    async fn has_column(&self, tables: &[String], column: &str) -> Result<bool> {
-        let mut all = true;
-        for table in tables {
-            let n: u64 = self
-                .servers
-                .run(|c| {
-                    c.with_database("system")
-                        .query("SELECT count() FROM columns WHERE database = ? AND table = ? AND name = ?")
-                        .bind(&self.database)
-                        .bind(table.as_str())
-                        .bind(column)
-                        .fetch_one()
-                })
-                .await?;
-            all &= n > 0;
-        }
-        Ok(all)
+    async fn has_column(&self, table: &str, column: &str) -> Result<bool> {
+        let n: u64 = self
+            .servers
+            .run(|c| {
+                c.with_database("system")
+                    .query(
+                        "SELECT count() FROM columns WHERE database = ? AND table = ? AND name = ?",
+                    )
+                    .bind(&self.database)
+                    .bind(table)
+                    .bind(column)
+                    .fetch_one()
+            })
+            .await?;
+        Ok(n > 0)
     }
 
     /// The versions recorded in `schema_migrations`.
