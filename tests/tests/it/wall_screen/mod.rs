@@ -26,6 +26,7 @@ use pmoc_tests::{
 mod assets;
 pub(crate) mod data;
 mod readable;
+mod shared;
 
 use data::{HOUR, seed_all, seed_crowd};
 
