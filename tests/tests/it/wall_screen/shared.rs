@@ -175,7 +175,9 @@ async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_
         )
         .await?;
         let mut buffer = String::new();
-        let first = next_area(&mut response, &mut buffer).await?;
+        let first = next_area(&mut response, &mut buffer)
+            .await
+            .context("the stream's first push")?;
         assert_eq!(
             headline(&first, "water_level_m_msl"),
             headline(&details[0], "water_level_m_msl")
@@ -205,16 +207,19 @@ async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_
         "a watched area is read every refresh"
     );
 
-    // 3. A newer running value for Ubon: both subscribers are pushed it.
+    // 3. A newer running value for Ubon (its headline is the stations
+    // reporting): both subscribers are pushed it.
     let hour = seeded_at / 1000 - (seeded_at / 1000) % HOUR;
-    let mut newer = Window::new("water_level_m_msl", "province", "34", 3600, hour, 98.76);
+    let mut newer = Window::new("water_level_m_msl", "province", "34", 3600, hour, 97.0);
     newer.is_final = false;
     newer.version = 9;
     seed::windows(&client, &[newer]).await?;
     for (response, buffer) in &mut streams {
         loop {
-            let pushed = next_area(response, buffer).await?;
-            if headline(&pushed, "water_level_m_msl") == Some(98.76) {
+            let pushed = next_area(response, buffer)
+                .await
+                .context("the push of the newer value")?;
+            if headline(&pushed, "water_level_m_msl") == Some(97.0) {
                 break;
             }
         }
