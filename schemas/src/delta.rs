@@ -33,6 +33,9 @@ pub enum Op {
     /// The value at `p` is now `v`: an object's field (added or replaced)
     /// or an array's item (replaced, or appended at index = length).
     Set { p: Vec<Step>, v: Value },
+    /// These fields of the object at `p` are now these values (added or
+    /// replaced): a point whose value and time moved is one op, one path.
+    Merge { p: Vec<Step>, v: Map<String, Value> },
     /// The object field at `p` is gone.
     Del { p: Vec<Step> },
     /// The array at `p` is cut to `n` items.
@@ -55,10 +58,6 @@ pub enum DeltaError {
     NoPath(String),
 }
 
-/// An object whose changed fields outnumber this is sent whole: one `set`
-/// is shorter than many paths into it.
-const WHOLE_OBJECT_AFTER: usize = 3;
-
 /// The changes that turn `old` into `new`, object fields by name and array
 /// items by position.
 pub fn diff(old: &Value, new: &Value) -> Vec<Op> {
@@ -73,34 +72,46 @@ fn diff_at(path: &mut Vec<Step>, old: &Value, new: &Value, ops: &mut Vec<Op>) {
     }
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
-            let mut inner = Vec::new();
+            let (mut merge, mut deeper) = (Map::new(), Vec::new());
             for (k, va) in a {
-                path.push(Step::Field(k.clone()));
                 match b.get(k) {
-                    Some(vb) => diff_at(path, va, vb, &mut inner),
-                    None => inner.push(Op::Del { p: path.clone() }),
+                    None => {
+                        path.push(Step::Field(k.clone()));
+                        deeper.push(Op::Del { p: path.clone() });
+                        path.pop();
+                    }
+                    Some(vb) if va == vb => {}
+                    // Containers of the same kind: only what changed inside.
+                    Some(vb @ (Value::Object(_) | Value::Array(_)))
+                        if std::mem::discriminant(va) == std::mem::discriminant(vb) =>
+                    {
+                        path.push(Step::Field(k.clone()));
+                        diff_at(path, va, vb, &mut deeper);
+                        path.pop();
+                    }
+                    Some(vb) => {
+                        merge.insert(k.clone(), vb.clone());
+                    }
                 }
-                path.pop();
             }
             for (k, vb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
-                path.push(Step::Field(k.clone()));
-                inner.push(Op::Set {
-                    p: path.clone(),
-                    v: vb.clone(),
-                });
-                path.pop();
+                merge.insert(k.clone(), vb.clone());
             }
-            // Fields of this object changed, not deeper parts: many of
-            // them are cheaper as the object itself.
-            let shallow = inner.iter().all(|op| op.path().len() == path.len() + 1);
-            if !path.is_empty() && shallow && inner.len() > WHOLE_OBJECT_AFTER {
+            // Most of an object changed: the object itself is shorter.
+            if !path.is_empty() && deeper.is_empty() && merge.len() * 2 > b.len() {
                 ops.push(Op::Set {
                     p: path.clone(),
                     v: new.clone(),
                 });
-            } else {
-                ops.extend(inner);
+                return;
             }
+            if !merge.is_empty() {
+                ops.push(Op::Merge {
+                    p: path.clone(),
+                    v: merge,
+                });
+            }
+            ops.extend(deeper);
         }
         (Value::Array(a), Value::Array(b)) => {
             for (i, (va, vb)) in a.iter().zip(b).enumerate() {
@@ -133,7 +144,9 @@ fn diff_at(path: &mut Vec<Step>, old: &Value, new: &Value, ops: &mut Vec<Op>) {
 impl Op {
     pub fn path(&self) -> &[Step] {
         match self {
-            Self::Set { p, .. } | Self::Del { p } | Self::Len { p, .. } => p,
+            Self::Set { p, .. } | Self::Merge { p, .. } | Self::Del { p } | Self::Len { p, .. } => {
+                p
+            }
         }
     }
 }
@@ -171,6 +184,10 @@ pub fn apply(state: &mut Value, ops: &[Op]) -> Result<(), DeltaError> {
             // The root itself.
             match op {
                 Op::Set { v, .. } => *state = v.clone(),
+                Op::Merge { v, .. } => match state {
+                    Value::Object(m) => m.extend(v.clone()),
+                    _ => return Err(missing()),
+                },
                 Op::Len { n, .. } => match state {
                     Value::Array(a) => a.truncate(*n),
                     _ => return Err(missing()),
@@ -180,6 +197,18 @@ pub fn apply(state: &mut Value, ops: &[Op]) -> Result<(), DeltaError> {
             continue;
         };
         let at = parent(state, path)?;
+        if let Op::Merge { v, .. } = op {
+            let target = match (last, at) {
+                (Step::Field(f), Value::Object(m)) => m.get_mut(f),
+                (Step::Index(i), Value::Array(a)) => a.get_mut(*i),
+                _ => None,
+            };
+            match target {
+                Some(Value::Object(m)) => m.extend(v.clone()),
+                _ => return Err(missing()),
+            }
+            continue;
+        }
         match (op, last, at) {
             (Op::Set { v, .. }, Step::Field(f), Value::Object(m)) => {
                 m.insert(f.clone(), v.clone());
@@ -385,7 +414,8 @@ mod tests {
         let Some(Push::Delta(text)) = sent.push(encode(&after)).unwrap() else {
             panic!("a small change must be a delta");
         };
-        assert!(text.len() < 400, "{} bytes: {text}", text.len());
+        assert!(text.len() < 150, "{} bytes: {text}", text.len());
+        assert!(text.contains(r#""op":"merge""#), "{text}");
         assert!(text.contains("\"seq\":1"), "{text}");
         assert_eq!(sent.push(encode(&after)).unwrap(), None);
     }

@@ -52,13 +52,10 @@ struct Seen {
 }
 
 /// The snapshot's `generated_at_ms`, found without parsing 85 KB of JSON:
-/// a full snapshot's field, or a delta's change of it.
+/// a full snapshot's field, or a delta's change of it (merged at the root).
 fn push_id(data: &str) -> Option<i64> {
-    let (key, set) = ("\"generated_at_ms\":", "[\"generated_at_ms\"],\"v\":");
-    let rest = match data.find(set) {
-        Some(at) => &data[at + set.len()..],
-        None => &data[data.find(key)? + key.len()..],
-    };
+    let key = "\"generated_at_ms\":";
+    let rest = &data[data.find(key)? + key.len()..];
     let end = rest
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(rest.len());
@@ -222,7 +219,7 @@ mod tests {
         assert_eq!(push_id(r#"{"panels":[]}"#), None);
         assert_eq!(
             push_id(
-                r#"{"seq":3,"ops":[{"op":"set","p":["generated_at_ms"],"v":17},{"op":"set","p":["panels",0],"v":{}}]}"#
+                r#"{"seq":3,"ops":[{"op":"merge","p":[],"v":{"generated_at_ms":17}},{"op":"set","p":["panels",0],"v":{}}]}"#
             ),
             Some(17)
         );
