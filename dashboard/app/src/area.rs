@@ -103,6 +103,11 @@ pub fn AreaPage() -> impl IntoView {
         });
     };
     on_cleanup(close);
+    // A page left for another (or frozen in the back-forward cache) must
+    // not keep its stream: browsers allow six connections to a server, and
+    // pages kept alive with two streams each soon starve the next request.
+    let leaving = window_event_listener(leptos::ev::pagehide, move |_| close());
+    on_cleanup(move || leaving.remove());
     Effect::new(move |_| {
         let h = here.get();
         close();

@@ -210,6 +210,25 @@ fn connect(
             let _ = crate::api::get("/api/session").await;
         });
     });
+    // Leaving the page closes its stream: a page kept in the back-forward
+    // cache must not hold one of the six connections a browser allows a
+    // server; one restored from that cache loads afresh.
+    let leaving = {
+        let source = source.clone();
+        Closure::<dyn FnMut()>::new(move || source.close())
+    };
+    let back = Closure::<dyn FnMut(web_sys::PageTransitionEvent)>::new(
+        |e: web_sys::PageTransitionEvent| {
+            if e.persisted() {
+                let _ = leptos::prelude::window().location().reload();
+            }
+        },
+    );
+    let window = leptos::prelude::window();
+    let _ = window.add_event_listener_with_callback("pagehide", leaving.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("pageshow", back.as_ref().unchecked_ref());
+    leaving.forget();
+    back.forget();
     for (name, listener) in listeners {
         let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
         listener.forget();
