@@ -17,6 +17,7 @@ pub mod catalogue;
 pub mod committee;
 pub mod config;
 pub mod dead_letter;
+pub mod delta;
 pub mod district;
 pub mod envelope;
 pub mod error;

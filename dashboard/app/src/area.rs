@@ -9,6 +9,8 @@ use pmoc_schemas::{
     committee::Committee,
 };
 use serde::Deserialize;
+use wasm_bindgen::{JsCast, closure::Closure};
+use web_sys::{EventSource, MessageEvent};
 
 use crate::{
     Ctx, Footer, TopBar,
@@ -88,14 +90,33 @@ pub fn AreaPage() -> impl IntoView {
     });
     let detail = RwSignal::new(None::<AreaDetail>);
     let problem = RwSignal::new(None::<String>);
-    // Refetch when the place changes and whenever the live snapshot does.
+    // The area's figures: fetched when the place changes (which also says
+    // why, when the server refuses), then pushed by the area's own stream
+    // whenever they change, never refetched on the wall's pushes. The
+    // server reads each watched area once per refresh for all its viewers.
+    let stream = StoredValue::new_local(None::<(EventSource, Closure<dyn FnMut(MessageEvent)>)>);
+    let close = move || {
+        stream.try_update_value(|s| {
+            if let Some((source, _)) = s.take() {
+                source.close();
+            }
+        });
+    };
+    on_cleanup(close);
+    // A page left for another (or frozen in the back-forward cache) must
+    // not keep its stream: browsers allow six connections to a server, and
+    // pages kept alive with two streams each soon starve the next request.
+    let leaving = window_event_listener(leptos::ev::pagehide, move |_| close());
+    on_cleanup(move || leaving.remove());
     Effect::new(move |_| {
         let h = here.get();
-        wall.track();
-        let url = format!(
-            "/api/area/{}/{}?range={}&committee={}",
+        close();
+        let query = format!(
+            "{}/{}?range={}&committee={}",
             h.level, h.code, h.range, h.committee
         );
+        let url = format!("/api/area/{query}");
+        let fetched_for = h.clone();
         spawn_local(async move {
             let got = async {
                 let r = crate::api::get(&url).await?;
@@ -111,7 +132,7 @@ pub fn AreaPage() -> impl IntoView {
             }
             .await;
             // A slower answer for a place already left is dropped.
-            if here.get_untracked() != h {
+            if here.get_untracked() != fetched_for {
                 return;
             }
             match got {
@@ -123,6 +144,29 @@ pub fn AreaPage() -> impl IntoView {
                 Err(e) => problem.set(Some(e.to_string())),
             }
         });
+        let Ok(source) = EventSource::new(&format!(
+            "/api/area/{}/{}/stream?range={}&committee={}",
+            h.level, h.code, h.range, h.committee
+        )) else {
+            return;
+        };
+        let on_area = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
+            if here.get_untracked() != h {
+                return;
+            }
+            match serde_json::from_str::<AreaDetail>(&text) {
+                Ok(d) => {
+                    problem.set(None);
+                    detail.set(Some(d));
+                }
+                Err(err) => leptos::logging::warn!("bad area push: {err}"),
+            }
+        });
+        let _ = source.add_event_listener_with_callback("area", on_area.as_ref().unchecked_ref());
+        stream.set_value(Some((source, on_area)));
     });
 
     let go = move |level: &str, code: &str| {

@@ -9,6 +9,9 @@ use pmoc_schemas::{
 use wasm_bindgen::{JsCast, closure::Closure};
 
 use crate::format::tr;
+use std::{cell::RefCell, rc::Rc};
+
+use pmoc_schemas::delta::{Delta, Held};
 use web_sys::{EventSource, MessageEvent};
 
 /// State of the push connection, shown on the page.
@@ -118,28 +121,74 @@ pub fn start(
         }
     });
 
+    connect(snapshot, wall, connection, heard);
+}
+
+/// What this page holds of the pushed snapshots, to apply deltas to.
+#[derive(Default)]
+struct Holding {
+    water: Held,
+    wall: Held,
+}
+
+/// A push of one kind: a full snapshot (`full`) or a delta.
+fn receive<T: serde::de::DeserializeOwned>(
+    held: &mut Held,
+    text: &str,
+    full: bool,
+) -> Result<T, String> {
+    if full {
+        let state: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        *held = Held::full(state);
+    } else {
+        let delta: Delta = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        held.next(&delta).map_err(|e| e.to_string())?;
+    }
+    T::deserialize(&held.state).map_err(|e| e.to_string())
+}
+
+/// Opens the stream. A delta that cannot be applied (this page lost its
+/// base) closes it and opens a new one, which starts with full snapshots.
+fn connect(
+    snapshot: RwSignal<Option<WaterSnapshot>>,
+    wall: RwSignal<Option<WallSnapshot>>,
+    connection: RwSignal<Connection>,
+    heard: RwSignal<Option<Heard>>,
+) {
     let Ok(source) = EventSource::new("/api/stream") else {
         connection.set(Connection::Disconnected);
         return;
     };
-    let on_water = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        if let Some(text) = e.data().as_string() {
-            match serde_json::from_str::<WaterSnapshot>(&text) {
-                Ok(s) => snapshot.set(Some(s)),
-                Err(err) => leptos::logging::warn!("bad snapshot: {err}"),
+    let holding = Rc::new(RefCell::new(Holding::default()));
+    let on_push = |kind: &'static str, full: bool| {
+        let holding = holding.clone();
+        let source = source.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
+            let mut h = holding.borrow_mut();
+            let got = if kind == "water" {
+                receive::<WaterSnapshot>(&mut h.water, &text, full).map(|s| snapshot.set(Some(s)))
+            } else {
+                receive::<WallSnapshot>(&mut h.wall, &text, full).map(|s| wall.set(Some(s)))
+            };
+            match got {
+                Ok(()) => connection.set(Connection::Live),
+                Err(err) => {
+                    leptos::logging::warn!("bad {kind} push ({err}): reconnecting");
+                    source.close();
+                    connect(snapshot, wall, connection, heard);
+                }
             }
-        }
-        connection.set(Connection::Live);
-    });
-    let on_wall = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        if let Some(text) = e.data().as_string() {
-            match serde_json::from_str::<WallSnapshot>(&text) {
-                Ok(s) => wall.set(Some(s)),
-                Err(err) => leptos::logging::warn!("bad wall snapshot: {err}"),
-            }
-        }
-        connection.set(Connection::Live);
-    });
+        })
+    };
+    let listeners = [
+        ("water", on_push("water", true)),
+        ("water-delta", on_push("water", false)),
+        ("wall", on_push("wall", true)),
+        ("wall-delta", on_push("wall", false)),
+    ];
     let on_health = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         if let Some(text) = e.data().as_string() {
             match serde_json::from_str::<Health>(&text) {
@@ -161,14 +210,33 @@ pub fn start(
             let _ = crate::api::get("/api/session").await;
         });
     });
-    let _ = source.add_event_listener_with_callback("water", on_water.as_ref().unchecked_ref());
-    let _ = source.add_event_listener_with_callback("wall", on_wall.as_ref().unchecked_ref());
+    // Leaving the page closes its stream: a page kept in the back-forward
+    // cache must not hold one of the six connections a browser allows a
+    // server; one restored from that cache loads afresh.
+    let leaving = {
+        let source = source.clone();
+        Closure::<dyn FnMut()>::new(move || source.close())
+    };
+    let back = Closure::<dyn FnMut(web_sys::PageTransitionEvent)>::new(
+        |e: web_sys::PageTransitionEvent| {
+            if e.persisted() {
+                let _ = leptos::prelude::window().location().reload();
+            }
+        },
+    );
+    let window = leptos::prelude::window();
+    let _ = window.add_event_listener_with_callback("pagehide", leaving.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("pageshow", back.as_ref().unchecked_ref());
+    leaving.forget();
+    back.forget();
+    for (name, listener) in listeners {
+        let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+        listener.forget();
+    }
     let _ = source.add_event_listener_with_callback("health", on_health.as_ref().unchecked_ref());
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     // The page lives as long as the stream: both closures stay for good.
-    on_water.forget();
-    on_wall.forget();
     on_health.forget();
     on_open.forget();
     on_error.forget();

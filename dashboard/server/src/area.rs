@@ -47,23 +47,28 @@ impl Reader {
         let from_s = now_ms / 1000 - back_s;
         let names: Vec<&str> = metric::of_committee(committee).map(|m| m.name).collect();
 
-        let rows = self
-            .store
-            .place_windows(committee, (level, code), width, from_s)
-            .await?;
+        let places = children(level, code);
+        let child = child_level(level);
+        // Districts share their province's prefix; other levels are few.
+        let prefix = if child == Some("district") { code } else { "" };
+        // Three independent reads, made together.
+        let (rows, child_rows, freshness) = futures::try_join!(
+            self.store
+                .place_windows(committee, (level, code), width, from_s),
+            async {
+                match child {
+                    None => Ok(Vec::new()),
+                    Some(child) => {
+                        self.store
+                            .child_windows(committee, (child, prefix), width, from_s)
+                            .await
+                    }
+                }
+            },
+            self.store.freshness(now_ms, &self.sources),
+        )?;
         let series = series::by_metric(&self.privacy, &rows, &names, usize::MAX, |_, _| 0);
 
-        let places = children(level, code);
-        let child_rows: Vec<WindowRow> = match child_level(level) {
-            None => Vec::new(),
-            Some(child) => {
-                // Districts share their province's prefix; other levels are few.
-                let prefix = if child == "district" { code } else { "" };
-                self.store
-                    .child_windows(committee, (child, prefix), width, from_s)
-                    .await?
-            }
-        };
         // Ordered by window: the last row per (metric, area) is the newest.
         let newest: BTreeMap<(&str, &str), &WindowRow> = child_rows
             .iter()
@@ -84,10 +89,7 @@ impl Reader {
             })
             .collect();
 
-        let complete_up_to_ms = self
-            .store
-            .freshness(now_ms, &self.sources)
-            .await?
+        let complete_up_to_ms = freshness
             .iter()
             .filter(|f| f.committee == committee.as_str())
             .map(|f| f.final_up_to_ms)

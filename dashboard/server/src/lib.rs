@@ -6,12 +6,14 @@
 
 pub mod alerts;
 pub mod area;
+pub mod area_cache;
 pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod export;
 pub mod geo;
 pub mod live;
+pub mod push;
 pub mod read;
 pub mod routes;
 pub mod series;
@@ -42,6 +44,11 @@ pub enum ServerError {
     Tls(#[from] pmoc_tls::TlsError),
 }
 
+/// How long an area nobody subscribes to stays cached (and refreshed)
+/// after its last request: a page reloaded or a CSV exported a moment
+/// later still costs no query.
+const AREA_KEEP: Duration = Duration::from_secs(30);
+
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppState {
@@ -51,6 +58,10 @@ pub struct AppState {
     pub wall: watch::Receiver<Arc<WallSnapshot>>,
     /// Whether data is flowing; the same for every role.
     pub health: watch::Receiver<Health>,
+    /// The drill-down's reads, shared by every viewer of an area.
+    pub areas: area_cache::AreaCache,
+    /// Pushes cut per scope, shared by the connections of each scope.
+    pub cuts: Arc<push::Cuts>,
     pub metrics: pmoc_telemetry::PrometheusHandle,
     pub assets_dir: PathBuf,
     pub gate: auth::Gate,
@@ -102,6 +113,9 @@ pub async fn run(
         Duration::from_secs(u64::from(settings.dashboard.stall_after_seconds)),
         stop_rx.clone(),
     ));
+    let refresh = Duration::from_millis(settings.dashboard.refresh_ms);
+    let areas = area_cache::AreaCache::new(reader.clone(), AREA_KEEP.max(refresh * 4));
+    let area_refresher = tokio::spawn(areas.clone().run(refresh, stop_rx.clone()));
     let metrics = pmoc_telemetry::metrics_handle();
     let metrics_server = match settings.dashboard.metrics_listen.as_str() {
         "" => None,
@@ -124,6 +138,8 @@ pub async fn run(
         snapshots: rx,
         wall: wall_rx,
         health: health_rx,
+        areas,
+        cuts: Arc::default(),
         metrics,
         assets_dir: PathBuf::from(&settings.dashboard.assets_dir),
         gate: auth::Gate { auth, audit },
@@ -137,6 +153,7 @@ pub async fn run(
         })
         .await?;
     poller.abort();
+    area_refresher.abort();
     if let Some(m) = metrics_server {
         m.abort();
     }

@@ -103,7 +103,13 @@ pub async fn poll(
             _ = interval.tick() => {}
             _ = stop.changed() => return,
         }
-        match within(read_timeout, reader.water_snapshot(now_ms())).await {
+        // The two snapshots are independent: read together.
+        let read_at = now_ms();
+        let (water, wall) = tokio::join!(
+            within(read_timeout, reader.water_snapshot(read_at)),
+            within(read_timeout, reader.wall_snapshot(read_at)),
+        );
+        match water {
             Some(Ok(snapshot)) => {
                 tx.send_if_modified(|current| {
                     let changed = current.provinces != snapshot.provinces;
@@ -123,8 +129,7 @@ pub async fn poll(
                 tracing::warn!(timeout = ?read_timeout, "reading snapshot timed out");
             }
         }
-        let read_at = now_ms();
-        match within(read_timeout, reader.wall_snapshot(read_at)).await {
+        match wall {
             Some(Ok(snapshot)) => {
                 flow.read_ok(read_at, &snapshot);
                 wall_tx.send_if_modified(|current| {

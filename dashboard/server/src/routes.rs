@@ -10,6 +10,7 @@
 //! | `GET /api/wall` | signed in, kiosks too | the wall screen's snapshot |
 //! | `GET /api/area/{level}/{code}?range=1h\|1d\|7d&committee=water` | person, own committee and area | drill-down |
 //! | `GET /api/area/{level}/{code}/export.csv?range=&committee=` | as the drill-down | the drill-down as CSV (`export`) |
+//! | `GET /api/area/{level}/{code}/stream?range=&committee=` | as the drill-down | SSE: `area`, the drill-down now and on each change |
 //! | `GET /api/alerts[?all=true]` | person | alerts in scope with their history |
 //! | `GET /api/alerts/page?committee=&severity=&state=&area=&page=` | person | one page of the alerts in scope matching the filters, worst and newest first, with counts by rule and region (`api::AlertPage`) |
 //! | `POST /api/alerts/{id}/acknowledge` | operator, liaison in scope | `{"comment"}`; the actor is the signed-in user |
@@ -24,7 +25,7 @@
 //! A page path the router does not know gets `index.html` (signed in only),
 //! so `/wall` and `/area/...` load the app.
 
-use std::{collections::BTreeSet, convert::Infallible, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, sync::Arc};
 
 use axum::{
     Json, Router,
@@ -33,13 +34,9 @@ use axum::{
         rejection::{JsonRejection, QueryRejection},
     },
     http::{StatusCode, header},
-    response::{
-        IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
-    },
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
-use futures::Stream;
 use pmoc_schemas::{
     api::{
         ALERTS_PER_PAGE, ActionRequest, AlertAction, AlertQuery, MAX_ACTIONS_PER_ALERT,
@@ -56,9 +53,11 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::{
     AppState,
+    area_cache::AreaKey,
     audit::AuditQuery,
     auth::{self, Operator, Person, Principal, Reason, Refusal, scope::Geo, signin},
     live::now_ms,
+    push,
 };
 
 /// Largest request body: the API takes only short JSON (an alert comment).
@@ -98,6 +97,18 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
         )
         .route("/api/area/{level}/{code}", get(area))
         .route("/api/area/{level}/{code}/export.csv", get(area_csv))
+        .route(
+            "/api/area/{level}/{code}/stream",
+            get({
+                let stop = stop.clone();
+                move |s: State<AppState>,
+                      p: Person,
+                      path: Path<(String, String)>,
+                      q: Query<AreaQuery>| {
+                    push::area(s, p, path, q, stop.clone())
+                }
+            }),
+        )
         .route("/api/alerts", get(alerts))
         .route("/api/alerts/page", get(alert_page))
         .route("/api/alerts/{id}/{action}", post(act))
@@ -111,8 +122,8 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
         .route(
             "/api/stream",
             get(
-                move |s: State<AppState>, p: Principal, q: Query<StreamQuery>| {
-                    stream(s, p, q, stop.clone())
+                move |s: State<AppState>, p: Principal, q: Query<push::StreamQuery>| {
+                    push::stream(s, p, q, stop.clone())
                 },
             ),
         )
@@ -127,7 +138,7 @@ pub fn router(state: AppState, stop: watch::Receiver<bool>) -> Router {
 }
 
 /// ClickHouse failed: say so plainly, log the cause.
-fn unavailable(what: &str, error: &(dyn std::error::Error + 'static)) -> Response {
+pub(crate) fn unavailable(what: &str, error: &(dyn std::error::Error + 'static)) -> Response {
     tracing::warn!(error = %pmoc_schemas::error::chain(error), what, "read failed");
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -136,7 +147,7 @@ fn unavailable(what: &str, error: &(dyn std::error::Error + 'static)) -> Respons
         .into_response()
 }
 
-fn bad_request(message: &'static str) -> Response {
+pub(crate) fn bad_request(message: &'static str) -> Response {
     (StatusCode::BAD_REQUEST, message).into_response()
 }
 
@@ -171,7 +182,7 @@ async fn wall(State(state): State<AppState>, p: Principal) -> Response {
 }
 
 #[derive(Debug, Deserialize)]
-struct AreaQuery {
+pub struct AreaQuery {
     range: Option<String>,
     committee: Option<String>,
 }
@@ -188,7 +199,7 @@ fn range_of(key: Option<&str>) -> Result<(&'static str, u32), &'static str> {
     }
 }
 
-fn committee_of(name: Option<&str>) -> Result<Option<Committee>, &'static str> {
+pub(crate) fn committee_of(name: Option<&str>) -> Result<Option<Committee>, &'static str> {
     match name {
         None | Some("") => Ok(None),
         Some(n) => Committee::from_name(n)
@@ -240,15 +251,18 @@ async fn area_csv(
     }
 }
 
-/// One committee at one place, checked against the caller's scope and cut
-/// to it: what the drill-down and its export send.
-async fn area_detail(
-    state: &AppState,
+/// Which cached read a drill-down request is for, once the caller's scope
+/// allows it: the checks of [`area`], its export and its stream.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the refusal itself, answered straight away"
+)]
+pub(crate) fn area_key(
     p: &auth::Principal,
     level: &str,
     code: &str,
     q: &AreaQuery,
-) -> Result<pmoc_schemas::api::AreaDetail, Response> {
+) -> Result<AreaKey, Response> {
     if place(level, code).is_none() {
         return Err((StatusCode::NOT_FOUND, "no such area").into_response());
     }
@@ -279,12 +293,27 @@ async fn area_detail(
     {
         return Err(Refusal::new(Reason::NotCleared).into_response());
     }
-    match state
-        .reader
-        .area_detail(level, code, committee, Some(range), now_ms())
-        .await
-    {
-        Ok(detail) => Ok(p.access.area(detail)),
+    Ok(AreaKey {
+        level: level.to_owned(),
+        code: code.to_owned(),
+        committee,
+        range,
+    })
+}
+
+/// One committee at one place, checked against the caller's scope and cut
+/// to it: what the drill-down and its export send. Read from the shared
+/// cache (`area_cache`), so viewers of one area cost one query a refresh.
+async fn area_detail(
+    state: &AppState,
+    p: &auth::Principal,
+    level: &str,
+    code: &str,
+    q: &AreaQuery,
+) -> Result<pmoc_schemas::api::AreaDetail, Response> {
+    let key = area_key(p, level, code, q)?;
+    match state.areas.get(&key).await {
+        Ok(v) => Ok(p.access.area((*v.detail).clone())),
         Err(error) => Err(unavailable("api/area", &error)),
     }
 }
@@ -479,95 +508,6 @@ async fn district_map(
         Ok(layer) => Json(p.access.layer(&layer, "district")).into_response(),
         Err(error) => unavailable("api/map/districts", &error),
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct StreamQuery {
-    /// Only this committee's part (it must be one the caller sees in full).
-    committee: Option<String>,
-}
-
-/// Pushes every new snapshot, cut for this connection's caller: `water`
-/// (people who see water) and `wall`; the current ones first.
-async fn stream(
-    State(state): State<AppState>,
-    p: Principal,
-    Query(q): Query<StreamQuery>,
-    mut stop: watch::Receiver<bool>,
-) -> Response {
-    let only = match committee_of(q.committee.as_deref()) {
-        Ok(c) => c,
-        Err(e) => return bad_request(e),
-    };
-    if only.is_some_and(|c| !p.access.sees(c)) {
-        return Refusal::new(Reason::OutOfScope).into_response();
-    }
-    let access = p.access.clone();
-    let mut rx = state.snapshots.clone();
-    let mut wall_rx = state.wall.clone();
-    let mut health_rx = state.health.clone();
-    let sees_water = !p.is_kiosk()
-        && access.sees(Committee::Water)
-        && only.is_none_or(|c| c == Committee::Water);
-    let events = async_stream::stream! {
-        let (mut water_changed, mut wall_changed, mut health_changed) = (true, true, true);
-        loop {
-            if water_changed && sees_water {
-                let snapshot = rx.borrow_and_update().clone();
-                if !snapshot.provinces.is_empty()
-                    && let Ok(event) = Event::default().event("water").json_data(access.water(&snapshot))
-                {
-                    yield Ok::<_, Infallible>(event);
-                }
-            }
-            if wall_changed {
-                let snapshot = wall_rx.borrow_and_update().clone();
-                let mut cut = access.restrict(&snapshot);
-                if let Some(c) = only {
-                    cut.panels.retain(|p| p.committee == c.as_str());
-                    cut.alerts.retain(|a| a.event.committee == c);
-                    cut.freshness.retain(|f| f.committee == c.as_str());
-                    cut.rejects.retain(|r| r.committee == c.as_str());
-                }
-                if snapshot.generated_at_ms > 0
-                    && let Ok(event) = Event::default().event("wall").json_data(cut)
-                {
-                    yield Ok(event);
-                }
-            }
-            if health_changed {
-                let health = *health_rx.borrow_and_update();
-                if health.server_now_ms > 0
-                    && let Ok(event) = Event::default().event("health").json_data(health)
-                {
-                    yield Ok(event);
-                }
-            }
-            (water_changed, wall_changed, health_changed) = (false, false, false);
-            tokio::select! {
-                changed = health_rx.changed() => match changed {
-                    Ok(()) => health_changed = true,
-                    Err(_) => break,
-                },
-                changed = rx.changed() => match changed {
-                    Ok(()) => water_changed = true,
-                    Err(_) => break,
-                },
-                changed = wall_rx.changed() => match changed {
-                    Ok(()) => wall_changed = true,
-                    Err(_) => break,
-                },
-                _ = stop.changed() => break,
-            }
-        }
-    };
-    sse(events).into_response()
-}
-
-fn sse(
-    events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
 }
 
 /// The audit log for operators; refusals by default.

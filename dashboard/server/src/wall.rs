@@ -25,34 +25,30 @@ impl Reader {
         let now_s = now_ms / 1000;
         let from_s = now_s - width * i64::from(d.sparkline_windows.max(1) + 1);
 
-        let nation = self
-            .store
-            .level_windows(AreaLevel::Nation, d.wall_window_seconds, from_s)
-            .await?;
         let map_metrics: Vec<MetricId> = d
             .map_metrics
             .iter()
             .filter_map(|m| MetricId::from_name(m))
             .collect();
-        let provinces = self
-            .store
-            .metric_windows(
+        // Independent reads: run together, so a refresh takes the slowest
+        // query's time rather than the sum of all six.
+        let (nation, provinces, mut freshness, rejects, alerts, late) = futures::try_join!(
+            self.store
+                .level_windows(AreaLevel::Nation, d.wall_window_seconds, from_s),
+            self.store.metric_windows(
                 AreaLevel::Province,
                 &map_metrics,
                 d.wall_window_seconds,
                 now_s - 2 * width,
-            )
-            .await?;
-        let mut freshness = self.store.freshness(now_ms, &self.sources).await?;
+            ),
+            self.store.freshness(now_ms, &self.sources),
+            self.store.reject_tallies(now_ms - 86_400_000),
+            self.store.alerts(true, &self.privacy),
+            self.store.late_counts(d.wall_window_seconds, from_s * 1000),
+        )?;
         self.protect_freshness(&mut freshness);
-        let rejects = self.store.reject_tallies(now_ms - 86_400_000).await?;
-        let alerts = self.store.alerts(true, &self.privacy).await?;
 
         let keep = d.sparkline_windows.max(1) as usize;
-        let late = self
-            .store
-            .late_counts(d.wall_window_seconds, from_s * 1000)
-            .await?;
         let panels = Committee::ALL
             .into_iter()
             .map(|c| {

@@ -119,13 +119,13 @@ impl Store {
         let Some(cond) = filter.condition() else {
             return Ok(page);
         };
-        let (alerts, actions) = (AlertRow::TABLE, ActionRow::TABLE);
+        let (alerts, actions) = (crate::read::latest_alerts(), ActionRow::TABLE);
         let groups: Vec<GroupRow> = self
             .servers
             .run(|c| {
                 c.query(&format!(
                     "SELECT rule, area_level, area_code, severity, count() AS n
-                     FROM {alerts} FINAL WHERE {cond}
+                     FROM {alerts} WHERE {cond}
                      GROUP BY rule, area_level, area_code, severity"
                 ))
                 .fetch_all()
@@ -143,7 +143,7 @@ impl Store {
             .servers
             .run(|c| {
                 c.query(&format!(
-                    "SELECT ?fields FROM {alerts} FINAL WHERE {cond} ORDER BY {ORDER} {limit}"
+                    "SELECT ?fields FROM {alerts} WHERE {cond} ORDER BY {ORDER} {limit}"
                 ))
                 .fetch_all()
             })
@@ -154,7 +154,7 @@ impl Store {
                 c.query(&format!(
                     "SELECT ?fields FROM {actions}
                      WHERE alert_id IN (
-                       SELECT alert_id FROM {alerts} FINAL WHERE {cond} ORDER BY {ORDER} {limit}
+                       SELECT alert_id FROM {alerts} WHERE {cond} ORDER BY {ORDER} {limit}
                      )
                      ORDER BY alert_id, at_ms"
                 ))

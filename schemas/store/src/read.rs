@@ -1,8 +1,15 @@
 //! The named reads the dashboard server makes; it keeps only what is not
 //! SQL (assembling snapshots, roles, HTTP).
 //!
-//! Every read of a `ReplacingMergeTree` table says `FINAL`, so replayed
-//! rows are collapsed. Where a query aggregates, its aliases differ from
+//! A `ReplacingMergeTree` keeps every version of a row until a merge, so
+//! every read collapses them, but without `FINAL`: on 18.16 `FINAL` merges
+//! every part it touches in one thread, over all of a table's history that
+//! the filter does not exclude by the primary key. Reads take the newest
+//! version per key with `ORDER BY ..., version DESC LIMIT 1 BY key`, or
+//! aggregate with `argMax`/`uniqExact` over the key, which read in parallel
+//! and only the ranges the filter selects; each filter names the sorting
+//! key's leading columns (`metric` first for `window_aggregates`) so the
+//! primary index, not a scan, finds the rows. Where a query aggregates, its aliases differ from
 //! column names: 18.16 resolves an alias that shadows a column inside other
 //! aggregates and rejects the nesting. A scalar subquery's value is
 //! `Nullable` on current releases (it may find no row) and not on 18.16:
@@ -82,15 +89,38 @@ fn quoted(metrics: &[MetricId]) -> String {
 }
 
 /// Windows of one width starting at or after `from_s` (Unix seconds) that
-/// match `filter`; the caller binds the filter's parameters, then the width
-/// and `from_s`.
+/// match `filter`, each window's newest version only; the caller binds the
+/// filter's parameters, then the width and `from_s`. `order` must start
+/// with columns of the window's key so that equal keys sort together.
 fn windows(client: &Client, filter: &str, order: &str) -> Query {
     client.query(&format!(
-        "SELECT ?fields FROM {} FINAL
+        "SELECT ?fields FROM {}
          WHERE {filter} AND window_seconds = ? AND toUInt32(window_start) >= ?
-         ORDER BY {order}",
+         ORDER BY {order}, version DESC
+         LIMIT 1 BY metric, area_level, area_code, window_start",
         WindowRow::TABLE
     ))
+}
+
+/// The catalogue's metrics of one committee, or of all of them: the
+/// `metric IN (...)` that lets `window_aggregates`' primary index
+/// (`metric, area_level, area_code, window_seconds, window_start`) find a
+/// place's rows instead of scanning every metric's.
+fn metrics_of(committee: Option<Committee>) -> String {
+    let ids: Vec<MetricId> = pmoc_schemas::metric::METRICS
+        .iter()
+        .filter(|m| committee.is_none_or(|c| m.committee == c))
+        .map(|m| m.id)
+        .collect();
+    quoted(&ids)
+}
+
+/// The newest version of each alert, as a table expression.
+pub(crate) fn latest_alerts() -> String {
+    format!(
+        "(SELECT * FROM {} ORDER BY alert_id, version DESC LIMIT 1 BY alert_id)",
+        AlertRow::TABLE
+    )
 }
 
 impl Store {
@@ -102,9 +132,10 @@ impl Store {
         width_s: u32,
         from_s: i64,
     ) -> Result<Vec<WindowRow>> {
+        let filter = format!("metric IN ({}) AND area_level = ?", metrics_of(None));
         self.servers
             .run(|c| {
-                windows(&c, "area_level = ?", "metric, window_start")
+                windows(&c, &filter, "metric, window_start")
                     .bind(level.as_str())
                     .bind(width_s)
                     .bind(from_s)
@@ -145,19 +176,19 @@ impl Store {
         width_s: u32,
         from_s: i64,
     ) -> Result<Vec<WindowRow>> {
+        let filter = format!(
+            "metric IN ({}) AND committee = ? AND area_level = ? AND area_code = ?",
+            metrics_of(Some(committee))
+        );
         self.servers
             .run(|c| {
-                windows(
-                    &c,
-                    "committee = ? AND area_level = ? AND area_code = ?",
-                    "metric, window_start",
-                )
-                .bind(committee.as_str())
-                .bind(level)
-                .bind(code)
-                .bind(width_s)
-                .bind(from_s)
-                .fetch_all()
+                windows(&c, &filter, "metric, window_start")
+                    .bind(committee.as_str())
+                    .bind(level)
+                    .bind(code)
+                    .bind(width_s)
+                    .bind(from_s)
+                    .fetch_all()
             })
             .await
     }
@@ -172,19 +203,25 @@ impl Store {
         width_s: u32,
         from_s: i64,
     ) -> Result<Vec<WindowRow>> {
+        // Codes are ASCII digits: `prefix~` sorts after every code that
+        // starts with `prefix`, so the range lets the index skip the rest.
+        let filter = format!(
+            "metric IN ({}) AND committee = ? AND area_level = ?
+             AND area_code >= ? AND area_code <= ? AND startsWith(area_code, ?)",
+            metrics_of(Some(committee))
+        );
+        let upper = format!("{prefix}~");
         self.servers
             .run(|c| {
-                windows(
-                    &c,
-                    "committee = ? AND area_level = ? AND startsWith(area_code, ?)",
-                    "metric, area_code, window_start",
-                )
-                .bind(committee.as_str())
-                .bind(level)
-                .bind(prefix)
-                .bind(width_s)
-                .bind(from_s)
-                .fetch_all()
+                windows(&c, &filter, "metric, area_code, window_start")
+                    .bind(committee.as_str())
+                    .bind(level)
+                    .bind(prefix)
+                    .bind(upper.as_str())
+                    .bind(prefix)
+                    .bind(width_s)
+                    .bind(from_s)
+                    .fetch_all()
             })
             .await
     }
@@ -206,13 +243,13 @@ impl Store {
         self.servers
             .run(|c| {
                 c.query(&format!(
-                    "SELECT ?fields FROM {table} FINAL
+                    "SELECT ?fields FROM {table}
                  WHERE metric IN ({}) AND {final_province}
                    AND window_start >= (
                      SELECT max(window_start) FROM {table}
                      WHERE metric = ? AND {final_province}
                    ) - 86400
-                 ORDER BY area_code, metric, window_start DESC
+                 ORDER BY area_code, metric, window_start DESC, version DESC
                  LIMIT 1 BY area_code, metric",
                     quoted(metrics)
                 ))
@@ -229,7 +266,7 @@ impl Store {
         self.servers
             .run(|c| {
                 c.query(&format!(
-                    "SELECT source_topic, reason_kind, count() AS n FROM {} FINAL
+                    "SELECT source_topic, reason_kind, uniqExact(partition, offset) AS n FROM {}
                  WHERE received_at_ms >= ? GROUP BY source_topic, reason_kind
                  ORDER BY source_topic, reason_kind",
                     RejectedRow::TABLE
@@ -265,8 +302,8 @@ impl Store {
             .run(|c| {
                 c.query(&format!(
                     "SELECT metric, ? + intDiv(event_time_ms - ?, {w}) * {w} AS start_ms,
-                        count() AS n
-                 FROM {} FINAL
+                        uniqExact(event_id) AS n
+                 FROM {}
                  WHERE event_time_ms >= ?
                  GROUP BY metric, start_ms",
                     LateRow::TABLE
@@ -297,10 +334,19 @@ impl Store {
             .run(|c| {
                 c.query(&format!(
                     "SELECT committee, source_agency, source_system, schema,
-                    max(final_up_to_ms) AS up_to, max(last_event_ms) AS last_event,
-                    max(last_seen_ms) AS last_seen, max(expected_cadence_s) AS cadence,
-                    sum(events_total) AS events
-                 FROM {} FINAL
+                    max(w_up_to) AS up_to, max(w_last_event) AS last_event,
+                    max(w_last_seen) AS last_seen, max(w_cadence) AS cadence,
+                    sum(w_events) AS events
+                 FROM (
+                   SELECT committee, source_agency, source_system, schema, worker,
+                     argMax(final_up_to_ms, written_at_ms) AS w_up_to,
+                     argMax(last_event_ms, written_at_ms) AS w_last_event,
+                     argMax(last_seen_ms, written_at_ms) AS w_last_seen,
+                     argMax(expected_cadence_s, written_at_ms) AS w_cadence,
+                     argMax(events_total, written_at_ms) AS w_events
+                   FROM {}
+                   GROUP BY committee, source_agency, source_system, schema, worker
+                 )
                  GROUP BY committee, source_agency, source_system, schema
                  ORDER BY committee, source_agency, source_system, schema",
                     WatermarkRow::TABLE
@@ -338,7 +384,7 @@ impl Store {
         open_only: bool,
         privacy: &pmoc_schemas::privacy::PrivacySettings,
     ) -> Result<Vec<Alert>> {
-        let (alerts, actions) = (AlertRow::TABLE, ActionRow::TABLE);
+        let (alerts, actions) = (latest_alerts(), ActionRow::TABLE);
         let filter = if open_only {
             "WHERE state != 'resolved'"
         } else {
@@ -348,9 +394,9 @@ impl Store {
             .servers
             .run(|c| {
                 c.query(&format!(
-                "SELECT ?fields FROM {alerts} FINAL {filter} ORDER BY opened_at_ms DESC LIMIT 500"
-            ))
-            .fetch_all()
+                    "SELECT ?fields FROM {alerts} {filter} ORDER BY opened_at_ms DESC LIMIT 500"
+                ))
+                .fetch_all()
             })
             .await?;
         let history: Vec<ActionRow> = self
@@ -358,7 +404,7 @@ impl Store {
             .run(|c| {
                 c.query(&format!(
                     "SELECT ?fields FROM {actions}
-                 WHERE alert_id IN (SELECT alert_id FROM {alerts} FINAL {filter})
+                 WHERE alert_id IN (SELECT alert_id FROM {alerts} {filter})
                  ORDER BY alert_id, at_ms"
                 ))
                 .fetch_all()
@@ -398,7 +444,7 @@ impl Store {
                 c.query(&format!(
                     "SELECT committee, area_level, area_code,
                     ifNull((SELECT count() FROM {} WHERE alert_id = ?), 0) AS actions
-                 FROM {} FINAL WHERE alert_id = ? LIMIT 1",
+                 FROM {} WHERE alert_id = ? ORDER BY version DESC LIMIT 1",
                     ActionRow::TABLE,
                     AlertRow::TABLE
                 ))

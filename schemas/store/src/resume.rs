@@ -1,5 +1,7 @@
 //! What the pipeline reads back when it starts, to carry on where it
 //! stopped: resume points, open alerts and the sources' last-seen times.
+//! Each takes the newest version per key with `LIMIT 1 BY`, like the
+//! dashboard's reads (see [`crate::read`]), rather than `FINAL`.
 
 use pmoc_schemas::alert::AlertEvent;
 
@@ -14,7 +16,9 @@ impl Store {
         self.servers
             .run(|c| {
                 c.query(&format!(
-                    "SELECT ?fields FROM {} FINAL WHERE group_id = ?",
+                    "SELECT ?fields FROM {} WHERE group_id = ?
+                     ORDER BY topic, partition, written_at_ms DESC
+                     LIMIT 1 BY topic, partition",
                     CheckpointRow::TABLE
                 ))
                 .bind(group_id)
@@ -29,8 +33,8 @@ impl Store {
             .servers
             .run(|c| {
                 c.query(&format!(
-                    "SELECT ?fields FROM {} FINAL WHERE state != 'resolved'",
-                    AlertRow::TABLE
+                    "SELECT ?fields FROM {} WHERE state != 'resolved'",
+                    crate::read::latest_alerts()
                 ))
                 .fetch_all()
             })
@@ -44,7 +48,10 @@ impl Store {
         self.servers
             .run(|c| {
                 c.query(&format!(
-                    "SELECT ?fields FROM {} FINAL",
+                    "SELECT ?fields FROM {}
+                     ORDER BY committee, source_agency, source_system, schema, worker,
+                       written_at_ms DESC
+                     LIMIT 1 BY committee, source_agency, source_system, schema, worker",
                     WatermarkRow::TABLE
                 ))
                 .fetch_all()

@@ -1,6 +1,7 @@
 //! Phase 4, push fan-out: many signed-in `/api/stream` clients at once (as
 //! wall screens and open pages are), each recording every `wall` push it
-//! gets (its id is the snapshot's `generated_at_ms`), when, and its size.
+//! gets, whole or as a delta (its id is the snapshot's `generated_at_ms`),
+//! when, and its size.
 //! From those: how far apart the same push arrives, bytes per push per
 //! client, and pushes a client never got; beside them the server's CPU and
 //! resident memory from `/proc`.
@@ -26,7 +27,7 @@ pub struct Fanout {
     pub spread_ms: Summary,
     /// Per push and client: arrival after the push's first arrival (ms).
     pub delay_after_first_ms: Summary,
-    /// Mean size of one `wall` event on the wire.
+    /// Mean size of one `wall` or `wall-delta` event on the wire.
     pub wall_bytes_per_push_per_client: f64,
     /// Every event (wall, water, health) per client per second.
     pub bytes_per_client_per_s: f64,
@@ -50,9 +51,11 @@ struct Seen {
     error: bool,
 }
 
-/// The snapshot's `generated_at_ms`, found without parsing 85 KB of JSON.
+/// The snapshot's `generated_at_ms`, found without parsing 85 KB of JSON:
+/// a full snapshot's field, or a delta's change of it (merged at the root).
 fn push_id(data: &str) -> Option<i64> {
-    let rest = &data[data.find("\"generated_at_ms\":")? + 18..];
+    let key = "\"generated_at_ms\":";
+    let rest = &data[data.find(key)? + key.len()..];
     let end = rest
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(rest.len());
@@ -99,7 +102,7 @@ pub async fn run(
                 match next.await {
                     Ok(Ok(Some(e))) => {
                         seen.all_bytes += e.bytes;
-                        if e.name == "wall"
+                        if (e.name == "wall" || e.name == "wall-delta")
                             && let Some(id) = push_id(&e.data)
                         {
                             seen.walls.entry(id).or_insert(e.at_ms);
@@ -214,6 +217,12 @@ mod tests {
             Some(1_790_000_000_123)
         );
         assert_eq!(push_id(r#"{"panels":[]}"#), None);
+        assert_eq!(
+            push_id(
+                r#"{"seq":3,"ops":[{"op":"merge","p":[],"v":{"generated_at_ms":17}},{"op":"set","p":["panels",0],"v":{}}]}"#
+            ),
+            Some(17)
+        );
         let me = std::process::id();
         assert!(cpu_ticks(me).is_some() && rss_mb(me).is_some_and(|m| m > 0.0));
     }

@@ -105,14 +105,22 @@ pub async fn run(
     let watcher = {
         let probes = probes.clone();
         tokio::spawn(async move {
+            // The wall as the browser rebuilds it from full pushes and deltas.
+            let mut held = pmoc_schemas::delta::Held::default();
             while let Ok(Some(event)) = sse.next().await {
-                if event.name != "wall" {
+                let rebuilt = match event.name.as_str() {
+                    "wall" => serde_json::from_str(&event.data)
+                        .map(|state| held = pmoc_schemas::delta::Held::full(state))
+                        .is_ok(),
+                    "wall-delta" => serde_json::from_str(&event.data)
+                        .ok()
+                        .is_some_and(|delta| held.next(&delta).is_ok()),
+                    _ => false,
+                };
+                if !rebuilt {
                     continue;
                 }
-                let Ok(wall) = serde_json::from_str::<serde_json::Value>(&event.data) else {
-                    continue;
-                };
-                let maxima = nation_maxima(&wall);
+                let maxima = nation_maxima(&held.state);
                 mark(&probes, &maxima, event.at_ms, |p| &mut p.pushed_ms);
             }
         })

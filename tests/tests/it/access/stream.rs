@@ -4,7 +4,11 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use pmoc_schemas::{api::WallSnapshot, committee::Committee};
+use pmoc_schemas::{
+    api::WallSnapshot,
+    committee::Committee,
+    delta::{Delta, Held},
+};
 use pmoc_tests::{
     auth::{http, sign_in},
     seed,
@@ -13,12 +17,36 @@ use reqwest::StatusCode;
 
 use super::Stack;
 
-/// Reads the stream until the next `wall` event; returns it and whether a
-/// `water` event came before it.
-async fn next_wall(
-    response: &mut reqwest::Response,
-    buffer: &mut String,
-) -> anyhow::Result<(WallSnapshot, bool)> {
+/// One connection's stream and the wall it has rebuilt so far.
+struct Pushes {
+    response: reqwest::Response,
+    buffer: String,
+    held: Held,
+    /// Every `wall` and `wall-delta` payload received, as sent.
+    raw: Vec<String>,
+}
+
+impl Pushes {
+    fn new(response: reqwest::Response) -> Self {
+        Self {
+            response,
+            buffer: String::new(),
+            held: Held::default(),
+            raw: Vec::new(),
+        }
+    }
+}
+
+/// Reads the stream until the next `wall` event (a full snapshot or a
+/// delta, applied to what the connection holds, as the browser does);
+/// returns the wall as rebuilt and whether a `water` event came before it.
+async fn next_wall(pushes: &mut Pushes) -> anyhow::Result<(WallSnapshot, bool)> {
+    let Pushes {
+        response,
+        buffer,
+        held,
+        raw,
+    } = pushes;
     let mut water = false;
     tokio::time::timeout(Duration::from_secs(20), async {
         loop {
@@ -27,8 +55,18 @@ async fn next_wall(
                 let event = block.lines().find_map(|l| l.strip_prefix("event: "));
                 let data = block.lines().find_map(|l| l.strip_prefix("data: "));
                 match (event, data) {
-                    (Some("water"), _) => water = true,
-                    (Some("wall"), Some(data)) => return Ok((serde_json::from_str(data)?, water)),
+                    (Some("water" | "water-delta"), _) => water = true,
+                    (Some("wall"), Some(data)) => {
+                        raw.push(data.to_owned());
+                        *held = Held::full(serde_json::from_str(data)?);
+                        return Ok((serde_json::from_value(held.state.clone())?, water));
+                    }
+                    (Some("wall-delta"), Some(data)) => {
+                        raw.push(data.to_owned());
+                        let delta: Delta = serde_json::from_str(data)?;
+                        held.next(&delta)?;
+                        return Ok((serde_json::from_value(held.state.clone())?, water));
+                    }
                     _ => {}
                 }
             }
@@ -67,33 +105,37 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     // Each connection gets its own cut.
-    let mut op_stream = op
+    let op_stream = op
         .get(&stack.url("/api/stream"))
         .send()
         .await?
         .error_for_status()?;
-    let mut wne_stream = wne
+    let wne_stream = wne
         .get(&stack.url("/api/stream"))
         .send()
         .await?
         .error_for_status()?;
-    let mut sec_stream = sec
+    let sec_stream = sec
         .get(&stack.url("/api/stream?committee=security"))
         .send()
         .await?
         .error_for_status()?;
-    let mut kiosk_stream = http()
+    let kiosk_stream = http()
         .get(stack.url("/api/stream"))
         .header("cookie", &kiosk)
         .send()
         .await?
         .error_for_status()?;
-    let (mut b_op, mut b_wne, mut b_sec, mut b_kiosk) =
-        (String::new(), String::new(), String::new(), String::new());
-    let (all, _) = next_wall(&mut op_stream, &mut b_op).await?;
+    let (mut b_op, mut b_wne, mut b_sec, mut b_kiosk) = (
+        Pushes::new(op_stream),
+        Pushes::new(wne_stream),
+        Pushes::new(sec_stream),
+        Pushes::new(kiosk_stream),
+    );
+    let (all, _) = next_wall(&mut b_op).await?;
     assert_eq!(all.panels.len(), 4);
     assert!(all.alerts.len() >= 3);
-    let (mine, _) = next_wall(&mut wne_stream, &mut b_wne).await?;
+    let (mine, _) = next_wall(&mut b_wne).await?;
     assert!(mine.panels.is_empty());
     assert!(
         mine.alerts
@@ -101,14 +143,14 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
             .all(|a| a.event.committee == Committee::Water && a.event.area_code == "34")
     );
     assert!(mine.freshness.iter().all(|f| f.committee == "water"));
-    let (security, _) = next_wall(&mut sec_stream, &mut b_sec).await?;
+    let (security, _) = next_wall(&mut b_sec).await?;
     let committees: Vec<&str> = security
         .panels
         .iter()
         .map(|p| p.committee.as_str())
         .collect();
     assert_eq!(committees, ["security"], "?committee= narrows the push");
-    let (wall, water) = next_wall(&mut kiosk_stream, &mut b_kiosk).await?;
+    let (wall, water) = next_wall(&mut b_kiosk).await?;
     assert!(!water, "a kiosk gets the wall only");
     assert_eq!(
         wall.panels.len(),
@@ -134,7 +176,7 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
         }],
     )
     .await?;
-    let (all, _) = next_wall(&mut op_stream, &mut b_op).await?;
+    let (all, _) = next_wall(&mut b_op).await?;
     assert!(
         all.alerts
             .iter()
@@ -142,7 +184,7 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
     );
     // Every push the liaison gets, up to the one the operator saw it in.
     loop {
-        let (mine, _) = next_wall(&mut wne_stream, &mut b_wne).await?;
+        let (mine, _) = next_wall(&mut b_wne).await?;
         assert!(
             mine.alerts
                 .iter()
@@ -153,6 +195,15 @@ async fn the_push_channel_is_cut_per_connection_and_refusals_are_audited() -> an
             break;
         }
     }
-    drop((op_stream, wne_stream, sec_stream, kiosk_stream));
+    // Not in any push to the liaison, whole or delta.
+    assert!(
+        b_wne.raw.len() >= 2,
+        "the liaison was pushed again after the alert"
+    );
+    assert!(
+        b_wne.raw.iter().all(|r| !r.contains("a-water-50-new")),
+        "no push to the liaison names the alert"
+    );
+    drop((b_op, b_wne, b_sec, b_kiosk));
     stack.stop().await
 }
