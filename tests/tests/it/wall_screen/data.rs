@@ -2,7 +2,9 @@
 //! map figures of every province, Ubon's districts, source watermarks,
 //! alerts and rejects, all relative to the test's start.
 
-use pmoc_schemas::{area::provinces, config::Settings, district::districts};
+use pmoc_schemas::{
+    area::provinces, config::Settings, district::districts, metric::Headline,
+};
 use pmoc_tests::seed::{self, Window};
 
 pub const HOUR: i64 = 3_600;
@@ -15,7 +17,12 @@ pub fn windows(now_s: i64) -> Vec<Window> {
     for (i, m) in pmoc_schemas::metric::METRICS.iter().enumerate() {
         for k in 0..24 {
             let start = hour - HOUR * (24 - k);
-            let v = 100.0 * (i as f64 + 1.0) + (k as f64 * 7.0) % 23.0;
+            let v = if m.headline == Headline::SumOfCount {
+                // Stations meeting a condition, of the 120 reporting.
+                ((k * 7) % 9) as f64
+            } else {
+                100.0 * (i as f64 + 1.0) + (k as f64 * 7.0) % 23.0
+            };
             rows.push(Window::new(m.name, "nation", "TH", 3600, start, v));
         }
     }
