@@ -190,6 +190,10 @@ struct State {
     trails: HashMap<(usize, Area), Trail>,
     /// Consecutive breaching windows not yet opened, with the first's start.
     streaks: HashMap<(usize, Area), (u32, i64)>,
+    /// The start of the newest window judged, and the streak before it: a
+    /// revised window is judged again only while it is the newest (an
+    /// alert's history is not rewritten), replacing its first judgement.
+    judged: HashMap<(usize, Area), (i64, Option<(u32, i64)>)>,
 }
 
 impl State {
@@ -200,6 +204,33 @@ impl State {
         // What the rule may see of a people count: the published figure.
         let shown = |v: f64| if people { privacy.comparable(v) } else { v };
         let key = (index, w.area);
+        match self.judged.get(&key).copied() {
+            // A later window was judged already: too old to judge again.
+            Some((start, _)) if w.start_ms < start => return None,
+            // Judged before late values revised it: undo that judgement's
+            // traces (trailing means, baseline, streak) and judge it again.
+            Some((start, streak)) if w.start_ms == start => {
+                let same = |s: Option<i64>| s == Some(start);
+                if let Some(trail) = self.trails.get_mut(&key)
+                    && same(trail.back().map(|(s, _)| *s))
+                {
+                    trail.pop_back();
+                }
+                if let Some(history) = self.history.get_mut(&key)
+                    && same(history.back().map(|(s, _)| *s))
+                {
+                    history.pop_back();
+                }
+                match streak {
+                    Some(s) => self.streaks.insert(key, s),
+                    None => self.streaks.remove(&key),
+                };
+            }
+            _ => {
+                let streak = self.streaks.get(&key).copied();
+                self.judged.insert(key, (w.start_ms, streak));
+            }
+        }
         let (breach, value, limit, severity) = match rule {
             Rule::Threshold {
                 statistic: s,
@@ -531,6 +562,36 @@ mod tests {
                 None,
             ]
         );
+    }
+
+    #[test]
+    fn a_revised_window_is_judged_again_only_while_it_is_the_newest() {
+        let rules = compile(&AlertRules::default());
+        let i = rule_named(&rules, "water_over_bank");
+        let mut state = State::default();
+        let m = MetricId::WaterFreeboard;
+        let opened = state
+            .evaluate(i, &rules[i], &window(m, 0, 60_000, &[-0.3]))
+            .expect("opens");
+        assert_eq!(opened.state, AlertState::Open);
+        // A late report of another station above its bank: the window's
+        // lowest freeboard is now -0.6, the alert is updated.
+        let mut revised = window(m, 0, 60_000, &[-0.3, -0.6]);
+        // As `crate::revision` emits it: a final row with its late values.
+        revised.acc.late_ids = Some(Box::new(["HII/late-1".to_owned()].into()));
+        let updated = state
+            .evaluate(i, &rules[i], &revised)
+            .expect("judged again");
+        assert_eq!((updated.state, updated.value), (AlertState::Updated, -0.6));
+        // The next minute is judged; a revision of the first is not.
+        assert!(
+            state
+                .evaluate(i, &rules[i], &window(m, 60_000, 60_000, &[-0.6]))
+                .is_none()
+        );
+        let mut older = window(m, 0, 60_000, &[0.9]);
+        older.acc.late_ids = revised.acc.late_ids.clone();
+        assert!(state.evaluate(i, &rules[i], &older).is_none());
     }
 
     #[test]

@@ -158,15 +158,43 @@ struct Split {
 
 fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
     let mut split = Split::default();
+    // Rows of one flush share `computed_at_ms`, so two versions of a window
+    // in it (a running value and its final row, or two revisions) would
+    // tie on the version: only the last one emitted is written.
+    let mut windows: HashMap<(pmoc_store::WindowKey, u8), usize> = HashMap::new();
     for row in rows {
         match row {
             Output::Window(w) => {
                 let aggregate = w
                     .acc
                     .finish(w.metric, w.area, (w.start_ms, w.end_ms), w.is_final);
-                split
-                    .windows
-                    .push(WindowRow::new(&aggregate, computed_at_ms));
+                let mut row = WindowRow::new(&aggregate, computed_at_ms);
+                if w.is_final {
+                    // What a late value is folded into later (see
+                    // `crate::revision`); running rows need none.
+                    let state = serde_json::to_string(&w.acc).unwrap_or_else(|error| {
+                        tracing::error!(%error, metric = w.metric.name(), "window state not encodable");
+                        String::new()
+                    });
+                    row = row.with_revision(w.acc.revised_count(), state);
+                }
+                let key = (
+                    (
+                        row.metric.clone(),
+                        row.area_level.clone(),
+                        row.area_code.clone(),
+                        row.window_seconds,
+                        row.window_start,
+                    ),
+                    row.is_final,
+                );
+                match windows.get(&key) {
+                    Some(&i) => split.windows[i] = row,
+                    None => {
+                        windows.insert(key, split.windows.len());
+                        split.windows.push(row);
+                    }
+                }
             }
             Output::Late(l) => split.late.push(LateRow {
                 metric: l.metric.name().to_owned(),
@@ -179,6 +207,10 @@ fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
             }),
             Output::Rejected(r) => split.rejected.push(r),
             Output::Alert(a) => split.alerts.push(*a),
+            // Consumed by the revisions operator before the sink.
+            Output::Revision(r) => {
+                tracing::error!(event_id = %r.event_id, "revision reached the sink unprocessed");
+            }
         }
     }
     split

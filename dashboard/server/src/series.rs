@@ -91,6 +91,8 @@ mod tests {
             computed_at_ms: 0,
             version: 1,
             weight: 3.0,
+            revised_count: 0,
+            revision_state: String::new(),
         }
     }
 

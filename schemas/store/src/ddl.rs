@@ -60,6 +60,14 @@ pub enum Change {
         /// default is what every older row reads.
         definition: &'static str,
     },
+    /// Several columns at the end of one table, added (and checked for) one
+    /// by one like [`Change::AddColumn`]: a change whose columns only mean
+    /// something together stays one migration.
+    AddColumns {
+        table: &'static str,
+        /// (name, type and default) of each column, in order.
+        columns: &'static [(&'static str, &'static str)],
+    },
 }
 
 /// Where statements go: one server, or every server of a named cluster.
@@ -163,35 +171,53 @@ impl Change {
                 }
                 drops
             }
+            Self::AddColumn { .. } | Self::AddColumns { .. } => self
+                .column_additions(db, layout)
+                .into_iter()
+                .flat_map(|a| a.statements)
+                .collect(),
+        }
+    }
+
+    /// The columns an `AddColumn` or `AddColumns` adds, each with the
+    /// tables it goes to (as servers name them) and its statements, so the
+    /// migrator can skip a column already there; empty for other changes.
+    pub fn column_additions(&self, db: &str, layout: Layout) -> Vec<ColumnAddition> {
+        let (table, columns): (&str, Vec<(&'static str, &'static str)>) = match self {
             Self::AddColumn {
                 table,
                 name,
                 definition,
-            } => {
-                let on = layout.on_cluster();
-                let add =
-                    |t: &str| format!("ALTER TABLE {db}.{t}{on} ADD COLUMN {name} {definition}");
-                match layout {
-                    Layout::Single => vec![add(table)],
-                    // The replicas first: the distributed table reads them.
-                    Layout::Cluster(_) => vec![add(&local_name(table)), add(table)],
-                }
-            }
-        }
-    }
-
-    /// The tables (as servers name them) and column an `AddColumn` adds,
-    /// to skip it where it is already there.
-    pub fn added_column(&self, layout: Layout) -> Option<(Vec<String>, &'static str)> {
-        let Self::AddColumn { table, name, .. } = self else {
-            return None;
+            } => (table, vec![(*name, *definition)]),
+            Self::AddColumns { table, columns } => (table, columns.to_vec()),
+            Self::Create(_) | Self::Drop(_) => return Vec::new(),
         };
+        let on = layout.on_cluster();
         let tables = match layout {
-            Layout::Single => vec![(*table).to_owned()],
-            Layout::Cluster(_) => vec![local_name(table), (*table).to_owned()],
+            Layout::Single => vec![table.to_owned()],
+            // The replicas first: the distributed table reads them.
+            Layout::Cluster(_) => vec![local_name(table), table.to_owned()],
         };
-        Some((tables, name))
+        columns
+            .into_iter()
+            .map(|(name, definition)| ColumnAddition {
+                statements: tables
+                    .iter()
+                    .map(|t| format!("ALTER TABLE {db}.{t}{on} ADD COLUMN {name} {definition}"))
+                    .collect(),
+                tables: tables.clone(),
+                column: name,
+            })
+            .collect()
     }
+}
+
+/// One column a change adds: where, and the statements adding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnAddition {
+    pub tables: Vec<String>,
+    pub column: &'static str,
+    pub statements: Vec<String>,
 }
 
 #[cfg(test)]
@@ -213,6 +239,22 @@ mod tests {
             [
                 "CREATE TABLE IF NOT EXISTS pmoc.alerts (alert_id String, version UInt64) \
               ENGINE = ReplacingMergeTree(version) ORDER BY alert_id"
+            ]
+        );
+        let two = Change::AddColumns {
+            table: "t",
+            columns: &[("a", "UInt32 DEFAULT 0"), ("b", "String DEFAULT ''")],
+        };
+        let adds = two.column_additions("pmoc", Layout::Single);
+        assert_eq!(
+            adds.iter().map(|a| a.column).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            two.statements("pmoc", Layout::Single),
+            [
+                "ALTER TABLE pmoc.t ADD COLUMN a UInt32 DEFAULT 0",
+                "ALTER TABLE pmoc.t ADD COLUMN b String DEFAULT ''"
             ]
         );
         assert_eq!(
@@ -256,6 +298,22 @@ mod tests {
         assert_eq!(
             add.statements("pmoc", Layout::Single),
             ["ALTER TABLE pmoc.t ADD COLUMN weight Float64 DEFAULT 0"]
+        );
+        let two = Change::AddColumns {
+            table: "t",
+            columns: &[("a", "UInt32 DEFAULT 0"), ("b", "String DEFAULT ''")],
+        };
+        let adds = two.column_additions("pmoc", Layout::Single);
+        assert_eq!(
+            adds.iter().map(|a| a.column).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            two.statements("pmoc", Layout::Single),
+            [
+                "ALTER TABLE pmoc.t ADD COLUMN a UInt32 DEFAULT 0",
+                "ALTER TABLE pmoc.t ADD COLUMN b String DEFAULT ''"
+            ]
         );
         assert_eq!(
             Change::Drop("old").statements("pmoc", Layout::of("c")),

@@ -291,6 +291,24 @@ pub const MIGRATIONS: &[Migration] = &[
             definition: "Float64 DEFAULT 0",
         },
     },
+    Migration {
+        version: 12,
+        name: "window_aggregates_revisions",
+        // Late values folded into a final window after it closed (within
+        // `correction_horizon_seconds`): how many revised it, and the
+        // window's state (`revision_state`, the pipeline's accumulator:
+        // each entity's latest report, the histogram, the ids of the late
+        // values already in it) so the next late value can be folded in
+        // without holding a week of windows in memory, and a replayed one
+        // is recognised. Empty in running rows and in rows written before.
+        change: Change::AddColumns {
+            table: "window_aggregates",
+            columns: &[
+                ("revised_count", "UInt32 DEFAULT 0"),
+                ("revision_state", "String DEFAULT ''"),
+            ],
+        },
+    },
 ];
 
 /// The schema version this build reads and writes: its newest migration.
@@ -336,13 +354,18 @@ pub async fn migrate(settings: &ClickHouseSettings) -> Result<Vec<u32>> {
     }
     let mut applied = Vec::new();
     for m in pending {
-        let present = match m.change.added_column(layout) {
-            Some((tables, column)) => store.has_column(&tables, column).await?,
-            None => false,
-        };
-        for statement in m.change.statements(db, layout) {
-            if !present {
+        let additions = m.change.column_additions(db, layout);
+        if additions.is_empty() {
+            for statement in m.change.statements(db, layout) {
                 store.ddl(&statement).await?;
+            }
+        }
+        for addition in additions {
+            if store.has_column(&addition.tables, addition.column).await? {
+                continue;
+            }
+            for statement in &addition.statements {
+                store.ddl(statement).await?;
             }
         }
         store
@@ -492,7 +515,7 @@ mod tests {
     fn every_table_is_sharded_by_its_own_columns() {
         let tables = MIGRATIONS.iter().filter_map(|m| match m.change {
             Change::Create(t) => Some(t),
-            Change::Drop(_) | Change::AddColumn { .. } => None,
+            Change::Drop(_) | Change::AddColumn { .. } | Change::AddColumns { .. } => None,
         });
         for t in tables.chain([MIGRATIONS_TABLE]) {
             let key = t

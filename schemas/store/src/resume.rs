@@ -1,12 +1,32 @@
-//! What the pipeline reads back when it starts, to carry on where it
-//! stopped: resume points, open alerts and the sources' last-seen times.
+//! What the pipeline reads back: when it starts, to carry on where it
+//! stopped (resume points, open alerts and the sources' last-seen times),
+//! and the final windows a late value revises.
 
 use pmoc_schemas::alert::AlertEvent;
 
 use crate::{
     Result, Store,
-    rows::{AlertRow, CheckpointRow, Table, WatermarkRow},
+    rows::{AlertRow, CheckpointRow, Table, WatermarkRow, WindowRow},
 };
+
+/// A window as `window_aggregates` keys it: metric, area level, area code,
+/// width and start (Unix seconds).
+pub type WindowKey = (String, String, String, u32, u32);
+
+/// Most windows asked for in one query: the statement stays well within
+/// ClickHouse's query size limit (256 KiB by default, about 60 bytes a key).
+const KEYS_PER_QUERY: usize = 1_000;
+
+/// The keys as an SQL tuple list. Metric names, levels and codes come from
+/// the catalogue and the area tables, never from input; quotes are escaped
+/// anyway.
+fn key_list(keys: &[WindowKey]) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+    keys.iter()
+        .map(|(m, l, c, w, s)| format!("({},{},{},{w},{s})", quote(m), quote(l), quote(c)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 impl Store {
     /// The newest resume point of every partition read by `group_id`.
@@ -36,6 +56,30 @@ impl Store {
             })
             .await?;
         rows.into_iter().map(AlertEvent::try_from).collect()
+    }
+
+    /// The newest final row of each of `keys` that has one, in batches of
+    /// [`KEYS_PER_QUERY`]: one query for all the windows a burst of late
+    /// values revises, not one per value.
+    pub async fn final_windows(&self, keys: &[WindowKey]) -> Result<Vec<WindowRow>> {
+        let mut rows = Vec::new();
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let (from, to) = chunk
+                .iter()
+                .fold((u32::MAX, 0), |(a, b), k| (a.min(k.4), b.max(k.4)));
+            let sql = format!(
+                "SELECT ?fields FROM {} FINAL
+                 WHERE is_final = 1 AND toUInt32(window_start) >= {from}
+                   AND toUInt32(window_start) <= {to}
+                   AND (metric, area_level, area_code, window_seconds, toUInt32(window_start))
+                       IN ({})",
+                WindowRow::TABLE,
+                key_list(chunk)
+            );
+            let found: Vec<WindowRow> = self.servers.run(|c| c.query(&sql).fetch_all()).await?;
+            rows.extend(found);
+        }
+        Ok(rows)
     }
 
     /// The newest freshness row of every source and worker, so silence is

@@ -86,6 +86,13 @@ pub struct WindowRow {
     /// What the mean is weighted by (migration 11): total capacity for
     /// shares, the count otherwise; 0 in rows written before it.
     pub weight: f64,
+    /// Late values folded in after the window was final (migration 12):
+    /// the figure is marked revised when not 0.
+    pub revised_count: u32,
+    /// The pipeline's state of a final window (migration 12), read back
+    /// to fold in a value that arrives after the window closed; empty in
+    /// running rows and in rows written before.
+    pub revision_state: String,
 }
 
 impl WindowRow {
@@ -114,7 +121,17 @@ impl WindowRow {
             // A final row always replaces the running rows of its window.
             version: (computed_at_ms.max(0) as u64) * 2 + u64::from(a.is_final),
             weight: a.weight,
+            revised_count: 0,
+            revision_state: String::new(),
         }
+    }
+
+    /// The row with the state a later late value is folded into, and how
+    /// many late values revised it.
+    pub fn with_revision(mut self, revised_count: u32, state: String) -> Self {
+        self.revised_count = revised_count;
+        self.revision_state = state;
+        self
     }
 
     /// The mean: weighted by capacity for shares; by the count in rows
