@@ -26,6 +26,8 @@ use pmoc_tests::{
 use time::{Duration as TimeDelta, OffsetDateTime, macros::datetime};
 
 pub const LATENESS_MS: i64 = 30_000;
+/// The default correction horizon: every late value of these tests revises.
+pub const HORIZON_MS: i64 = 604_800_000;
 /// The widths every test runs with: the production defaults.
 pub const WIDTHS_S: [u32; 3] = [60, 3_600, 86_400];
 
@@ -297,7 +299,11 @@ pub async fn wait_for_all(
             p.check_running()?;
         }
         let (rows, late) = stored(client).await?;
-        if rows.len() >= want {
+        // Revisions are new versions of rows already there: wait for them
+        // too, and for the late values beyond the horizon.
+        let revised: u64 = rows.iter().map(|r| u64::from(r.revised_count)).sum();
+        if rows.len() >= want && revised >= expected.revised() && late.len() >= expected.late.len()
+        {
             return Ok((rows, late));
         }
         let written = inserted(client, "window_aggregates").await?;
@@ -362,7 +368,8 @@ pub fn assert_equals_oracle(rows: &[WindowRow], late: &[LateRow], expected: &Exp
                     && (w.min, w.max, w.last) == (row.min, row.max, row.last)
                     && w.last_event_time_ms == row.last_event_time_ms
                     && same_quantile(row.p50, w.p50)
-                    && same_quantile(row.p95, w.p95) => {}
+                    && same_quantile(row.p95, w.p95)
+                    && w.revised == row.revised_count => {}
             other => mismatches.push(format!("{key:?}: stored {row:?}, expected {other:?}")),
         }
     }
@@ -387,7 +394,7 @@ pub fn assert_equals_oracle(rows: &[WindowRow], late: &[LateRow], expected: &Exp
 
 /// The oracle for what was delivered.
 pub fn oracle(delivered: &[Delivered]) -> Expected {
-    oracle::windows(delivered, LATENESS_MS, &WIDTHS_S)
+    oracle::windows(delivered, LATENESS_MS, HORIZON_MS, &WIDTHS_S)
 }
 
 /// The four committees' simulators at their defaults (events timed now),
