@@ -179,6 +179,9 @@ fn averaged(trail: &Trail, s: Statistic, periods: usize) -> Option<f64> {
     }
 }
 
+/// Consecutive breaching windows and the first one's start.
+type Streak = (u32, i64);
+
 /// What one worker knows per (rule index, area).
 #[derive(Default)]
 struct State {
@@ -193,7 +196,7 @@ struct State {
     /// The start of the newest window judged, and the streak before it: a
     /// revised window is judged again only while it is the newest (an
     /// alert's history is not rewritten), replacing its first judgement.
-    judged: HashMap<(usize, Area), (i64, Option<(u32, i64)>)>,
+    judged: HashMap<(usize, Area), (i64, Option<Streak>)>,
 }
 
 impl State {

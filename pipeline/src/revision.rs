@@ -139,9 +139,12 @@ const RETRY: Duration = Duration::from_secs(1);
 /// Revised windows kept beyond those awaiting storage.
 const CACHE: usize = 10_000;
 
+/// Revisions of windows, to be emitted at one time.
+type Batch = Vec<(StateKey, Box<Revision>)>;
+
 /// Revisions waiting for their window to be stored, by window end, then by
 /// the time they will be emitted at.
-type Waiting = BTreeMap<i64, BTreeMap<u64, (Capability<u64>, Vec<(StateKey, Box<Revision>)>)>>;
+type Waiting = BTreeMap<i64, BTreeMap<u64, (Capability<u64>, Batch)>>;
 
 /// Everything but revisions passes through; revisions come out as revised
 /// final windows (or, when they cannot be folded in, as late values).
@@ -209,8 +212,7 @@ pub fn revisions<'s>(
                     activator.activate_after(POLL);
                     return;
                 }
-                let mut groups: Vec<(u64, Capability<u64>, Vec<(StateKey, Box<Revision>)>)> =
-                    Vec::new();
+                let mut groups: Vec<(u64, Capability<u64>, Batch)> = Vec::new();
                 for end in &ready_ends {
                     if let Some(by_time) = waiting.remove(end) {
                         groups.extend(by_time.into_iter().map(|(t, (cap, v))| (t, cap, v)));

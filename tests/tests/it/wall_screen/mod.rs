@@ -139,9 +139,25 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
             "#panel-population .tile-m[data-metric='births'] .late-mark"
         )
         .await?,
-        "ปรับแก้ +10",
-        "late values (people: rounded like the figure) are shown beside the figure they revised"
+        "ข้อมูลล่าช้า 10 ค่าไม่ได้นับรวม",
+        "late values too old to fold in (people: rounded like the figure) are said beside the figure"
     );
+    // A figure revised by late values says so, with how many.
+    assert_eq!(
+        text(
+            &browser,
+            "#panel-water-focus .tile-m[data-metric='rain_1h_mm'] .revised-mark"
+        )
+        .await?,
+        "ปรับแก้ด้วยข้อมูลล่าช้า 3 ค่า"
+    );
+    let revised = browser
+        .client
+        .find_all(Locator::Css(
+            "#panel-water-focus .badge[data-badge='revised']",
+        ))
+        .await?;
+    assert_eq!(revised.len(), 1, "the water panel is marked revised, once");
     let class = browser
         .client
         .find(Locator::Css(level))
