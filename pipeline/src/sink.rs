@@ -17,6 +17,7 @@ use std::{
 use pmoc_schemas::{alert::AlertEvent, dead_letter::RejectedMessage};
 use pmoc_store::{
     AlertRow, CheckpointRow, LateRow, RejectedRow, Store, Table, WatermarkRow, WindowRow,
+    WindowWriteRow,
 };
 use timely::{
     container::CapacityContainerBuilder,
@@ -150,7 +151,7 @@ pub enum WriteError {
 /// Rows of one writer flush, by table.
 #[derive(Default)]
 struct Split {
-    windows: Vec<WindowRow>,
+    windows: Vec<WindowWriteRow>,
     late: Vec<LateRow>,
     rejected: Vec<RejectedMessage>,
     alerts: Vec<AlertEvent>,
@@ -169,15 +170,18 @@ fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
                     .acc
                     .finish(w.metric, w.area, (w.start_ms, w.end_ms), w.is_final);
                 let mut row = WindowRow::new(&aggregate, computed_at_ms);
-                if w.is_final {
-                    // What a late value is folded into later (see
-                    // `crate::revision`); running rows need none.
-                    let state = serde_json::to_string(&w.acc).unwrap_or_else(|error| {
+                row.revised_count = w.acc.revised_count();
+                // What a late value is folded into later (see
+                // `crate::revision`); running rows need none.
+                let state = if w.is_final {
+                    serde_json::to_string(&w.acc).unwrap_or_else(|error| {
                         tracing::error!(%error, metric = w.metric.name(), "window state not encodable");
                         String::new()
-                    });
-                    row = row.with_revision(w.acc.revised_count(), state);
-                }
+                    })
+                } else {
+                    String::new()
+                };
+                let row = WindowWriteRow::new(row, state);
                 let key = (
                     (
                         row.metric.clone(),

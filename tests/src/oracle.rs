@@ -104,7 +104,7 @@ pub type Delivered = (String, i32, i64, Envelope);
 /// The first copy of every event id in each partition, in offset order:
 /// what the pipeline counts when a client resent a batch (after a 503) and
 /// the broker stored some records twice. Holds for runs shorter than the
-/// pipeline's dedup horizon (an hour), which every test is.
+/// pipeline's dedup horizon (a week), which every test is.
 pub fn first_copies(delivered: &[Delivered]) -> Vec<Delivered> {
     let mut seen = std::collections::HashSet::new();
     let mut sorted: Vec<&Delivered> = delivered.iter().collect();

@@ -94,7 +94,6 @@ mod tests {
             version: 1,
             weight: 3.0,
             revised_count: 0,
-            revision_state: String::new(),
         }
     }
 

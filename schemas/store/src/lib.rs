@@ -28,7 +28,7 @@ pub use read::{AlertTarget, AuditFilter, RejectTally};
 pub use resume::WindowKey;
 pub use rows::{
     ActionRow, AlertRow, AuditRow, CheckpointRow, LateRow, RejectedRow, Table, WatermarkRow,
-    WindowRow,
+    WindowRow, WindowStateRow, WindowWriteRow,
 };
 
 /// A client for the configured database on the first configured server

@@ -6,7 +6,7 @@ use pmoc_schemas::alert::AlertEvent;
 
 use crate::{
     Result, Store,
-    rows::{AlertRow, CheckpointRow, Table, WatermarkRow, WindowRow},
+    rows::{AlertRow, CheckpointRow, Table, WatermarkRow, WindowStateRow},
 };
 
 /// A window as `window_aggregates` keys it: metric, area level, area code,
@@ -17,11 +17,15 @@ pub type WindowKey = (String, String, String, u32, u32);
 /// ClickHouse's query size limit (256 KiB by default, about 60 bytes a key).
 const KEYS_PER_QUERY: usize = 1_000;
 
+/// `s` as an SQL string literal.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
 /// The keys as an SQL tuple list. Metric names, levels and codes come from
 /// the catalogue and the area tables, never from input; quotes are escaped
 /// anyway.
 fn key_list(keys: &[WindowKey]) -> String {
-    let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
     keys.iter()
         .map(|(m, l, c, w, s)| format!("({},{},{},{w},{s})", quote(m), quote(l), quote(c)))
         .collect::<Vec<_>>()
@@ -58,25 +62,42 @@ impl Store {
         rows.into_iter().map(AlertEvent::try_from).collect()
     }
 
-    /// The newest final row of each of `keys` that has one, in batches of
-    /// [`KEYS_PER_QUERY`]: one query for all the windows a burst of late
-    /// values revises, not one per value.
-    pub async fn final_windows(&self, keys: &[WindowKey]) -> Result<Vec<WindowRow>> {
+    /// The state of the newest final row of each of `keys` that has one,
+    /// in batches of [`KEYS_PER_QUERY`]: one query for all the windows a
+    /// burst of late values revises, not one per value.
+    ///
+    /// Not `FINAL`: that would read the state of every row in the range
+    /// before filtering. The key filter uses the sorting key, and the newest
+    /// version is picked among the few rows of each key (`argMax`, under
+    /// aliases that differ from column names, for 18.16).
+    pub async fn final_windows(&self, keys: &[WindowKey]) -> Result<Vec<WindowStateRow>> {
         let mut rows = Vec::new();
         for chunk in keys.chunks(KEYS_PER_QUERY) {
             let (from, to) = chunk
                 .iter()
                 .fold((u32::MAX, 0), |(a, b), k| (a.min(k.4), b.max(k.4)));
+            let mut metrics: Vec<&str> = chunk.iter().map(|k| k.0.as_str()).collect();
+            metrics.sort_unstable();
+            metrics.dedup();
+            let metrics = metrics
+                .iter()
+                .map(|m| quote(m))
+                .collect::<Vec<_>>()
+                .join(",");
             let sql = format!(
-                "SELECT ?fields FROM {} FINAL
-                 WHERE is_final = 1 AND toUInt32(window_start) >= {from}
-                   AND toUInt32(window_start) <= {to}
+                "SELECT metric, area_level, area_code, window_seconds,
+                        toUInt32(window_start) AS start_s, argMax(revision_state, version) AS state
+                 FROM {}
+                 WHERE is_final = 1 AND metric IN ({metrics})
+                   AND window_start >= toDateTime({from}) AND window_start <= toDateTime({to})
                    AND (metric, area_level, area_code, window_seconds, toUInt32(window_start))
-                       IN ({})",
-                WindowRow::TABLE,
+                       IN ({})
+                 GROUP BY metric, area_level, area_code, window_seconds, window_start",
+                WindowStateRow::TABLE,
                 key_list(chunk)
             );
-            let found: Vec<WindowRow> = self.servers.run(|c| c.query(&sql).fetch_all()).await?;
+            let found: Vec<WindowStateRow> =
+                self.servers.run(|c| c.query(&sql).fetch_all()).await?;
             rows.extend(found);
         }
         Ok(rows)

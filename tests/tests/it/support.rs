@@ -298,27 +298,48 @@ pub async fn wait_for_all(
         for p in processes.iter_mut() {
             p.check_running()?;
         }
-        let (rows, late) = stored(client).await?;
-        // Revisions are new versions of rows already there: wait for them
-        // too, and for the late values beyond the horizon.
-        let revised: u64 = rows.iter().map(|r| u64::from(r.revised_count)).sum();
-        if rows.len() >= want && revised >= expected.revised() && late.len() >= expected.late.len()
+        // Counted, not fetched, until complete: reading every row each
+        // time would load ClickHouse more than the pipeline does. Revisions
+        // are new versions of rows already there: wait for them too, and
+        // for the late values beyond the horizon.
+        let (windows, revised, late) = stored_counts(client).await?;
+        if windows >= want as u64
+            && revised >= expected.revised()
+            && late >= expected.late.len() as u64
         {
-            return Ok((rows, late));
+            return stored(client).await;
         }
         let written = inserted(client, "window_aggregates").await?;
         if written > best {
             (best, progressed) = (written, std::time::Instant::now());
         } else if progressed.elapsed() > STALL || started.elapsed() > LIMIT {
             anyhow::bail!(
-                "{} of {want} final windows stored after {:?}; the last row was written {:?} ago",
-                rows.len(),
+                "{windows} of {want} final windows, revised by {revised} of {} late values, \
+                 stored after {:?}; the last row was written {:?} ago",
+                expected.revised(),
                 started.elapsed(),
                 progressed.elapsed()
             );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Final windows, the late values folded into them and the late values
+/// beyond the horizon, stored (replays collapsed).
+pub async fn stored_counts(client: &clickhouse::Client) -> anyhow::Result<(u64, u64, u64)> {
+    let (windows, revised): (u64, u64) = client
+        .query(
+            "SELECT count(), toUInt64(sum(revised_count)) FROM window_aggregates FINAL \
+             WHERE is_final = 1",
+        )
+        .fetch_one()
+        .await?;
+    let late: u64 = client
+        .query("SELECT count() FROM late_events FINAL")
+        .fetch_one()
+        .await?;
+    Ok((windows, revised, late))
 }
 
 /// Every final window and late value stored, replays collapsed (`FINAL`),
