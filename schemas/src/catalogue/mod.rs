@@ -163,6 +163,11 @@ pub fn revised_by(n: u64, lang: Lang) -> String {
     }
 }
 
+/// The short form on a tile, beside its sparkline: "revised +3".
+pub fn revised_mark(n: u64, lang: Lang) -> String {
+    format!("{} +{n}", Badge::Revised.text().get(lang))
+}
+
 /// Beside a figure: late values too old to fold in (beyond the correction
 /// horizon), kept as corrections only.
 pub fn late_not_included(n: u64, lang: Lang) -> String {
@@ -184,6 +189,7 @@ mod tests {
         assert_eq!(revised_by(1, Lang::En), "revised by 1 late value");
         assert_eq!(revised_by(3, Lang::Th), "ปรับแก้ด้วยข้อมูลล่าช้า 3 ค่า");
         assert_eq!(late_not_included(2, Lang::En), "2 late values not included");
+        assert_eq!(revised_mark(3, Lang::Th), "ปรับแก้ +3");
     }
 
     #[test]

