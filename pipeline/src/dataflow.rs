@@ -1,5 +1,5 @@
 //! The dataflow: Kafka sources -> exchange by area -> event-time windows ->
-//! rollups -> alerts -> ClickHouse sink, with a probe on the sink that tells
+//! rollups -> revisions by late values -> alerts -> ClickHouse sink, with a probe on the sink that tells
 //! the sources which event times are durably stored (and so which offsets
 //! may be committed).
 
@@ -15,6 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::{
     alerting::alerts,
     backlog::Backlog,
+    revision::{ReadBack, revisions},
     rollup::rollups,
     sink::{WriterMessage, sink},
     source::{SourceConfig, kafka_source},
@@ -22,7 +23,7 @@ use crate::{
 };
 
 /// Everything one worker needs to build its part of the dataflow.
-#[derive(Debug, Clone)]
+#[derive(Clone, Debug)]
 pub struct DataflowConfig {
     pub source: SourceConfig,
     pub alert_rules: Arc<AlertRules>,
@@ -32,6 +33,14 @@ pub struct DataflowConfig {
     pub open_alerts: Vec<AlertEvent>,
     /// Rows awaiting ClickHouse in this process; sources pause when full.
     pub backlog: Backlog,
+    /// Where revisions read the stored state of final windows.
+    pub read_back: Arc<dyn ReadBack>,
+}
+
+impl std::fmt::Debug for dyn ReadBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadBack")
+    }
 }
 
 /// Builds the dataflow in `scope`; returns the probe of stored event time.
@@ -51,8 +60,9 @@ pub fn build(
         failed,
         config.backlog.clone(),
     );
-    let windowed = windows(scope, records, widths);
+    let windowed = windows(scope, records, widths.clone());
     let outputs = rollups(windowed);
+    let outputs = revisions(scope, outputs, widths, stored.clone(), config.read_back);
     let outputs = alerts(
         outputs,
         &config.alert_rules,

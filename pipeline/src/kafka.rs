@@ -29,14 +29,26 @@ pub type Checkpoints = std::collections::HashMap<(String, i32), CommitPoint>;
 
 /// The resume points of the stored checkpoints of `topics` (a topic no
 /// longer read keeps its rows, unused).
+///
+/// "Every window ending at or before `stored_below_ms` is stored" is a
+/// statement about the whole dataflow (it comes from the sink's probe, which
+/// sees every worker), only written down per partition at different
+/// moments. Each partition resumes with the greatest of them: otherwise a
+/// partition checkpointed earlier would rebuild a window from its on-time
+/// values alone, over a version of it that late values of another
+/// partition, already committed, had revised.
 pub fn checkpoints(rows: Vec<CheckpointRow>, topics: &[String]) -> Checkpoints {
-    rows.into_iter()
+    let rows: Vec<CheckpointRow> = rows
+        .into_iter()
         .filter(|r| topics.contains(&r.topic))
+        .collect();
+    let stored_below = rows.iter().filter_map(|r| r.stored_below_ms).max();
+    rows.into_iter()
         .map(|r| {
             let point = CommitPoint {
                 offset: r.offset,
                 max_seen_ms: r.max_seen_ms,
-                stored_below_ms: r.stored_below_ms,
+                stored_below_ms: stored_below,
             };
             ((r.topic, r.partition), point)
         })

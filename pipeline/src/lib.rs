@@ -10,6 +10,7 @@ pub mod dead_letter;
 pub mod kafka;
 pub mod partition;
 pub mod record;
+pub mod revision;
 pub mod rollup;
 pub mod run;
 pub mod silence;

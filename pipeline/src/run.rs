@@ -19,6 +19,7 @@ use crate::{
     dataflow::{self, DataflowConfig},
     dead_letter::DeadLetter,
     kafka::{Checkpoints, checkpoints},
+    revision::{ReadBack, StoreReadBack},
     sink::run_writer,
     source::SourceConfig,
     window::MAX_WIDTHS,
@@ -32,6 +33,7 @@ impl DataflowConfig {
         settings: &Settings,
         checkpoints: Checkpoints,
         open_alerts: Vec<pmoc_schemas::alert::AlertEvent>,
+        read_back: Arc<dyn ReadBack>,
     ) -> Self {
         let p = &settings.pipeline;
         let mut widths: Vec<i64> = p
@@ -51,6 +53,7 @@ impl DataflowConfig {
                 topics: topics(settings),
                 widths_ms: widths,
                 lateness_ms: i64::from(p.allowed_lateness_seconds) * 1000,
+                correction_horizon_ms: i64::from(p.correction_horizon_seconds) * 1000,
                 idle: Duration::from_secs(u64::from(p.idle_partition_seconds)),
                 commit_every: COMMIT_EVERY,
                 max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
@@ -62,6 +65,7 @@ impl DataflowConfig {
             privacy: settings.privacy,
             open_alerts,
             backlog: crate::backlog::Backlog::new(p.max_unstored_rows),
+            read_back,
         }
     }
 }
@@ -140,7 +144,11 @@ pub fn run(
         })
     };
 
-    let config = DataflowConfig::from_settings(settings, checkpoints, open_alerts);
+    let read_back = Arc::new(StoreReadBack {
+        store: Store::new(&settings.clickhouse),
+        runtime: runtime.handle().clone(),
+    });
+    let config = DataflowConfig::from_settings(settings, checkpoints, open_alerts, read_back);
     let worker_failed = failed.clone();
     let guards = timely::execute(timely_config, move |worker| {
         let config = config.clone();

@@ -17,6 +17,7 @@ use std::{
 use pmoc_schemas::{alert::AlertEvent, dead_letter::RejectedMessage};
 use pmoc_store::{
     AlertRow, CheckpointRow, LateRow, RejectedRow, Store, Table, WatermarkRow, WindowRow,
+    WindowWriteRow,
 };
 use timely::{
     container::CapacityContainerBuilder,
@@ -150,7 +151,7 @@ pub enum WriteError {
 /// Rows of one writer flush, by table.
 #[derive(Default)]
 struct Split {
-    windows: Vec<WindowRow>,
+    windows: Vec<WindowWriteRow>,
     late: Vec<LateRow>,
     rejected: Vec<RejectedMessage>,
     alerts: Vec<AlertEvent>,
@@ -158,15 +159,46 @@ struct Split {
 
 fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
     let mut split = Split::default();
+    // Rows of one flush share `computed_at_ms`, so two versions of a window
+    // in it (a running value and its final row, or two revisions) would
+    // tie on the version: only the last one emitted is written.
+    let mut windows: HashMap<(pmoc_store::WindowKey, u8), usize> = HashMap::new();
     for row in rows {
         match row {
             Output::Window(w) => {
                 let aggregate = w
                     .acc
                     .finish(w.metric, w.area, (w.start_ms, w.end_ms), w.is_final);
-                split
-                    .windows
-                    .push(WindowRow::new(&aggregate, computed_at_ms));
+                let mut row = WindowRow::new(&aggregate, computed_at_ms);
+                row.revised_count = w.acc.revised_count();
+                // What a late value is folded into later (see
+                // `crate::revision`); running rows need none.
+                let state = if w.is_final {
+                    serde_json::to_string(&w.acc).unwrap_or_else(|error| {
+                        tracing::error!(%error, metric = w.metric.name(), "window state not encodable");
+                        String::new()
+                    })
+                } else {
+                    String::new()
+                };
+                let row = WindowWriteRow::new(row, state);
+                let key = (
+                    (
+                        row.metric.clone(),
+                        row.area_level.clone(),
+                        row.area_code.clone(),
+                        row.window_seconds,
+                        row.window_start,
+                    ),
+                    row.is_final,
+                );
+                match windows.get(&key) {
+                    Some(&i) => split.windows[i] = row,
+                    None => {
+                        windows.insert(key, split.windows.len());
+                        split.windows.push(row);
+                    }
+                }
             }
             Output::Late(l) => split.late.push(LateRow {
                 metric: l.metric.name().to_owned(),
@@ -179,6 +211,10 @@ fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
             }),
             Output::Rejected(r) => split.rejected.push(r),
             Output::Alert(a) => split.alerts.push(*a),
+            // Consumed by the revisions operator before the sink.
+            Output::Revision(r) => {
+                tracing::error!(event_id = %r.event_id, "revision reached the sink unprocessed");
+            }
         }
     }
     split

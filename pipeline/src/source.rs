@@ -34,7 +34,7 @@ use crate::{
     clock::now_ms,
     kafka::{Checkpoints, KafkaReader},
     partition::{Arrival, PartitionState},
-    record::{LateEvent, Record},
+    record::{LateEvent, Record, Revision},
     sink::WriterMessage,
     telemetry,
     window::{Area, Observation},
@@ -50,6 +50,9 @@ pub struct SourceConfig {
     /// Window widths, shortest first (at most [`crate::window::MAX_WIDTHS`]).
     pub widths_ms: Vec<i64>,
     pub lateness_ms: i64,
+    /// How far behind its partition's newest event a late value may be and
+    /// still revise its windows; older ones only go to `late_events`.
+    pub correction_horizon_ms: i64,
     pub idle: Duration,
     pub commit_every: Duration,
     pub max_message_bytes: usize,
@@ -350,19 +353,67 @@ fn classify(
         }
         Arrival::Late { watermark_ms } => {
             let event_id = envelope.event_id.to_string();
-            for &metric::Value { metric, value, .. } in &values {
+            // Behind the partition's newest event (deterministic on replay),
+            // or the worker's frontier when the partition has none yet.
+            let newest = before.unwrap_or(cap_ms);
+            let revisable = event_ms >= newest.saturating_sub(config.correction_horizon_ms);
+            let all_widths = (1u8 << config.widths_ms.len()) - 1;
+            // Each value's revisions are emitted now and written once their
+            // windows are final and stored (never before `cap_ms`).
+            let mut stored_from = cap_ms + 1;
+            for &metric::Value {
+                metric,
+                value,
+                entity,
+                weight,
+            } in &values
+            {
                 telemetry::late(metric);
-                batch.push(Record::Late(Box::new(LateEvent {
+                if !revisable || !value.is_finite() || !weight.is_finite() {
+                    // Beyond the horizon, or a value no sum can take: kept
+                    // as a correction, not folded in.
+                    batch.push(Record::Late(Box::new(LateEvent {
+                        metric,
+                        event_id: event_id.clone(),
+                        area: district.unwrap_or(province),
+                        event_ms,
+                        watermark_ms,
+                        value,
+                        received_at_ms: poll_ms,
+                    })));
+                    continue;
+                }
+                let obs = |area| Observation {
                     metric,
-                    event_id: event_id.clone(),
-                    area: district.unwrap_or(province),
+                    area,
                     event_ms,
-                    watermark_ms,
                     value,
-                    received_at_ms: poll_ms,
-                })));
+                    entity,
+                    weight,
+                    offset,
+                    widths: all_widths,
+                };
+                let targets = district.map(|d| (d, obs(d))).into_iter().chain(
+                    std::iter::once(province)
+                        .chain(province.parents())
+                        .map(|a| (a, obs(province))),
+                );
+                for (target, obs) in targets {
+                    batch.push(Record::Revision(Box::new(Revision {
+                        target,
+                        obs,
+                        agency: envelope.source_agency.clone(),
+                        event_id: event_id.clone(),
+                        watermark_ms,
+                        received_at_ms: poll_ms,
+                    })));
+                }
+                for &w in &config.widths_ms {
+                    let end = window_of(event_ms, w).1;
+                    stored_from = stored_from.max(end.max(cap_ms) + 1);
+                }
             }
-            cap_ms + 1
+            stored_from
         }
     };
     state.track(offset, before, stored_from);

@@ -52,3 +52,15 @@ pub fn write_failed(error: &(dyn std::error::Error + 'static), attempt: u32) {
     tracing::warn!(error = %pmoc_schemas::error::chain(error), attempt, "clickhouse insert failed; retrying");
     metrics::counter!("pmoc_pipeline_clickhouse_errors_total").increment(1);
 }
+
+/// A late value folded into one final window (a new, revised version).
+pub fn revised(metric: Metric) {
+    metrics::counter!("pmoc_pipeline_windows_revised_total", "metric" => metric.name())
+        .increment(1);
+}
+
+/// Final windows read back from ClickHouse to be revised.
+pub fn read_back(windows: usize) {
+    tracing::debug!(windows, "read back final windows to revise");
+    metrics::counter!("pmoc_pipeline_windows_read_back_total").increment(windows as u64);
+}

@@ -3,7 +3,7 @@
 //! benchmark and the property tests share one definition. Where a window
 //! starts and ends is `pmoc_schemas::calendar::window_of`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pmoc_schemas::{
     aggregate::{AreaLevel, WindowAggregate},
@@ -217,6 +217,11 @@ pub struct Accumulator {
     pub histogram: Option<Box<Histogram>>,
     /// The latest report of each entity, for entity kinds.
     pub entities: Option<Box<BTreeMap<u64, Latest>>>,
+    /// Ids of the late values folded in after the window was final
+    /// ([`Accumulator::revise`]); `None` until the first. Not merged: every
+    /// window, parents included, is revised on its own.
+    #[serde(default)]
+    pub late_ids: Option<Box<BTreeSet<String>>>,
 }
 
 impl Accumulator {
@@ -247,7 +252,34 @@ impl Accumulator {
             last_key: key,
             histogram,
             entities,
+            late_ids: None,
         }
+    }
+
+    /// Folds a late value `id` into a final window (`None`: the window had
+    /// no value yet); false, changing nothing, when it is already in.
+    /// It counts as [`Accumulator::add`] would have counted it on time, so
+    /// the revised figure is the one of all values, whatever their order.
+    pub fn revise(window: &mut Option<Self>, obs: &Observation, id: &str) -> bool {
+        let acc = match window {
+            Some(acc) => {
+                if acc.late_ids.as_ref().is_some_and(|ids| ids.contains(id)) {
+                    return false;
+                }
+                acc.add(obs);
+                acc
+            }
+            None => window.insert(Self::new(obs)),
+        };
+        acc.late_ids
+            .get_or_insert_with(Default::default)
+            .insert(id.to_owned());
+        true
+    }
+
+    /// How many late values revised the window after it was final.
+    pub fn revised_count(&self) -> u32 {
+        self.late_ids.as_ref().map_or(0, |ids| ids.len() as u32)
     }
 
     pub fn add(&mut self, obs: &Observation) {

@@ -5,7 +5,7 @@
 //! running value is emitted at most every [`PROVISIONAL_EVERY`] when it
 //! changed, marked provisional, so the wall screen moves with the data
 //! instead of a minute behind it. Late and rejected records pass straight
-//! through to the sink.
+//! through to the sink, revisions to [`crate::revision`].
 
 use std::{
     collections::BTreeMap,
@@ -142,6 +142,11 @@ pub fn windows<'s>(
                                     }
                                     Record::Rejected(r) => {
                                         output.session(&cap).give(Output::Rejected(*r));
+                                    }
+                                    // Exchanged here by its target area, so it
+                                    // reaches the worker that revises that area.
+                                    Record::Revision(r) => {
+                                        output.session(&cap).give(Output::Revision(r));
                                     }
                                 }
                             }

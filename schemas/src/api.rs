@@ -63,10 +63,15 @@ pub struct Point {
     #[serde(default)]
     pub suppressed_below: Option<u64>,
     pub computed_at_ms: i64,
-    /// Values of this window that arrived after it was final: not in the
-    /// figure, kept as corrections in `late_events` and shown beside it.
+    /// Values of this window that arrived too late to be folded in (beyond
+    /// the correction horizon): not in the figure, kept as corrections in
+    /// `late_events` and shown beside it.
     #[serde(default)]
     pub late: u64,
+    /// Late values folded into the figure after its window was final: the
+    /// figure is revised, and says by how many.
+    #[serde(default)]
+    pub revised: u64,
     /// 95th percentile, for metrics with a distribution (waiting times).
     #[serde(default)]
     pub p95: Option<f64>,

@@ -161,12 +161,21 @@ pub struct PipelineSettings {
     /// separately (days are Thai calendar days, UTC+7). One to 8, distinct.
     pub windows_seconds: Vec<u32>,
     /// How far behind the newest event of a partition an event may be and
-    /// still count in its window; later events go to `late_events`.
+    /// still count in its window as it closes; later events revise it (see
+    /// `correction_horizon_seconds`).
     pub allowed_lateness_seconds: u32,
+    /// How far behind the newest event of a partition a late event may be
+    /// and still revise its windows and their roll-ups (a new version of
+    /// the final row, marked revised, alerts evaluated again); older ones
+    /// are kept only in `late_events`. At least the allowed lateness, at
+    /// most the dedup horizon: a copy of an event already counted must
+    /// still be recognised when it could be folded in again.
+    pub correction_horizon_seconds: u32,
     /// How long (in event time, behind the newest event of a partition) an
     /// event id is remembered, so a republished copy is dropped rather than
-    /// counted twice. Must exceed the allowed lateness: older copies are late
-    /// anyway and kept once, by id, in `late_events`.
+    /// counted twice. At least the correction horizon, since a copy arriving
+    /// later than the lateness would otherwise revise its window a second
+    /// time. Memory grows with it: one id per event of the horizon.
     pub dedup_horizon_seconds: u32,
     /// A partition with no new message for this long stops holding windows
     /// open. At least `allowed_lateness_seconds`: a partition let go before
@@ -189,7 +198,8 @@ impl Default for PipelineSettings {
             group_id: "pmoc-pipeline".to_owned(),
             windows_seconds: vec![60, 3_600, 86_400],
             allowed_lateness_seconds: 30,
-            dedup_horizon_seconds: 3_600,
+            correction_horizon_seconds: 604_800,
+            dedup_horizon_seconds: 604_800,
             idle_partition_seconds: 120,
             flush_interval_ms: 1_000,
             max_unstored_rows: 200_000,

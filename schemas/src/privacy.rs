@@ -78,6 +78,8 @@ pub struct RawWindow<'a> {
     pub computed_at_ms: i64,
     /// Late values of the window, kept as corrections.
     pub late: u64,
+    /// Late values folded into the window after it was final.
+    pub revised: u64,
     /// NaN when the metric keeps no distribution.
     pub p95: f64,
 }
@@ -151,6 +153,7 @@ impl PrivacySettings {
             suppressed_below: None,
             computed_at_ms: raw.computed_at_ms,
             late: raw.late,
+            revised: raw.revised,
             p95,
             sealed: crate::api::Sealed,
         };
@@ -165,6 +168,11 @@ impl PrivacySettings {
         // Corrections are a count of the same kind: rounded like it, and
         // left out below k (they are a note beside the figure).
         point.late = match self.protect(raw.late as f64) {
+            Protected::Rounded(v) => v as u64,
+            Protected::Suppressed { .. } => 0,
+        };
+        // So are the late values a figure was revised by.
+        point.revised = match self.protect(raw.revised as f64) {
             Protected::Rounded(v) => v as u64,
             Protected::Suppressed { .. } => 0,
         };
@@ -264,6 +272,7 @@ mod tests {
             is_final: true,
             computed_at_ms: 1,
             late: 2,
+            revised: 13,
             p95: 7.0,
         }
     }
@@ -288,6 +297,7 @@ mod tests {
             (None, Some(5), None, None)
         );
         assert_eq!(small.late, 0, "two late corrections are below k");
+        assert_eq!(small.revised, 10, "13 late values revised it: rounded");
         let zero = p.point(&raw("deaths", 0.0));
         assert!(zero.is_suppressed(), "zero is below k too: {zero:?}");
         assert_eq!(p.point(&raw("births", 17.0)).value, Some(20.0));

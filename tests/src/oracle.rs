@@ -4,6 +4,11 @@
 //! Rules:
 //! - per (topic, partition) in offset order, an event is late when its time
 //!   is before (greatest earlier event time in that partition - lateness);
+//! - a late event within the correction horizon (its time at or after the
+//!   greatest earlier event time in its partition - horizon) counts like an
+//!   on-time one, and each window it counts in is revised by one more late
+//!   value (parents: the sum of their provinces'); an older one counts
+//!   nowhere and is listed as late;
 //! - an on-time event's metric values (the schemas crate's `metric::values`,
 //!   the definition of what a message means) count in the windows of every
 //!   width, for its province and, when given, its district; windows are
@@ -41,6 +46,8 @@ pub struct ExpectedWindow {
     pub last_event_time_ms: i64,
     pub p50: Option<f64>,
     pub p95: Option<f64>,
+    /// Late values counted in the window (the figure shows "revised").
+    pub revised: u32,
     last_key: (i64, i64, u16),
     /// Floored values, for metrics with a distribution.
     floors: Vec<i64>,
@@ -71,7 +78,8 @@ pub type WindowKey = (String, String, String, u32, i64);
 #[derive(Debug, Default)]
 pub struct Expected {
     pub windows: BTreeMap<WindowKey, ExpectedWindow>,
-    /// `(event id, metric)` of every late value, sorted.
+    /// `(event id, metric)` of every late value beyond the correction
+    /// horizon (counted nowhere), sorted.
     pub late: Vec<(String, String)>,
 }
 
@@ -82,6 +90,12 @@ impl Expected {
         ids.dedup();
         ids
     }
+
+    /// Late values counted, over every window: what the stored rows'
+    /// `revised_count` must add up to.
+    pub fn revised(&self) -> u64 {
+        self.windows.values().map(|w| u64::from(w.revised)).sum()
+    }
 }
 
 /// One delivered message: topic, partition, offset and the envelope.
@@ -90,7 +104,7 @@ pub type Delivered = (String, i32, i64, Envelope);
 /// The first copy of every event id in each partition, in offset order:
 /// what the pipeline counts when a client resent a batch (after a 503) and
 /// the broker stored some records twice. Holds for runs shorter than the
-/// pipeline's dedup horizon (an hour), which every test is.
+/// pipeline's dedup horizon (a week), which every test is.
 pub fn first_copies(delivered: &[Delivered]) -> Vec<Delivered> {
     let mut seen = std::collections::HashSet::new();
     let mut sorted: Vec<&Delivered> = delivered.iter().collect();
@@ -102,8 +116,14 @@ pub fn first_copies(delivered: &[Delivered]) -> Vec<Delivered> {
         .collect()
 }
 
-/// Expected windows of `widths_s` and late values for what was delivered.
-pub fn windows(delivered: &[Delivered], lateness_ms: i64, widths_s: &[u32]) -> Expected {
+/// Expected windows of `widths_s` and late values for what was delivered,
+/// late values within `horizon_ms` counted as revisions.
+pub fn windows(
+    delivered: &[Delivered],
+    lateness_ms: i64,
+    horizon_ms: i64,
+    widths_s: &[u32],
+) -> Expected {
     let mut by_partition: BTreeMap<(&str, i32), Vec<(i64, &Envelope)>> = BTreeMap::new();
     for (t, p, o, e) in delivered {
         by_partition.entry((t, *p)).or_default().push((*o, e));
@@ -116,7 +136,8 @@ pub fn windows(delivered: &[Delivered], lateness_ms: i64, widths_s: &[u32]) -> E
             let t = e.event_time_ms();
             let values = metric::values(e);
             let id = entity(e);
-            if max_seen.is_some_and(|m| t < m - lateness_ms) {
+            let late = max_seen.is_some_and(|m| t < m - lateness_ms);
+            if late && max_seen.is_some_and(|m| t < m - horizon_ms) {
                 for v in &values {
                     expected
                         .late
@@ -144,6 +165,7 @@ pub fn windows(delivered: &[Delivered], lateness_ms: i64, widths_s: &[u32]) -> E
                                 start,
                             );
                             let window = expected.windows.entry(key).or_insert_with(|| empty(v));
+                            window.revised += u32::from(late);
                             let key = (t, offset, numeric);
                             match &id {
                                 Some(id) => latest(window, id, key, v, value.weight),
@@ -198,6 +220,7 @@ fn empty(v: f64) -> ExpectedWindow {
         last_event_time_ms: i64::MIN,
         p50: None,
         p95: None,
+        revised: 0,
         last_key: (i64::MIN, i64::MIN, 0),
         floors: Vec::new(),
         entities: None,
@@ -254,6 +277,7 @@ fn roll_up(expected: &mut Expected) {
         for (level, parent) in parents {
             let key = (metric.clone(), level.to_owned(), parent, width, start);
             let r = expected.windows.entry(key).or_insert_with(|| empty(w.last));
+            r.revised += w.revised;
             if let Some(entities) = &w.entities {
                 for (id, &(key, v, weight)) in entities {
                     latest(r, id, key, v, weight);
@@ -344,7 +368,7 @@ mod tests {
         let mut reports = vec![("50", dam("a", 50.0, 50.0, 10.0))];
         reports.extend((0..29).map(|_| ("50", dam("a", 50.0, 50.0, 10.0))));
         reports.push(("52", dam("b", 200.0, 100.0, 5.0)));
-        let expected = windows(&deliver(reports), 30_000, &[HOUR]);
+        let expected = windows(&deliver(reports), 30_000, 3_600_000, &[HOUR]);
         let storage = nation(&expected, "dam_storage_pct");
         assert_eq!((storage.count, storage.weight), (2, 300.0));
         assert!(close(storage.sum / storage.weight, 250.0 / 3.0));
@@ -373,6 +397,7 @@ mod tests {
                 update(IncidentStatus::Responding, 3),
             ]),
             30_000,
+            3_600_000,
             &[HOUR],
         );
         let incidents = nation(&expected, "incident_severity");
@@ -407,11 +432,57 @@ mod tests {
                 station("P.1", 309.5),
             ]),
             30_000,
+            3_600_000,
             &[HOUR],
         );
         let w = nation(&expected, "water_above_warning");
         assert_eq!((w.sum, w.count), (2.0, 3));
         let levels = nation(&expected, "water_level_m_msl");
         assert_eq!((levels.count, levels.max), (3, 309.5));
+    }
+
+    #[test]
+    fn a_late_value_within_the_horizon_revises_its_windows() {
+        let station = |level: f64| {
+            (
+                "50",
+                Payload::WaterLevel(WaterLevel {
+                    station_id: "P.1".to_owned(),
+                    level_m_msl: level,
+                    bank_level_m_msl: 310.0,
+                    ground_level_m_msl: Some(300.0),
+                    discharge_m3s: None,
+                    pct_bank_full: None,
+                }),
+            )
+        };
+        let mut delivered = deliver(vec![station(301.0), station(302.0), station(309.0)]);
+        // At 0 s, 200 s, then 30 s: 170 s behind, later than the lateness.
+        for (d, at) in delivered.iter_mut().zip([0, 200, 30]) {
+            d.3.event_time = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(at);
+        }
+        let minute = |expected: &Expected, level: &str| {
+            let key = expected
+                .windows
+                .keys()
+                .find(|k| k.0 == "water_level_m_msl" && k.1 == level && k.3 == 60 && k.4 == 0)
+                .cloned();
+            key.map(|k| expected.windows[&k].clone())
+        };
+        let revised = windows(&delivered, 30_000, 3_600_000, &[60, HOUR]);
+        assert!(revised.late.is_empty());
+        for level in ["province", "nation"] {
+            let w = minute(&revised, level).expect("window");
+            // The station's latest report of the minute is the late one.
+            assert_eq!((w.count, w.last, w.revised), (1, 309.0, 1), "{level}");
+        }
+        let hour = nation(&revised, "water_level_m_msl");
+        assert_eq!((hour.last, hour.revised), (302.0, 1), "counted, not latest");
+        // Beyond a 100 s horizon: counted nowhere, kept as late.
+        let kept = windows(&delivered, 30_000, 100_000, &[60, HOUR]);
+        assert_eq!(kept.late_ids(), ["e2"]);
+        let w = minute(&kept, "province").expect("window");
+        assert_eq!((w.last, w.revised), (301.0, 0));
+        assert_eq!(kept.revised(), 0);
     }
 }

@@ -17,6 +17,8 @@ pub struct Window {
     pub value: f64,
     pub is_final: bool,
     pub version: u64,
+    /// Late values folded in after the window was final.
+    pub revised_count: u32,
 }
 
 impl Window {
@@ -42,6 +44,7 @@ impl Window {
             value,
             is_final: true,
             version: 2,
+            revised_count: 0,
         }
     }
 
@@ -62,7 +65,7 @@ impl Window {
         };
         let end = self.start_s + i64::from(self.window_seconds);
         format!(
-            "('{}','{}','{}','{}','{}',{},{},{},{count},{sum},{min},{max},{last},{},{p50},{},{},{},{})",
+            "('{}','{}','{}','{}','{}',{},{},{},{count},{sum},{min},{max},{last},{},{p50},{},{},{},{},{})",
             self.metric.name,
             self.metric.committee.as_str(),
             self.metric.source,
@@ -86,6 +89,7 @@ impl Window {
                 (self.start_s + 60) * 1000
             },
             self.version,
+            self.revised_count,
         )
     }
 }
@@ -95,7 +99,7 @@ pub async fn windows(client: &clickhouse::Client, rows: &[Window]) -> anyhow::Re
     let mut sql = String::from(
         "INSERT INTO window_aggregates (metric, committee, source, area_level, area_code, \
          window_seconds, window_start, window_end, count, sum, min, max, last, \
-         last_event_time_ms, p50, p95, is_final, computed_at_ms, version) VALUES ",
+         last_event_time_ms, p50, p95, is_final, computed_at_ms, version, revised_count) VALUES ",
     );
     for (i, r) in rows.iter().enumerate() {
         if i > 0 {

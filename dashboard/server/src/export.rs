@@ -105,6 +105,7 @@ mod tests {
             is_final: true,
             computed_at_ms: 0,
             late: 0,
+            revised: 0,
             p95: f64::NAN,
         })
     }

@@ -9,7 +9,8 @@ use pmoc_store::WindowRow;
 
 /// The headline figure of a window, through the privacy rule (the only
 /// way a [`Point`] is made): a people count leaves the server rounded, or
-/// suppressed with no number at all. `late` are the window's corrections.
+/// suppressed with no number at all. `late` are the window's corrections
+/// not folded in; the late values folded in are the row's `revised_count`.
 pub fn point(privacy: &PrivacySettings, row: &WindowRow, late: u64) -> Point {
     let def = MetricId::from_name(&row.metric).map(MetricId::def);
     let value = match def.map_or(Headline::Last, |d| d.headline) {
@@ -32,6 +33,7 @@ pub fn point(privacy: &PrivacySettings, row: &WindowRow, late: u64) -> Point {
         is_final: row.is_final == 1,
         computed_at_ms: row.computed_at_ms,
         late,
+        revised: u64::from(row.revised_count),
         // The tail of a distribution (waiting times): NaN when none is kept.
         p95: row.p95,
     })
@@ -91,6 +93,7 @@ mod tests {
             computed_at_ms: 0,
             version: 1,
             weight: 3.0,
+            revised_count: 0,
         }
     }
 

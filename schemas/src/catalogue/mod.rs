@@ -153,10 +153,44 @@ impl Badge {
     }
 }
 
+/// Beside a revised figure: how many late values were folded into it
+/// after its window was final.
+pub fn revised_by(n: u64, lang: Lang) -> String {
+    match lang {
+        Lang::Th => format!("ปรับแก้ด้วยข้อมูลล่าช้า {n} ค่า"),
+        Lang::En if n == 1 => "revised by 1 late value".to_owned(),
+        Lang::En => format!("revised by {n} late values"),
+    }
+}
+
+/// The short form on a tile, beside its sparkline: "revised +3".
+pub fn revised_mark(n: u64, lang: Lang) -> String {
+    format!("{} +{n}", Badge::Revised.text().get(lang))
+}
+
+/// Beside a figure: late values too old to fold in (beyond the correction
+/// horizon), kept as corrections only.
+pub fn late_not_included(n: u64, lang: Lang) -> String {
+    match lang {
+        Lang::Th => format!("ข้อมูลล่าช้า {n} ค่าไม่ได้นับรวม"),
+        Lang::En if n == 1 => "1 late value not included".to_owned(),
+        Lang::En => format!("{n} late values not included"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metric::METRICS;
+
+    #[test]
+    fn a_revised_figure_says_by_how_many_late_values() {
+        assert_eq!(revised_by(3, Lang::En), "revised by 3 late values");
+        assert_eq!(revised_by(1, Lang::En), "revised by 1 late value");
+        assert_eq!(revised_by(3, Lang::Th), "ปรับแก้ด้วยข้อมูลล่าช้า 3 ค่า");
+        assert_eq!(late_not_included(2, Lang::En), "2 late values not included");
+        assert_eq!(revised_mark(3, Lang::Th), "ปรับแก้ +3");
+    }
 
     #[test]
     fn every_metric_has_words_in_both_languages_and_short_forms_are_shorter() {

@@ -64,6 +64,15 @@ pub enum Change {
         /// default is what every older row reads.
         definition: &'static str,
     },
+    /// Several columns at the end of one table, added (and checked for) one
+    /// by one like [`Change::AddColumn`], the `Distributed` table made again
+    /// once after them: a change whose columns only mean something together
+    /// stays one migration.
+    AddColumns {
+        table: &'static TableDef,
+        /// (name, type and default) of each column, in order.
+        columns: &'static [(&'static str, &'static str)],
+    },
 }
 
 /// One step of a change: its statements, to run unless `table` already
@@ -175,7 +184,7 @@ impl Change {
                 }
                 drops
             }
-            Self::AddColumn { .. } => self
+            Self::AddColumn { .. } | Self::AddColumns { .. } => self
                 .steps(db, layout)
                 .into_iter()
                 .flat_map(|s| s.statements)
@@ -185,41 +194,44 @@ impl Change {
 
     /// The change as steps, each skipped where it was made already.
     pub fn steps(&self, db: &str, layout: Layout) -> Vec<Step> {
-        let Self::AddColumn {
-            table,
-            name,
-            definition,
-        } = self
-        else {
-            return vec![Step {
-                unless: None,
-                statements: self.statements(db, layout),
-            }];
+        let (table, columns): (&TableDef, Vec<(&'static str, &'static str)>) = match self {
+            Self::AddColumn {
+                table,
+                name,
+                definition,
+            } => (table, vec![(*name, *definition)]),
+            Self::AddColumns { table, columns } => (table, columns.to_vec()),
+            Self::Create(_) | Self::Drop(_) => {
+                return vec![Step {
+                    unless: None,
+                    statements: self.statements(db, layout),
+                }];
+            }
         };
         let on = layout.on_cluster();
-        let add = |t: &str| format!("ALTER TABLE {db}.{t}{on} ADD COLUMN {name} {definition}");
         let t = table.name;
-        match layout {
-            Layout::Single => vec![Step {
-                unless: Some((t.to_owned(), name)),
-                statements: vec![add(t)],
-            }],
-            Layout::Cluster(_) => {
-                let local = local_name(t);
-                vec![
-                    Step {
-                        unless: Some((local.clone(), name)),
-                        statements: vec![add(&local)],
-                    },
-                    Step {
-                        unless: Some((t.to_owned(), name)),
-                        statements: std::iter::once(format!("DROP TABLE IF EXISTS {db}.{t}{on}"))
-                            .chain(table.create(db, layout).into_iter().skip(1))
-                            .collect(),
-                    },
-                ]
-            }
+        let target = match layout {
+            Layout::Single => t.to_owned(),
+            Layout::Cluster(_) => local_name(t),
+        };
+        let mut steps: Vec<Step> = columns
+            .iter()
+            .map(|(name, definition)| Step {
+                unless: Some((target.clone(), *name)),
+                statements: vec![format!(
+                    "ALTER TABLE {db}.{target}{on} ADD COLUMN {name} {definition}"
+                )],
+            })
+            .collect();
+        if let (Layout::Cluster(_), Some((last, _))) = (layout, columns.last()) {
+            steps.push(Step {
+                unless: Some((t.to_owned(), *last)),
+                statements: std::iter::once(format!("DROP TABLE IF EXISTS {db}.{t}{on}"))
+                    .chain(table.create(db, layout).into_iter().skip(1))
+                    .collect(),
+            });
         }
+        steps
     }
 }
 
@@ -244,6 +256,24 @@ mod tests {
               ENGINE = ReplacingMergeTree(version) ORDER BY alert_id"
             ]
         );
+        let two = Change::AddColumns {
+            table: &T,
+            columns: &[("a", "UInt32 DEFAULT 0"), ("b", "String DEFAULT ''")],
+        };
+        assert_eq!(
+            two.statements("pmoc", Layout::Single),
+            [
+                "ALTER TABLE pmoc.alerts ADD COLUMN a UInt32 DEFAULT 0",
+                "ALTER TABLE pmoc.alerts ADD COLUMN b String DEFAULT ''"
+            ]
+        );
+        // On a cluster: each column on the replicas, then the Distributed
+        // table once, checked by the last column.
+        let steps = two.steps("pmoc", Layout::of("c"));
+        assert_eq!(steps.len(), 3);
+        assert_eq!(steps[1].unless, Some(("alerts_local".to_owned(), "b")));
+        assert_eq!(steps[2].unless, Some(("alerts".to_owned(), "b")));
+        assert!(steps[2].statements[1].contains("AS pmoc.alerts_local ENGINE = Distributed"));
         assert_eq!(
             Change::Drop("old").statements("pmoc", Layout::Single),
             ["DROP TABLE IF EXISTS pmoc.old"]
@@ -296,6 +326,24 @@ mod tests {
             add.statements("pmoc", Layout::Single),
             ["ALTER TABLE pmoc.alerts ADD COLUMN weight Float64 DEFAULT 0"]
         );
+        let two = Change::AddColumns {
+            table: &T,
+            columns: &[("a", "UInt32 DEFAULT 0"), ("b", "String DEFAULT ''")],
+        };
+        assert_eq!(
+            two.statements("pmoc", Layout::Single),
+            [
+                "ALTER TABLE pmoc.alerts ADD COLUMN a UInt32 DEFAULT 0",
+                "ALTER TABLE pmoc.alerts ADD COLUMN b String DEFAULT ''"
+            ]
+        );
+        // On a cluster: each column on the replicas, then the Distributed
+        // table once, checked by the last column.
+        let steps = two.steps("pmoc", Layout::of("c"));
+        assert_eq!(steps.len(), 3);
+        assert_eq!(steps[1].unless, Some(("alerts_local".to_owned(), "b")));
+        assert_eq!(steps[2].unless, Some(("alerts".to_owned(), "b")));
+        assert!(steps[2].statements[1].contains("AS pmoc.alerts_local ENGINE = Distributed"));
         assert_eq!(
             Change::Drop("old").statements("pmoc", Layout::of("c")),
             [

@@ -25,9 +25,10 @@ pub use alert_page::AlertFilter;
 pub use error::{Result, StoreError};
 pub use migrations::{SCHEMA_VERSION, migrate};
 pub use read::{AlertTarget, AuditFilter, RejectTally};
+pub use resume::WindowKey;
 pub use rows::{
     ActionRow, AlertRow, AuditRow, CheckpointRow, LateRow, RejectedRow, Table, WatermarkRow,
-    WindowRow,
+    WindowRow, WindowStateRow, WindowWriteRow,
 };
 
 /// A client for the configured database on the first configured server

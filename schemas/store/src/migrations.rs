@@ -295,6 +295,24 @@ pub const MIGRATIONS: &[Migration] = &[
             definition: "Float64 DEFAULT 0",
         },
     },
+    Migration {
+        version: 12,
+        name: "window_aggregates_revisions",
+        // Late values folded into a final window after it closed (within
+        // `correction_horizon_seconds`): how many revised it, and the
+        // window's state (`revision_state`, the pipeline's accumulator:
+        // each entity's latest report, the histogram, the ids of the late
+        // values already in it) so the next late value can be folded in
+        // without holding a week of windows in memory, and a replayed one
+        // is recognised. Empty in running rows and in rows written before.
+        change: Change::AddColumns {
+            table: &WINDOW_AGGREGATES,
+            columns: &[
+                ("revised_count", "UInt32 DEFAULT 0"),
+                ("revision_state", "String DEFAULT ''"),
+            ],
+        },
+    },
 ];
 
 /// The schema version this build reads and writes: its newest migration.
@@ -420,8 +438,8 @@ impl Store {
         Ok(self.applied().await?.into_iter().max())
     }
 
-    /// Whether every one of `tables` has `column` already (another process
-    /// added it since this one read the applied versions).
+    /// Whether `table` has `column` already (another process added it
+    /// since this one read the applied versions, or a run was cut short).
     async fn has_column(&self, table: &str, column: &str) -> Result<bool> {
         let n: u64 = self
             .servers
@@ -495,7 +513,7 @@ mod tests {
     fn every_table_is_sharded_by_its_own_columns() {
         let tables = MIGRATIONS.iter().filter_map(|m| match m.change {
             Change::Create(t) => Some(t),
-            Change::Drop(_) | Change::AddColumn { .. } => None,
+            Change::Drop(_) | Change::AddColumn { .. } | Change::AddColumns { .. } => None,
         });
         for t in tables.chain([MIGRATIONS_TABLE]) {
             let key = t

@@ -40,6 +40,8 @@ macro_rules! tables {
 
 tables! {
     WindowRow => "window_aggregates",
+    WindowWriteRow => "window_aggregates",
+    WindowStateRow => "window_aggregates",
     AlertRow => "alerts",
     ActionRow => "alert_actions",
     LateRow => "late_events",
@@ -59,33 +61,81 @@ pub(crate) fn invalid(table: &'static str, column: &'static str, value: &str) ->
     }
 }
 
-/// A row of `window_aggregates`.
+/// Defines [`WindowRow`], the columns every reader of `window_aggregates`
+/// gets, and [`WindowWriteRow`], the same with the window's state, which
+/// only the pipeline writes and reads back: a week of nation windows'
+/// states (every station's latest report) would otherwise travel with
+/// every read of the dashboard. One list of columns for both.
+macro_rules! window_rows {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
+        /// A row of `window_aggregates`, as read (see [`WindowWriteRow`]).
+        #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+        pub struct WindowRow {
+            $($(#[$doc])* pub $field: $ty,)*
+        }
+
+        /// A row of `window_aggregates` as the pipeline writes it: a
+        /// [`WindowRow`] and, last, the window's state.
+        #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+        pub struct WindowWriteRow {
+            $(pub $field: $ty,)*
+            /// The pipeline's state of a final window (migration 12), read
+            /// back to fold in a value that arrives after the window
+            /// closed; empty in running rows and in rows written before.
+            pub revision_state: String,
+        }
+
+        impl WindowWriteRow {
+            pub fn new(row: WindowRow, revision_state: String) -> Self {
+                Self {
+                    $($field: row.$field,)*
+                    revision_state,
+                }
+            }
+        }
+    };
+}
+
+window_rows! {
+    metric: String,
+    committee: String,
+    source: String,
+    area_level: String,
+    area_code: String,
+    window_seconds: u32,
+    /// Unix seconds (`DateTime`).
+    window_start: u32,
+    window_end: u32,
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+    last_event_time_ms: i64,
+    /// NaN for metrics without a distribution.
+    p50: f64,
+    p95: f64,
+    is_final: u8,
+    computed_at_ms: i64,
+    version: u64,
+    /// What the mean is weighted by (migration 11): total capacity for
+    /// shares, the count otherwise; 0 in rows written before it.
+    weight: f64,
+    /// Late values folded in after the window was final (migration 12):
+    /// the figure is marked revised when not 0.
+    revised_count: u32,
+}
+
+/// What the pipeline reads back of a final window to revise it: its key
+/// and state (see [`WindowWriteRow`]).
 #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct WindowRow {
+pub struct WindowStateRow {
     pub metric: String,
-    pub committee: String,
-    pub source: String,
     pub area_level: String,
     pub area_code: String,
     pub window_seconds: u32,
-    /// Unix seconds (`DateTime`).
     pub window_start: u32,
-    pub window_end: u32,
-    pub count: u64,
-    pub sum: f64,
-    pub min: f64,
-    pub max: f64,
-    pub last: f64,
-    pub last_event_time_ms: i64,
-    /// NaN for metrics without a distribution.
-    pub p50: f64,
-    pub p95: f64,
-    pub is_final: u8,
-    pub computed_at_ms: i64,
-    pub version: u64,
-    /// What the mean is weighted by (migration 11): total capacity for
-    /// shares, the count otherwise; 0 in rows written before it.
-    pub weight: f64,
+    pub revision_state: String,
 }
 
 impl WindowRow {
@@ -114,6 +164,7 @@ impl WindowRow {
             // A final row always replaces the running rows of its window.
             version: (computed_at_ms.max(0) as u64) * 2 + u64::from(a.is_final),
             weight: a.weight,
+            revised_count: 0,
         }
     }
 

@@ -104,6 +104,7 @@ async fn a_replica_killed_mid_stream_catches_up_and_both_equal_the_oracle() -> a
     let mut last = pipeline(&settings, 2, &dir.path().join("pipeline-2.log"), &[])?;
     let expected = oracle(&delivered);
     let (want, want_late) = (expected.windows.len(), expected.late.len());
+    let want_revised = expected.revised();
     let mut copies = Vec::new();
     for (i, client) in own.iter().enumerate() {
         let copy = wait_for(
@@ -114,7 +115,10 @@ async fn a_replica_killed_mid_stream_catches_up_and_both_equal_the_oracle() -> a
                 async move {
                     running?;
                     let (rows, late) = stored_in(client, "_local").await?;
-                    Ok((rows.len() >= want && late.len() >= want_late).then_some((rows, late)))
+                    let revised: u64 = rows.iter().map(|r| u64::from(r.revised_count)).sum();
+                    let done =
+                        rows.len() >= want && late.len() >= want_late && revised >= want_revised;
+                    Ok(done.then_some((rows, late)))
                 }
             },
         )

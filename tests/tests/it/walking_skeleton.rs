@@ -53,7 +53,9 @@ fn overtopping(id: &str, province: &str, at: OffsetDateTime, level: f64) -> Enve
 
 /// Three provinces, each in its own later block of time so the scenario
 /// holds whichever provinces share a partition. Out-of-order events inside
-/// the 30 s lateness count; `34-late` and `50-late` arrive beyond it.
+/// the 30 s lateness count; `34-late` and `50-late` arrive beyond it but
+/// within the correction horizon ([`HORIZON_S`]) and revise their windows;
+/// `10-old` arrives beyond the horizon and is only kept in `late_events`.
 fn scenario() -> Vec<Envelope> {
     let s = |n: i64| TimeDelta::seconds(n);
     let (t1, t2) = (T0 + s(600), T0 + s(1200));
@@ -74,8 +76,12 @@ fn scenario() -> Vec<Envelope> {
         reading("50-late", "50", t1 + s(15), 299.00), // 50 s behind: late
         reading("50-d", "50", t1 + s(40), 301.50),
         reading("10-a", "10", t2 + s(90), 1.25),
+        reading("10-old", "10", t2 - s(610), 9.75), // 700 s behind: too old
     ]
 }
+
+/// The correction horizon of this test: 10 minutes.
+const HORIZON_S: u32 = 600;
 
 fn settings(broker: &Broker, clickhouse: &ClickHouse) -> anyhow::Result<Settings> {
     let mut s = support::settings(broker, clickhouse, "it_walking_skeleton");
@@ -83,6 +89,7 @@ fn settings(broker: &Broker, clickhouse: &ClickHouse) -> anyhow::Result<Settings
     s.pipeline.allowed_lateness_seconds = (LATENESS_MS / 1000) as u32;
     // No shorter than the lateness: the settings refuse it (see validate).
     s.pipeline.idle_partition_seconds = s.pipeline.allowed_lateness_seconds;
+    s.pipeline.correction_horizon_seconds = HORIZON_S;
     s.pipeline.flush_interval_ms = 100;
     s.dashboard.refresh_ms = 200;
     s.dashboard.assets_dir = dist_dir()?.to_string_lossy().into_owned();
@@ -135,6 +142,7 @@ fn assert_matches_oracle(rows: &[WindowRow], late: &[LateRow], expected: &Expect
         );
         assert!(oracle::close(row.sum, want.sum), "sum of {key:?}");
         assert_eq!(row.last_event_time_ms, want.last_event_time_ms, "{key:?}");
+        assert_eq!(row.revised_count, want.revised, "late values in {key:?}");
         assert_eq!(row.window_end - row.window_start, key.3);
         assert_eq!(
             (row.source.as_str(), row.committee.as_str()),
@@ -323,27 +331,47 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     let copy = events[1].encode().map_err(|r| anyhow::anyhow!("{r}"))?;
     publisher.send(&topic, "34", &copy).await?;
     publish(&publisher, &topic, &events[3..], &mut delivered).await?;
-    let expected = support::oracle(&delivered);
-    // The scenario itself: both kinds of lateness are exercised.
-    assert_eq!(expected.late_ids(), ["34-late", "50-late"]);
+    let expected = oracle::windows(
+        &delivered,
+        LATENESS_MS,
+        i64::from(HORIZON_S) * 1000,
+        &support::WIDTHS_S,
+    );
+    // The scenario itself: both kinds of lateness are exercised. Beyond the
+    // horizon, a value counts nowhere and is kept as a correction.
+    assert_eq!(expected.late_ids(), ["10-old"]);
+    assert!(
+        !expected
+            .windows
+            .keys()
+            .any(|k| k.2 == "10" && k.3 == 60 && k.4 < (T0.unix_timestamp() + 1200) * 1000),
+        "10-old is in no window"
+    );
     let t0_ms = T0.unix_timestamp() * 1000;
     let window = |level: &str, code: &str| {
         let metric = "water_level_m_msl".to_owned();
         (metric, level.to_owned(), code.to_owned(), 60, t0_ms)
     };
     // A level: Ubon's one station counts once, with its latest reading of
-    // the minute (34-c at 50 s), not the highest of its four reports
-    // (34-e's 112.40).
+    // the minute, not the highest of its reports: on time that was 34-c at
+    // 50 s (112.20); 34-late, at 55 s, arrived after the minute was final
+    // and revised it (112.90), marked as revised by one late value.
     let ubon = &expected.windows[&window("province", "34")];
-    assert_eq!((ubon.count, ubon.max, ubon.last), (1, 112.20, 112.20));
+    assert_eq!(
+        (ubon.count, ubon.max, ubon.last, ubon.revised),
+        (1, 112.90, 112.90, 1)
+    );
     // Ubon is the only north-eastern province in its first window; the
-    // nation's first window holds Ubon's station alone too.
+    // nation's first window holds Ubon's station alone too, revised alike.
     assert_eq!(expected.windows[&window("region4", "NE")].count, 1);
-    assert_eq!(expected.windows[&window("nation", "TH")].last, 112.20);
+    let nation = &expected.windows[&window("nation", "TH")];
+    assert_eq!((nation.last, nation.revised), (112.90, 1));
     // Ubon's readings name their district: its windows are the province's.
     assert_eq!(expected.windows[&window("district", "3401")].count, 1);
+    assert_eq!(expected.windows[&window("district", "3401")].revised, 1);
     // The hour and the Thai day hold the station once, at its latest of
-    // seven on-time readings (34-f at 130 s).
+    // its eight readings (34-f at 130 s): 34-late counts there too, revising
+    // them without changing the figure.
     let day_start = (T0 - TimeDelta::hours(10)).unix_timestamp() * 1000;
     let day = (
         "water_level_m_msl".to_owned(),
@@ -353,8 +381,12 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
         day_start,
     );
     assert_eq!(
-        (expected.windows[&day].count, expected.windows[&day].max),
-        (1, 112.60)
+        (
+            expected.windows[&day].count,
+            expected.windows[&day].max,
+            expected.windows[&day].revised
+        ),
+        (1, 112.60, 1)
     );
     let freeboard = (
         "water_freeboard_m".to_owned(),
@@ -416,12 +448,26 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
 
     // 1. ClickHouse holds exactly the oracle's windows and late events.
     let client = pmoc_store::client(&settings.clickhouse);
+    // Seen while waiting: merges collapse running rows into their final
+    // one, and revisions' inserts make merges come soon.
+    let provisional = AtomicBool::new(false);
     let (rows, late) = wait_for(
         "all windows in clickhouse",
         Duration::from_secs(90),
         || async {
+            let running: u64 = client
+                .query("SELECT count() FROM window_aggregates WHERE is_final = 0")
+                .fetch_one()
+                .await?;
+            if running > 0 {
+                provisional.store(true, Ordering::SeqCst);
+            }
             let (rows, late) = stored(&client).await?;
-            let done = rows.len() == expected.windows.len() && late.len() == expected.late.len();
+            // Revisions replace rows already there: wait for them too.
+            let revised: u64 = rows.iter().map(|r| u64::from(r.revised_count)).sum();
+            let done = rows.len() == expected.windows.len()
+                && late.len() == expected.late.len()
+                && revised == expected.revised();
             Ok(done.then_some((rows, late)))
         },
     )
@@ -430,11 +476,10 @@ async fn water_levels_flow_from_kafka_to_the_browser() -> anyhow::Result<()> {
     assert_rejects_kept(&settings, &client, &bad).await?;
     // Running values were written while windows were open, and every
     // window's newest row is now its final one.
-    let provisional: u64 = client
-        .query("SELECT count() FROM window_aggregates WHERE is_final = 0")
-        .fetch_one()
-        .await?;
-    assert!(provisional > 0, "provisional rows were written");
+    assert!(
+        provisional.load(Ordering::SeqCst),
+        "provisional rows were written"
+    );
     let newest_all: u64 = client
         .query("SELECT count() FROM window_aggregates FINAL")
         .fetch_one()

@@ -47,7 +47,7 @@ fn badges(p: &CommitteePanel, large: bool, stale: bool) -> Vec<Badge> {
     if stale {
         out.push(Badge::Stale);
     }
-    if latest().any(|x| x.late > 0) {
+    if latest().any(|x| x.revised > 0) {
         out.push(Badge::Revised);
     }
     if latest().any(|x| x.suppressed_below.is_some()) {
@@ -171,7 +171,9 @@ pub fn PanelView(committee: String, large: bool) -> impl IntoView {
 fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, large: bool) -> impl IntoView {
     let latest = series.latest().cloned();
     let provisional = latest.as_ref().is_some_and(|p| !p.final_);
-    // Values that came after the window was final: shown, not hidden.
+    // Late values folded in after the window was final, and those too old
+    // to be: each said beside the figure, never hidden.
+    let revised = latest.as_ref().map_or(0, |p| p.revised);
     let late = latest.as_ref().map_or(0, |p| p.late);
     let value = latest
         .as_ref()
@@ -195,9 +197,23 @@ fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, large: bool) -> i
                 <span class="unit">{format::unit(&series.metric, lang)}</span>
             </span>
             <span class="late-mark" class:hidden=late == 0>
-                {Badge::Revised.text().get(lang)}" +"{late}
+                {catalogue::late_not_included(late, lang)}
             </span>
-            <Sparkline points=series.points />
+            // Beside the sparkline, so a revised tile is no taller than the
+            // others (a full focus panel at 1080p has no line to spare);
+            // the sentence is its accessible name.
+            <span class="spark-row">
+                <Sparkline points=series.points />
+                <span
+                    class="revised-mark"
+                    class:hidden=revised == 0
+                    data-revised=revised.to_string()
+                    title=catalogue::revised_by(revised, lang)
+                    aria-label=catalogue::revised_by(revised, lang)
+                >
+                    {catalogue::revised_mark(revised, lang)}
+                </span>
+            </span>
         </div>
     }
 }

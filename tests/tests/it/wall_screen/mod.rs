@@ -102,8 +102,8 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     browser_sign_in(&browser, &base, "somchai", "/wall?focus=water").await?;
     let started = Instant::now();
     let level = "#panel-water .tile-m[data-metric='water_level_m_msl'] .headline";
-    // The tile's headline is the stations reporting (issue 11's meaning
-    // of `water_level_m_msl`): the seeded 12.34 counts 12.
+    // Water-level stations reporting (their count is the headline since
+    // the declared meanings; the seed's 12.34 is 12 stations).
     wait_text(&browser, level, "12").await?;
     tracing::warn!(
         ms = started.elapsed().as_millis() as u64,
@@ -142,9 +142,28 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
             "#panel-population .tile-m[data-metric='births'] .late-mark"
         )
         .await?,
-        "ปรับแก้ +10",
-        "late values (people: rounded like the figure) are shown beside the figure they revised"
+        "ข้อมูลล่าช้า 10 ค่าไม่ได้นับรวม",
+        "late values too old to fold in (people: rounded like the figure) are said beside the figure"
     );
+    // A figure revised by late values says so, with how many.
+    let mark = browser
+        .client
+        .find(Locator::Css(
+            "#panel-water-focus .tile-m[data-metric='rain_1h_mm'] .revised-mark",
+        ))
+        .await?;
+    assert_eq!(mark.text().await?, "ปรับแก้ +3");
+    assert_eq!(
+        mark.attr("aria-label").await?.as_deref(),
+        Some("ปรับแก้ด้วยข้อมูลล่าช้า 3 ค่า")
+    );
+    let revised = browser
+        .client
+        .find_all(Locator::Css(
+            "#panel-water-focus .badge[data-badge='revised']",
+        ))
+        .await?;
+    assert_eq!(revised.len(), 1, "the water panel is marked revised, once");
     let class = browser
         .client
         .find(Locator::Css(level))
