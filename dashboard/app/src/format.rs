@@ -71,6 +71,30 @@ pub fn headline(metric: &str, point: &Point, lang: Lang) -> String {
     }
 }
 
+/// A tile's figure and what follows it in small type: the unit, or for a
+/// count of entities meeting a condition "of 120 stations", so the large
+/// type holds only the figure a person reads from the room.
+pub fn figure_and_unit(metric: &str, point: Option<&Point>, lang: Lang) -> (String, String) {
+    let unit_text = unit(metric, lang).to_owned();
+    let Some(point) = point else {
+        return ("-".to_owned(), unit_text);
+    };
+    let figure = value(metric, point);
+    let of_count = def(metric).is_some_and(|d| d.headline == Headline::SumOfCount);
+    match (of_count, point.suppressed_below, point.count) {
+        (true, None, Some(n)) => {
+            let of = format!("{} {}", tr(lang, "จาก", "of"), number(n as f64));
+            let rest = if unit_text.is_empty() {
+                of
+            } else {
+                format!("{of} {unit_text}")
+            };
+            (figure, rest)
+        }
+        _ => (figure, unit_text),
+    }
+}
+
 /// What the figure is and the period it covers ("highest station · now",
 /// "today"), from the metric's declaration and the window of `point`.
 pub fn meaning(metric: &str, point: Option<&Point>, lang: Lang) -> String {

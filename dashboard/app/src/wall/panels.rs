@@ -92,6 +92,14 @@ pub fn PanelView(committee: String, large: bool) -> impl IntoView {
     });
     let stale = move || matches!(light.get(), Light::Amber | Light::Red);
     let id = format!("panel-{}{}", committee, if large { "-focus" } else { "" });
+    // The focus view's tiles in at most two rows (a committee with eleven
+    // headlines would otherwise run off a 1080p screen), 3 to 6 a row.
+    let columns = move || {
+        large.then(|| {
+            let n = panel.with(|p| p.as_ref().map_or(0, |p| shown(p, true).count()));
+            format!("repeat({}, minmax(0, 1fr))", n.div_ceil(2).clamp(3, 6))
+        })
+    };
     let tiles = move || {
         let lang = lang.get();
         let Some(p) = panel.get() else {
@@ -148,7 +156,7 @@ pub fn PanelView(committee: String, large: bool) -> impl IntoView {
                 <h2>{name}</h2>
                 <span class="badges">{marks}</span>
             </header>
-            <div class="tiles">{tiles}</div>
+            <div class="tiles" style:grid-template-columns=columns>{tiles}</div>
             <p class="meta">
                 <span class="asof">
                     {move || tr(lang.get(), "ณ ", "As of ")}
@@ -175,10 +183,7 @@ fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, large: bool) -> i
     // to be: each said beside the figure, never hidden.
     let revised = latest.as_ref().map_or(0, |p| p.revised);
     let late = latest.as_ref().map_or(0, |p| p.late);
-    let value = latest
-        .as_ref()
-        .map(|p| format::headline(&series.metric, p, lang))
-        .unwrap_or_else(|| "-".to_owned());
+    let (value, unit) = format::figure_and_unit(&series.metric, latest.as_ref(), lang);
     // The statistic and period, from the declaration: "highest station · now".
     let meaning = format::meaning(&series.metric, latest.as_ref(), lang);
     // The focus view has room for the full label; a small panel's quarter
@@ -194,7 +199,7 @@ fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, large: bool) -> i
             <span class="meaning">{meaning}</span>
             <span class="figure">
                 <span class="headline" class:provisional=provisional>{value}</span>
-                <span class="unit">{format::unit(&series.metric, lang)}</span>
+                <span class="unit">{unit}</span>
             </span>
             <span class="late-mark" class:hidden=late == 0>
                 {catalogue::late_not_included(late, lang)}

@@ -2,9 +2,7 @@
 //! map figures of every province, Ubon's districts, source watermarks,
 //! alerts and rejects, all relative to the test's start.
 
-use pmoc_schemas::{
-    area::provinces, config::Settings, district::districts, metric::Headline,
-};
+use pmoc_schemas::{area::provinces, config::Settings, district::districts, metric::Headline};
 use pmoc_tests::seed::{self, Window};
 
 pub const HOUR: i64 = 3_600;
