@@ -76,7 +76,9 @@ pid_args=()
 [[ -s $STATE/run/dashboard.pid ]] && pid_args+=(--server-pid "$(cat "$STATE/run/dashboard.pid")")
 [[ -s $STATE/run/clickhouse.pid ]] && pid_args+=(--clickhouse-pid "$(cat "$STATE/run/clickhouse.pid")")
 
-step "benchmark (figures: $out)"
+# The wall's screenshots at each viewport go beside the figures.
+export PMOC_ARTIFACTS="$STATE/log/bench-$stamp"
+step "benchmark (figures: $out, screenshots: $PMOC_ARTIFACTS)"
 PMOC_BENCH_TOKEN="$DEV_TOKEN" nice -n "${PMOC_BENCH_NICE:-10}" "$CARGO_TARGET_DIR/release/pmoc-bench" \
   --dashboard "http://$DASHBOARD" \
   --ingest "http://$HTTP_INGEST/v1/events" \

@@ -55,6 +55,12 @@ pub async fn cold_loads(
         std::fs::create_dir_all(&dir)?;
         let browser = Browser::start(&dir, w, h).await?;
         let result = cold_load(&browser, wall_url, (w, h)).await;
+        if result.is_ok() {
+            match settled_screenshot(&browser, &format!("bench-wall-{w}x{h}")).await {
+                Ok(path) => eprintln!("  wall: {w}x{h} screenshot {}", path.display()),
+                Err(error) => eprintln!("  wall: no screenshot: {error:#}"),
+            }
+        }
         browser.close().await?;
         let load = result?;
         eprintln!(
@@ -107,6 +113,27 @@ async fn cold_load(browser: &Browser, url: &str, (w, h): (u32, u32)) -> anyhow::
         transferred_bytes: figures[3],
         wasm_transferred_bytes: figures[4],
     })
+}
+
+/// A screenshot of the wall once every panel has its figures: when the
+/// number of headlines with a figure has not changed for a second (15 s
+/// at most), so the picture is the wall as the room sees it.
+async fn settled_screenshot(browser: &Browser, name: &str) -> anyhow::Result<PathBuf> {
+    const FIGURES_JS: &str = "return [...document.querySelectorAll('.tile-m .headline')]\
+        .filter(e => { const t = e.textContent.trim(); return t !== '' && t !== '-'; }).length;";
+    let started = Instant::now();
+    let (mut last, mut since) = (u64::MAX, Instant::now());
+    while started.elapsed() < Duration::from_secs(15) {
+        let n = browser.client.execute(FIGURES_JS, vec![]).await?;
+        let n = n.as_u64().unwrap_or(0);
+        if n != last {
+            (last, since) = (n, Instant::now());
+        } else if since.elapsed() >= Duration::from_secs(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.screenshot(name).await
 }
 
 #[derive(Debug, Clone, Serialize)]
