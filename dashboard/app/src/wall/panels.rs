@@ -105,6 +105,8 @@ pub fn PanelView(committee: String, large: bool) -> impl IntoView {
         let Some(p) = panel.get() else {
             return view! { <p class="empty">{tr(lang, "กำลังโหลด…", "Loading…")}</p> }.into_any();
         };
+        // Six a row leave no room for the long labels at 1080p in Thai.
+        let long_labels = large && shown(&p, large).count() <= 10;
         shown(&p, large)
             .cloned()
             .map(|s| {
@@ -117,7 +119,7 @@ pub fn PanelView(committee: String, large: bool) -> impl IntoView {
                         })
                     })
                 });
-                view! { <Tile series=s lang stale large /> }
+                view! { <Tile series=s lang stale long_labels /> }
             })
             .collect_view()
             .into_any()
@@ -176,7 +178,7 @@ pub fn PanelView(committee: String, large: bool) -> impl IntoView {
 /// keeps only what says *which* figure they apply to (a stale figure is
 /// dimmed, a revised one says by how many late values).
 #[component]
-fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, large: bool) -> impl IntoView {
+fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, long_labels: bool) -> impl IntoView {
     let latest = series.latest().cloned();
     let provisional = latest.as_ref().is_some_and(|p| !p.final_);
     // Late values folded in after the window was final, and those too old
@@ -186,9 +188,10 @@ fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, large: bool) -> i
     let (value, unit) = format::figure_and_unit(&series.metric, latest.as_ref(), lang);
     // The statistic and period, from the declaration: "highest station · now".
     let meaning = format::meaning(&series.metric, latest.as_ref(), lang);
-    // The focus view has room for the full label; a small panel's quarter
-    // of the screen width does not, at 1080p in Thai.
-    let label = if large {
+    // The focus view has room for the full label (up to five tiles a
+    // row); a small panel's quarter of the screen width does not, at 1080p
+    // in Thai.
+    let label = if long_labels {
         format::metric_label(&series.metric, lang)
     } else {
         format::metric_short(&series.metric, lang)
