@@ -105,12 +105,25 @@ fn valid_id(config: &BurstConfig, i: usize) -> String {
 
 /// A valid `hii.rainfall` envelope timed `at` (Bangkok offset).
 pub fn rainfall(id: &str, agency: &str, province: &str, at: OffsetDateTime, mm: f64) -> String {
+    rainfall_at(id, agency, province, &format!("BURST-{province}"), at, mm)
+}
+
+/// A `hii.rainfall` record of one named gauge: a level's latest report per
+/// station is what counts, so a probe needs a gauge no other load reports.
+pub fn rainfall_at(
+    id: &str,
+    agency: &str,
+    province: &str,
+    station: &str,
+    at: OffsetDateTime,
+    mm: f64,
+) -> String {
     let time = at
         .to_offset(offset!(+7))
         .format(&Rfc3339)
         .unwrap_or_default();
     format!(
-        r#"{{"schema":"hii.rainfall","schema_version":1,"event_id":"{id}","source_agency":"{agency}","source_system":"telemetry","committee":"water","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"BURST-{province}","rain_1h_mm":{mm},"rain_24h_mm":{mm}}}}}"#
+        r#"{{"schema":"hii.rainfall","schema_version":1,"event_id":"{id}","source_agency":"{agency}","source_system":"telemetry","committee":"water","event_time":"{time}","area":{{"province":"{province}"}},"payload":{{"station_id":"{station}","rain_1h_mm":{mm},"rain_24h_mm":{mm}}}}}"#
     )
 }
 
