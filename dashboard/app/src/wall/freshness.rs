@@ -1,8 +1,15 @@
-//! The freshness strip: one light per source, named by agency and feed in
-//! the reader's language, plus the day's rejected messages.
+//! The freshness strip: a light per late or silent source, named by agency
+//! and feed in the reader's language with its age; sources on time one
+//! light per agency; plus the day's rejected messages.
+
+use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use pmoc_schemas::{api::SourceFreshness, calendar::format_time, catalogue};
+use pmoc_schemas::{
+    api::{Light, SourceFreshness},
+    calendar::format_time,
+    catalogue,
+};
 
 use crate::{Ctx, ctx, format, format::tr};
 
@@ -27,9 +34,44 @@ pub fn Freshness() -> impl IntoView {
         let Some(w) = wall.get() else {
             return ().into_any();
         };
+        // Sources on time, one light per agency ("กรมการปกครอง ×2"): from
+        // the back of the room a green light needs no age, and thirteen
+        // sources in full take three lines a 1080p wall does not have.
+        // Late, silent or unknown sources are shown in full, with their age.
+        let mut on_time: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for f in w.freshness.iter().filter(|f| f.light_at(t) == Light::Green) {
+            let system = shares_feed(&w.freshness, f).then_some(f.source_system.as_str());
+            on_time
+                .entry(f.source_agency.as_str())
+                .or_default()
+                .push(catalogue::source_name(
+                    &f.source_agency,
+                    &f.schema,
+                    system,
+                    lang,
+                ));
+        }
+        let grouped = on_time
+            .into_iter()
+            .map(|(agency, feeds)| {
+                let who = catalogue::agency(agency).map_or(agency, |a| a.short.get(lang));
+                let times = if feeds.len() > 1 {
+                    format!(" ×{}", feeds.len())
+                } else {
+                    String::new()
+                };
+                view! {
+                    <li class="light" data-light="green" data-agency=agency.to_owned() title=feeds.join(", ")>
+                        <span class="dot"></span>
+                        <span class="who">{who.to_owned()}{times}</span>
+                    </li>
+                }
+            })
+            .collect_view();
         let lights = w
             .freshness
             .iter()
+            .filter(|f| f.light_at(t) != Light::Green)
             .map(|f| {
                 let light = f.light_at(t);
                 let system = shares_feed(&w.freshness, f).then_some(f.source_system.as_str());
@@ -55,7 +97,7 @@ pub fn Freshness() -> impl IntoView {
             .join(", ");
         view! {
             <section id="freshness" class="freshness">
-                <ul>{lights}</ul>
+                <ul>{lights}{grouped}</ul>
                 <p class="complete">
                     {tr(lang, "ครบถึง ", "Complete to ")}
                     {complete.map(format_time).unwrap_or_else(|| "-".to_owned())}
