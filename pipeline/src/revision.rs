@@ -95,14 +95,7 @@ impl ReadBack for StoreReadBack {
             .map_err(|_| ReadBackError::Timeout(READ_TIMEOUT))??;
         let mut found = HashMap::new();
         for row in rows {
-            let key = (
-                row.metric.clone(),
-                row.area_level.clone(),
-                row.area_code.clone(),
-                row.window_seconds,
-                row.window_start,
-            );
-            let Some(&k) = wanted.get(&key) else {
+            let Some(&k) = wanted.get(&row.key()) else {
                 continue;
             };
             let stored = match serde_json::from_str::<Accumulator>(&row.revision_state) {

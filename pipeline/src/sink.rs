@@ -182,16 +182,7 @@ fn split_rows(rows: Vec<Output>, computed_at_ms: i64) -> Split {
                     String::new()
                 };
                 let row = WindowWriteRow::new(row, state);
-                let key = (
-                    (
-                        row.metric.clone(),
-                        row.area_level.clone(),
-                        row.area_code.clone(),
-                        row.window_seconds,
-                        row.window_start,
-                    ),
-                    row.is_final,
-                );
+                let key = (row.key(), row.is_final);
                 match windows.get(&key) {
                     Some(&i) => split.windows[i] = row,
                     None => {

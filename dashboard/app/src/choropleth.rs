@@ -113,31 +113,31 @@ pub fn ProvinceChoropleth(
             shapes
                 .iter()
                 .map(|shape| {
-            let reference = province(&shape.code);
-            let region = reference.map(|p| p.region4.clone()).unwrap_or_default();
-            let (th, en) = reference
-                .map(|p| (p.name_th.clone(), p.name_en.clone()))
-                .unwrap_or_default();
-            let code = shape.code.clone();
-            let band = {
-                let code = code.clone();
-                move || layer.with(|l| l.bands.get(&code).copied().unwrap_or("none"))
-            };
-            let dim = move || keep.with(|k| k.as_ref().is_some_and(|k| *k != region));
-            let click = code.clone();
-            view! {
-                <path
-                    class="province"
-                    data-province=code
-                    d=shape.path.clone()
-                    data-band=band
-                    data-dim=move || dim().to_string()
-                    on:click=move |_| if let Some(pick) = pick { pick.run(click.clone()) }
-                >
-                    <title>{move || if lang.get() == Lang::Th { th.clone() } else { en.clone() }}</title>
-                </path>
-            }
-        })
+                    let reference = province(&shape.code);
+                    let region = reference.map(|p| p.region4.clone()).unwrap_or_default();
+                    let (th, en) = reference
+                        .map(|p| (p.name_th.clone(), p.name_en.clone()))
+                        .unwrap_or_default();
+                    let code = shape.code.clone();
+                    let band = {
+                        let code = code.clone();
+                        move || layer.with(|l| l.bands.get(&code).copied().unwrap_or("none"))
+                    };
+                    let dim = move || keep.with(|k| k.as_ref().is_some_and(|k| *k != region));
+                    let click = code.clone();
+                    view! {
+                        <path
+                            class="province"
+                            data-province=code
+                            d=shape.path.clone()
+                            data-band=band
+                            data-dim=move || dim().to_string()
+                            on:click=move |_| if let Some(pick) = pick { pick.run(click.clone()) }
+                        >
+                            <title>{move || if lang.get() == Lang::Th { th.clone() } else { en.clone() }}</title>
+                        </path>
+                    }
+                })
                 .collect_view()
         })
     };

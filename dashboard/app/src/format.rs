@@ -60,14 +60,24 @@ pub fn value(_metric: &str, point: &Point) -> String {
     }
 }
 
-/// The headline as it reads: "3 of 120" for a count of entities meeting a
-/// condition (stations above warning), the figure otherwise.
-pub fn headline(metric: &str, point: &Point, lang: Lang) -> String {
-    let figure = value(metric, point);
+/// "of 120" for a count of entities meeting a condition (stations above
+/// warning) out of those reporting; `None` for any other figure, and for
+/// a suppressed one.
+fn out_of(metric: &str, point: &Point, lang: Lang) -> Option<String> {
     let of_count = def(metric).is_some_and(|d| d.headline == Headline::SumOfCount);
     match (of_count, point.suppressed_below, point.count) {
-        (true, None, Some(n)) => format!("{figure} {} {}", tr(lang, "จาก", "of"), number(n as f64)),
-        _ => figure,
+        (true, None, Some(n)) => Some(format!("{} {}", tr(lang, "จาก", "of"), number(n as f64))),
+        _ => None,
+    }
+}
+
+/// The headline as it reads: "3 of 120" for a count of entities meeting a
+/// condition, the figure otherwise.
+pub fn headline(metric: &str, point: &Point, lang: Lang) -> String {
+    let figure = value(metric, point);
+    match out_of(metric, point, lang) {
+        Some(of) => format!("{figure} {of}"),
+        None => figure,
     }
 }
 
@@ -75,24 +85,16 @@ pub fn headline(metric: &str, point: &Point, lang: Lang) -> String {
 /// count of entities meeting a condition "of 120 stations", so the large
 /// type holds only the figure a person reads from the room.
 pub fn figure_and_unit(metric: &str, point: Option<&Point>, lang: Lang) -> (String, String) {
-    let unit_text = unit(metric, lang).to_owned();
+    let unit_text = unit(metric, lang);
     let Some(point) = point else {
-        return ("-".to_owned(), unit_text);
+        return ("-".to_owned(), unit_text.to_owned());
     };
-    let figure = value(metric, point);
-    let of_count = def(metric).is_some_and(|d| d.headline == Headline::SumOfCount);
-    match (of_count, point.suppressed_below, point.count) {
-        (true, None, Some(n)) => {
-            let of = format!("{} {}", tr(lang, "จาก", "of"), number(n as f64));
-            let rest = if unit_text.is_empty() {
-                of
-            } else {
-                format!("{of} {unit_text}")
-            };
-            (figure, rest)
-        }
-        _ => (figure, unit_text),
-    }
+    let rest = match out_of(metric, point, lang) {
+        Some(of) if !unit_text.is_empty() => format!("{of} {unit_text}"),
+        Some(of) => of,
+        None => unit_text.to_owned(),
+    };
+    (value(metric, point), rest)
 }
 
 /// What the figure is and the period it covers ("highest station · now",

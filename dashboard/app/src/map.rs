@@ -65,24 +65,24 @@ pub fn ProvinceMap(
             shapes
                 .iter()
                 .map(|shape| {
-            let code = shape.code.clone();
-            let band = move || band(freeboard.with(|m| m.get(&code).copied()));
-            let (th, en) = province(&shape.code)
-                .map(|p| (p.name_th.clone(), p.name_en.clone()))
-                .unwrap_or_default();
-            let name = move || {
-                if lang.get() == Lang::Th {
-                    th.clone()
-                } else {
-                    en.clone()
-                }
-            };
-            view! {
-                <path class="province" data-province=shape.code.clone() d=shape.path.clone() data-band=band>
-                    <title>{name}</title>
-                </path>
-            }
-        })
+                    let code = shape.code.clone();
+                    let band = move || band(freeboard.with(|m| m.get(&code).copied()));
+                    let (th, en) = province(&shape.code)
+                        .map(|p| (p.name_th.clone(), p.name_en.clone()))
+                        .unwrap_or_default();
+                    let name = move || {
+                        if lang.get() == Lang::Th {
+                            th.clone()
+                        } else {
+                            en.clone()
+                        }
+                    };
+                    view! {
+                        <path class="province" data-province=shape.code.clone() d=shape.path.clone() data-band=band>
+                            <title>{name}</title>
+                        </path>
+                    }
+                })
                 .collect_view()
         })
     };

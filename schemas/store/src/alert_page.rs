@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use clickhouse::Row;
 use pmoc_schemas::{
-    alert::{AlertEvent, Severity},
-    api::{Alert, AlertAction, AlertGroup, AlertPage, AlertStateFilter},
+    alert::Severity,
+    api::{AlertGroup, AlertPage, AlertStateFilter},
     area::{province, region4_of},
     committee::Committee,
 };
@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::{
     Result, Store,
-    rows::{ActionRow, AlertRow, Table},
+    rows::{ActionRow, Table},
 };
 
 /// Which alerts, and which page of them.
@@ -119,7 +119,7 @@ impl Store {
         let Some(cond) = filter.condition() else {
             return Ok(page);
         };
-        let (alerts, actions) = (crate::read::latest_alerts(), ActionRow::TABLE);
+        let alerts = crate::read::latest_alerts();
         let groups: Vec<GroupRow> = self
             .servers
             .run(|c| {
@@ -139,43 +139,13 @@ impl Store {
         // `LIMIT offset, count`: the form every ClickHouse release reads.
         let offset = u64::from(filter.page) * u64::from(per_page);
         let limit = format!("LIMIT {offset}, {per_page}");
-        let rows: Vec<AlertRow> = self
-            .servers
-            .run(|c| {
-                c.query(&format!(
-                    "SELECT ?fields FROM {alerts} WHERE {cond} ORDER BY {ORDER} {limit}"
-                ))
-                .fetch_all()
-            })
+        page.alerts = self
+            .alerts_with_history(
+                &format!("SELECT ?fields FROM {alerts} WHERE {cond} ORDER BY {ORDER} {limit}"),
+                &format!("SELECT alert_id FROM {alerts} WHERE {cond} ORDER BY {ORDER} {limit}"),
+                privacy,
+            )
             .await?;
-        let history: Vec<ActionRow> = self
-            .servers
-            .run(|c| {
-                c.query(&format!(
-                    "SELECT ?fields FROM {actions}
-                     WHERE alert_id IN (
-                       SELECT alert_id FROM {alerts} WHERE {cond} ORDER BY {ORDER} {limit}
-                     )
-                     ORDER BY alert_id, at_ms"
-                ))
-                .fetch_all()
-            })
-            .await?;
-        let mut by_alert: BTreeMap<String, Vec<AlertAction>> = BTreeMap::new();
-        for a in history {
-            by_alert
-                .entry(a.alert_id.clone())
-                .or_default()
-                .push(a.into());
-        }
-        page.alerts = rows
-            .into_iter()
-            .map(|r| {
-                let event = AlertEvent::try_from(r)?;
-                let actions = by_alert.remove(&event.alert_id).unwrap_or_default();
-                Ok(Alert::new(event, actions, privacy))
-            })
-            .collect::<Result<Vec<_>>>()?;
         Ok(page)
     }
 }

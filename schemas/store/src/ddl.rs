@@ -48,29 +48,21 @@ pub enum Change {
     Create(TableDef),
     /// Drops a table (with its replicated part on a cluster).
     Drop(&'static str),
-    /// Adds a column at the end of a table. On a cluster the replicated
-    /// part is altered, and the `Distributed` table over it is created
-    /// again from it: `ALTER ... ON CLUSTER` runs on one replica per shard
-    /// and so refuses a table that is not replicated. The `Distributed`
-    /// table holds no rows (inserts are synchronous, see
+    /// Adds columns at the end of a table, in one migration when they
+    /// only mean something together. On a cluster each is added to the
+    /// replicated part, and the `Distributed` table over it is created again
+    /// from it once after them: `ALTER ... ON CLUSTER` runs on one replica
+    /// per shard and so refuses a table that is not replicated. The
+    /// `Distributed` table holds no rows (inserts are synchronous, see
     /// [`crate::client`]), so nothing is lost. 18.16 has no `ADD COLUMN IF
     /// NOT EXISTS`: the migrator asks `system.columns` before each step
     /// ([`crate::migrations::migrate`]), so a second process migrating at
     /// the same time, or a run cut between the steps, does not fail.
-    AddColumn {
-        table: &'static TableDef,
-        name: &'static str,
-        /// Type and default, e.g. `Float64 DEFAULT 0`. Never `nan`: a
-        /// default is what every older row reads.
-        definition: &'static str,
-    },
-    /// Several columns at the end of one table, added (and checked for) one
-    /// by one like [`Change::AddColumn`], the `Distributed` table made again
-    /// once after them: a change whose columns only mean something together
-    /// stays one migration.
     AddColumns {
         table: &'static TableDef,
-        /// (name, type and default) of each column, in order.
+        /// (name, type and default) of each column, in order, e.g.
+        /// `("weight", "Float64 DEFAULT 0")`. Never a `nan` default: a
+        /// default is what every older row reads.
         columns: &'static [(&'static str, &'static str)],
     },
 }
@@ -184,7 +176,7 @@ impl Change {
                 }
                 drops
             }
-            Self::AddColumn { .. } | Self::AddColumns { .. } => self
+            Self::AddColumns { .. } => self
                 .steps(db, layout)
                 .into_iter()
                 .flat_map(|s| s.statements)
@@ -194,19 +186,11 @@ impl Change {
 
     /// The change as steps, each skipped where it was made already.
     pub fn steps(&self, db: &str, layout: Layout) -> Vec<Step> {
-        let (table, columns): (&TableDef, Vec<(&'static str, &'static str)>) = match self {
-            Self::AddColumn {
-                table,
-                name,
-                definition,
-            } => (table, vec![(*name, *definition)]),
-            Self::AddColumns { table, columns } => (table, columns.to_vec()),
-            Self::Create(_) | Self::Drop(_) => {
-                return vec![Step {
-                    unless: None,
-                    statements: self.statements(db, layout),
-                }];
-            }
+        let Self::AddColumns { table, columns } = self else {
+            return vec![Step {
+                unless: None,
+                statements: self.statements(db, layout),
+            }];
         };
         let on = layout.on_cluster();
         let t = table.name;
@@ -256,24 +240,6 @@ mod tests {
               ENGINE = ReplacingMergeTree(version) ORDER BY alert_id"
             ]
         );
-        let two = Change::AddColumns {
-            table: &T,
-            columns: &[("a", "UInt32 DEFAULT 0"), ("b", "String DEFAULT ''")],
-        };
-        assert_eq!(
-            two.statements("pmoc", Layout::Single),
-            [
-                "ALTER TABLE pmoc.alerts ADD COLUMN a UInt32 DEFAULT 0",
-                "ALTER TABLE pmoc.alerts ADD COLUMN b String DEFAULT ''"
-            ]
-        );
-        // On a cluster: each column on the replicas, then the Distributed
-        // table once, checked by the last column.
-        let steps = two.steps("pmoc", Layout::of("c"));
-        assert_eq!(steps.len(), 3);
-        assert_eq!(steps[1].unless, Some(("alerts_local".to_owned(), "b")));
-        assert_eq!(steps[2].unless, Some(("alerts".to_owned(), "b")));
-        assert!(steps[2].statements[1].contains("AS pmoc.alerts_local ENGINE = Distributed"));
         assert_eq!(
             Change::Drop("old").statements("pmoc", Layout::Single),
             ["DROP TABLE IF EXISTS pmoc.old"]
@@ -300,10 +266,9 @@ mod tests {
         assert!(log.create("pmoc", Layout::of("c"))[0].contains(
             "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/pmoc/alerts', '{replica}')"
         ));
-        let add = Change::AddColumn {
+        let add = Change::AddColumns {
             table: &T,
-            name: "weight",
-            definition: "Float64 DEFAULT 0",
+            columns: &[("weight", "Float64 DEFAULT 0")],
         };
         // The replicas are altered; the Distributed table, which ALTER ON
         // CLUSTER refuses, is made again from them.

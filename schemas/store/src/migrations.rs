@@ -289,10 +289,9 @@ pub const MIGRATIONS: &[Migration] = &[
         // "dam storage" is total stored over total capacity; the count of
         // reports or entities for every other metric. 0 in rows written
         // before: readers fall back to the count there.
-        change: Change::AddColumn {
+        change: Change::AddColumns {
             table: &WINDOW_AGGREGATES,
-            name: "weight",
-            definition: "Float64 DEFAULT 0",
+            columns: &[("weight", "Float64 DEFAULT 0")],
         },
     },
     Migration {
@@ -513,7 +512,7 @@ mod tests {
     fn every_table_is_sharded_by_its_own_columns() {
         let tables = MIGRATIONS.iter().filter_map(|m| match m.change {
             Change::Create(t) => Some(t),
-            Change::Drop(_) | Change::AddColumn { .. } | Change::AddColumns { .. } => None,
+            Change::Drop(_) | Change::AddColumns { .. } => None,
         });
         for t in tables.chain([MIGRATIONS_TABLE]) {
             let key = t

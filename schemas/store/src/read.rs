@@ -384,28 +384,44 @@ impl Store {
         open_only: bool,
         privacy: &pmoc_schemas::privacy::PrivacySettings,
     ) -> Result<Vec<Alert>> {
-        let (alerts, actions) = (latest_alerts(), ActionRow::TABLE);
+        let alerts = latest_alerts();
         let filter = if open_only {
             "WHERE state != 'resolved'"
         } else {
             ""
         };
-        let rows: Vec<AlertRow> = self
-            .servers
-            .run(|c| {
-                c.query(&format!(
+        let mut out = self
+            .alerts_with_history(
+                &format!(
                     "SELECT ?fields FROM {alerts} {filter} ORDER BY opened_at_ms DESC LIMIT 500"
-                ))
-                .fetch_all()
-            })
+                ),
+                &format!("SELECT alert_id FROM {alerts} {filter}"),
+                privacy,
+            )
             .await?;
+        out.sort_by_key(|a| (std::cmp::Reverse(a.event.severity), -a.event.opened_at_ms));
+        Ok(out)
+    }
+
+    /// The alerts `rows_sql` selects (`?fields` of [`AlertRow`]), each with
+    /// its action history (the actions of the alerts `ids_sql` selects, a
+    /// superset of them), their people figures protected (`privacy`), in
+    /// the order of `rows_sql`.
+    pub(crate) async fn alerts_with_history(
+        &self,
+        rows_sql: &str,
+        ids_sql: &str,
+        privacy: &pmoc_schemas::privacy::PrivacySettings,
+    ) -> Result<Vec<Alert>> {
+        let actions = ActionRow::TABLE;
+        let rows: Vec<AlertRow> = self.servers.run(|c| c.query(rows_sql).fetch_all()).await?;
         let history: Vec<ActionRow> = self
             .servers
             .run(|c| {
                 c.query(&format!(
                     "SELECT ?fields FROM {actions}
-                 WHERE alert_id IN (SELECT alert_id FROM {alerts} {filter})
-                 ORDER BY alert_id, at_ms"
+                     WHERE alert_id IN ({ids_sql})
+                     ORDER BY alert_id, at_ms"
                 ))
                 .fetch_all()
             })
@@ -417,16 +433,13 @@ impl Store {
                 .or_default()
                 .push(a.into());
         }
-        let mut out = rows
-            .into_iter()
+        rows.into_iter()
             .map(|r| {
                 let event = AlertEvent::try_from(r)?;
                 let actions = by_alert.remove(&event.alert_id).unwrap_or_default();
                 Ok(Alert::new(event, actions, privacy))
             })
-            .collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|a| (std::cmp::Reverse(a.event.severity), -a.event.opened_at_ms));
-        Ok(out)
+            .collect()
     }
 
     /// What the scope checks need of one alert, `None` if there is none.

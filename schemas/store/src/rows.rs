@@ -66,6 +66,19 @@ pub(crate) fn invalid(table: &'static str, column: &'static str, value: &str) ->
 /// only the pipeline writes and reads back: a week of nation windows'
 /// states (every station's latest report) would otherwise travel with
 /// every read of the dashboard. One list of columns for both.
+/// A row's [`crate::WindowKey`] from its key columns.
+macro_rules! window_key {
+    ($row:expr) => {
+        (
+            $row.metric.clone(),
+            $row.area_level.clone(),
+            $row.area_code.clone(),
+            $row.window_seconds,
+            $row.window_start,
+        )
+    };
+}
+
 macro_rules! window_rows {
     ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
         /// A row of `window_aggregates`, as read (see [`WindowWriteRow`]).
@@ -91,6 +104,11 @@ macro_rules! window_rows {
                     $($field: row.$field,)*
                     revision_state,
                 }
+            }
+
+            /// The window this row is a version of.
+            pub fn key(&self) -> crate::WindowKey {
+                window_key!(self)
             }
         }
     };
@@ -136,6 +154,13 @@ pub struct WindowStateRow {
     pub window_seconds: u32,
     pub window_start: u32,
     pub revision_state: String,
+}
+
+impl WindowStateRow {
+    /// The window this state is of.
+    pub fn key(&self) -> crate::WindowKey {
+        window_key!(self)
+    }
 }
 
 impl WindowRow {

@@ -38,8 +38,13 @@ pub fn Freshness() -> impl IntoView {
         // the back of the room a green light needs no age, and thirteen
         // sources in full take three lines a 1080p wall does not have.
         // Late, silent or unknown sources are shown in full, with their age.
+        let (green, others): (Vec<_>, Vec<_>) = w
+            .freshness
+            .iter()
+            .map(|f| (f, f.light_at(t)))
+            .partition(|(_, light)| *light == Light::Green);
         let mut on_time: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for f in w.freshness.iter().filter(|f| f.light_at(t) == Light::Green) {
+        for (f, _) in green {
             let system = shares_feed(&w.freshness, f).then_some(f.source_system.as_str());
             on_time
                 .entry(f.source_agency.as_str())
@@ -68,12 +73,9 @@ pub fn Freshness() -> impl IntoView {
                 }
             })
             .collect_view();
-        let lights = w
-            .freshness
-            .iter()
-            .filter(|f| f.light_at(t) != Light::Green)
-            .map(|f| {
-                let light = f.light_at(t);
+        let lights = others
+            .into_iter()
+            .map(|(f, light)| {
                 let system = shares_feed(&w.freshness, f).then_some(f.source_system.as_str());
                 let name = catalogue::source_name(&f.source_agency, &f.schema, system, lang);
                 let detail = format!("{} {} {}", f.source_agency, f.source_system, f.schema);

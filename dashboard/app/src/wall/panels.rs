@@ -37,6 +37,13 @@ fn shown(p: &CommitteePanel, large: bool) -> impl Iterator<Item = &MetricSeries>
         .take(if large { usize::MAX } else { SMALL_PANEL_TILES })
 }
 
+/// Tiles a row in the focus view: all of them in at most two rows (a
+/// committee with eleven headlines would otherwise run off a 1080p
+/// screen), 3 to 6 a row.
+fn focus_per_row(tiles: usize) -> usize {
+    tiles.div_ceil(2).clamp(3, 6)
+}
+
 /// The panel's badges: each state once, however many figures are in it.
 fn badges(p: &CommitteePanel, large: bool, stale: bool) -> Vec<Badge> {
     let latest = || shown(p, large).filter_map(MetricSeries::latest);
@@ -92,12 +99,10 @@ pub fn PanelView(committee: String, large: bool) -> impl IntoView {
     });
     let stale = move || matches!(light.get(), Light::Amber | Light::Red);
     let id = format!("panel-{}{}", committee, if large { "-focus" } else { "" });
-    // The focus view's tiles in at most two rows (a committee with eleven
-    // headlines would otherwise run off a 1080p screen), 3 to 6 a row.
     let columns = move || {
         large.then(|| {
             let n = panel.with(|p| p.as_ref().map_or(0, |p| shown(p, true).count()));
-            format!("repeat({}, minmax(0, 1fr))", n.div_ceil(2).clamp(3, 6))
+            format!("repeat({}, minmax(0, 1fr))", focus_per_row(n))
         })
     };
     let tiles = move || {
@@ -106,7 +111,7 @@ pub fn PanelView(committee: String, large: bool) -> impl IntoView {
             return view! { <p class="empty">{tr(lang, "กำลังโหลด…", "Loading…")}</p> }.into_any();
         };
         // Six a row leave no room for the long labels at 1080p in Thai.
-        let long_labels = large && shown(&p, large).count() <= 10;
+        let long_labels = large && focus_per_row(shown(&p, large).count()) <= 5;
         shown(&p, large)
             .cloned()
             .map(|s| {
