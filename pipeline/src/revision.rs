@@ -21,9 +21,10 @@
 //!
 //! Replays: a window's state holds the ids of its late values, so a late
 //! value replayed after a crash (or republished) is recognised and not
-//! folded in twice. Read-backs are batched: all revisions whose windows
-//! became stored since the last activation are served by one query per
-//! thousand windows, so a replay of many late values costs few queries.
+//! folded in twice. Read-backs are batched: the revisions whose windows
+//! became stored are served by one query per thousand windows, one query an
+//! activation, so a replay of many late values costs few queries and never
+//! holds the worker for long.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -79,8 +80,9 @@ pub struct StoreReadBack {
     pub runtime: tokio::runtime::Handle,
 }
 
-/// Longest a worker waits for one read-back before trying again later.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a worker waits for one read-back (of at most [`READ_BATCH`]
+/// windows) before trying again later.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ReadBack for StoreReadBack {
     fn read(&self, keys: &[StateKey]) -> Result<HashMap<StateKey, Stored>, ReadBackError> {
@@ -131,6 +133,11 @@ const POLL: Duration = Duration::from_millis(50);
 const RETRY: Duration = Duration::from_secs(1);
 /// Revised windows kept beyond those awaiting storage.
 const CACHE: usize = 10_000;
+/// Most windows read back in one activation (one query, see
+/// `pmoc_store::Store::final_windows`).
+const READ_BATCH: usize = 1_000;
+/// A read-back slower than this is logged.
+const SLOW_READ: Duration = Duration::from_secs(2);
 
 /// Revisions of windows, to be emitted at one time.
 type Batch = Vec<(StateKey, Box<Revision>)>;
@@ -155,6 +162,9 @@ pub fn revisions<'s>(
             // Revised windows: state and the time their newest row was
             // emitted at (stored once the probe passes it).
             let mut cache: HashMap<StateKey, (Accumulator, u64)> = HashMap::new();
+            // Read back for revisions not folded in yet (`None`: no final
+            // row); emptied as they are.
+            let mut fetched: HashMap<StateKey, Option<Stored>> = HashMap::new();
             let mut retry_at: Option<Instant> = None;
             move |(input, _frontier), output| {
                 input.for_each_stamp(|cap, data| {
@@ -205,69 +215,90 @@ pub fn revisions<'s>(
                     activator.activate_after(POLL);
                     return;
                 }
-                let mut groups: Vec<(u64, Capability<u64>, Batch)> = Vec::new();
-                for end in &ready_ends {
-                    if let Some(by_time) = waiting.remove(end) {
-                        groups.extend(by_time.into_iter().map(|(t, (cap, v))| (t, cap, v)));
-                    }
-                }
-                let mut missing: Vec<StateKey> = groups
+                // Read back what the ready revisions need, at most one query
+                // an activation: a replay can make tens of thousands of
+                // windows ready at once, and one read of them all would hold
+                // the worker for minutes (and, timing out, be retried whole
+                // for ever).
+                let mut missing: Vec<StateKey> = ready_ends
                     .iter()
-                    .flat_map(|(_, _, v)| v.iter().map(|(k, _)| *k))
-                    .filter(|k| !cache.contains_key(k))
+                    .flat_map(|end| waiting[end].values())
+                    .flat_map(|(_, v)| v.iter().map(|(k, _)| *k))
+                    .filter(|k| !cache.contains_key(k) && !fetched.contains_key(k))
                     .collect();
                 missing.sort_unstable();
                 missing.dedup();
-                let mut unreadable = HashSet::new();
                 if !missing.is_empty() {
-                    match read_back.read(&missing) {
-                        Ok(found) => {
-                            crate::telemetry::read_back(missing.len());
-                            for (k, s) in found {
-                                match s {
-                                    Stored::State(acc) => {
-                                        cache.insert(k, (acc, 0));
-                                    }
-                                    Stored::Unreadable => {
-                                        unreadable.insert(k);
-                                    }
-                                }
+                    let batch = &missing[..missing.len().min(READ_BATCH)];
+                    let started = Instant::now();
+                    match read_back.read(batch) {
+                        Ok(mut found) => {
+                            crate::telemetry::read_back(batch.len());
+                            for k in batch {
+                                fetched.insert(*k, found.remove(k));
+                            }
+                            if started.elapsed() > SLOW_READ {
+                                tracing::info!(windows = batch.len(), waiting = missing.len(),
+                                    took = ?started.elapsed(), "slow read-back of windows to revise");
                             }
                         }
                         Err(error) => {
                             tracing::warn!(error = %pmoc_schemas::error::chain(&error),
-                                windows = missing.len(), "reading back windows to revise; retrying");
-                            // Put them back as they were; capabilities kept.
-                            for (t, cap, v) in groups {
-                                for (key, r) in v {
-                                    waiting
-                                        .entry(key.3)
-                                        .or_default()
-                                        .entry(t)
-                                        .or_insert_with(|| (cap.clone(), Vec::new()))
-                                        .1
-                                        .push((key, r));
-                                }
-                            }
+                                windows = batch.len(), "reading back windows to revise; retrying");
                             retry_at = Some(Instant::now() + RETRY);
                             activator.activate_after(RETRY);
                             return;
                         }
                     }
+                    retry_at = None;
                 }
-                retry_at = None;
+                // The groups whose windows are all at hand, leaving the rest
+                // for the next read: a stream of late values arriving as
+                // fast as they are read back never starves the ones read.
+                let at_hand = |k: &StateKey| cache.contains_key(k) || fetched.contains_key(k);
+                let mut groups: Vec<(u64, Capability<u64>, Batch)> = Vec::new();
+                for end in &ready_ends {
+                    let Some(by_time) = waiting.get_mut(end) else {
+                        continue;
+                    };
+                    let complete: Vec<u64> = by_time
+                        .iter()
+                        .filter(|(_, (_, v))| v.iter().all(|(k, _)| at_hand(k)))
+                        .map(|(t, _)| *t)
+                        .collect();
+                    for t in complete {
+                        if let Some((cap, v)) = by_time.remove(&t) {
+                            groups.push((t, cap, v));
+                        }
+                    }
+                    if by_time.is_empty() {
+                        waiting.remove(end);
+                    }
+                }
                 // In time order, so a window changed in several groups is
                 // emitted once, at the latest of them.
                 groups.sort_by_key(|(t, _, _)| *t);
                 let mut changed: BTreeMap<StateKey, usize> = BTreeMap::new();
                 let mut late = Vec::new();
+                let mut unreadable = HashSet::new();
                 for (i, (t, _, revisions)) in groups.iter().enumerate() {
                     for (key, r) in revisions {
+                        let mut window = match cache.remove(key) {
+                            Some((acc, _)) => Some(acc),
+                            None => match fetched.remove(key).flatten() {
+                                Some(Stored::State(acc)) => Some(acc),
+                                Some(Stored::Unreadable) => {
+                                    unreadable.insert(*key);
+                                    None
+                                }
+                                // No final row: the value opens the window.
+                                None => None,
+                            },
+                        };
                         if unreadable.contains(key) {
                             late.push((i, r.late()));
                             continue;
                         }
-                        let mut window = cache.remove(key).map(|(acc, _)| acc);
                         let added = Accumulator::revise(&mut window, &r.obs, &r.id());
                         if let Some(acc) = window {
                             cache.insert(*key, (acc, *t));
@@ -302,7 +333,9 @@ pub fn revisions<'s>(
                 if cache.len() > CACHE {
                     cache.retain(|_, (_, at)| stored_to.is_some_and(|s| *at >= s));
                 }
-                if !waiting.is_empty() {
+                if missing.len() > READ_BATCH {
+                    activator.activate();
+                } else if !waiting.is_empty() {
                     activator.activate_after(POLL);
                 }
             }
@@ -425,6 +458,49 @@ mod tests {
         );
         let asked = fake.asked.lock().map(|a| a.clone()).unwrap_or_default();
         assert_eq!(asked, [1, 1], "one read-back per window, batched");
+    }
+
+    #[test]
+    fn a_replay_of_many_windows_is_read_back_a_batch_at_a_time() {
+        // 2,500 late values, each in a minute of its own, none stored yet.
+        let fake = Arc::new(Fake {
+            windows: HashMap::new(),
+            asked: Mutex::new(Vec::new()),
+        });
+        let read_back: Arc<dyn ReadBack> = fake.clone();
+        let windows = timely::execute_directly(move |worker| {
+            let mut input = InputHandle::new();
+            let stored = ProbeHandle::new();
+            let seen = Rc::new(RefCell::new(0usize));
+            let sink = seen.clone();
+            worker.dataflow::<u64, _, _>(|scope| {
+                let stream = scope.input_from(&mut input).container::<Vec<Output>>();
+                revisions(scope, stream, vec![60_000], stored.clone(), read_back)
+                    .inspect(move |o: &Output| {
+                        if matches!(o, Output::Window(_)) {
+                            *sink.borrow_mut() += 1;
+                        }
+                    })
+                    .probe_with(&stored);
+            });
+            // They arrive after their windows closed (a replay of a day).
+            input.advance_to(2_500 * 60_000);
+            for minute in 0..2_500 {
+                input.send(revision(&format!("e{minute}"), minute * 60_000 + 1, 1.0));
+            }
+            input.close();
+            while !stored.done() {
+                worker.step();
+            }
+            seen.take()
+        });
+        assert_eq!(windows, 2_500, "every window revised");
+        let asked = fake.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        assert_eq!(
+            asked,
+            [1_000, 1_000, 500],
+            "one query of at most 1,000 an activation"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::{
     future::Future,
     net::TcpListener,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -22,6 +22,7 @@ pub fn free_port() -> anyhow::Result<u16> {
 pub struct ChildGuard {
     name: String,
     child: Child,
+    log: PathBuf,
 }
 
 impl ChildGuard {
@@ -42,7 +43,18 @@ impl ChildGuard {
         Ok(Self {
             name: name.to_owned(),
             child,
+            log: log.to_owned(),
         })
+    }
+
+    /// The last `lines` lines of the process's log, named, for a failure
+    /// message: a test's temporary directory is gone once it fails, and on
+    /// CI the message is all that is left of a stalled process.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        let tail = all[all.len().saturating_sub(lines)..].join("\n");
+        format!("--- last {lines} lines of {}'s log ---\n{tail}", self.name)
     }
 
     /// Fails if the process has already exited.

@@ -313,12 +313,14 @@ pub async fn wait_for_all(
         if written > best {
             (best, progressed) = (written, std::time::Instant::now());
         } else if progressed.elapsed() > STALL || started.elapsed() > LIMIT {
+            let logs: Vec<String> = processes.iter().map(|p| p.log_tail(40)).collect();
             anyhow::bail!(
                 "{windows} of {want} final windows, revised by {revised} of {} late values, \
-                 stored after {:?}; the last row was written {:?} ago",
+                 stored after {:?}; the last row was written {:?} ago\n{}",
                 expected.revised(),
                 started.elapsed(),
-                progressed.elapsed()
+                progressed.elapsed(),
+                logs.join("\n")
             );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
