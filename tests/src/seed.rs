@@ -119,9 +119,29 @@ pub async fn watermark(
     last_seen_ms: i64,
     cadence_s: u32,
 ) -> anyhow::Result<()> {
+    let system = format!("{agency} feed");
+    watermark_of(
+        client,
+        (committee, agency, &system, schema),
+        final_up_to_ms,
+        last_seen_ms,
+        cadence_s,
+    )
+    .await
+}
+
+/// [`watermark`] of a named system: two systems sending one feed are two
+/// sources.
+pub async fn watermark_of(
+    client: &clickhouse::Client,
+    (committee, agency, system, schema): (&str, &str, &str, &str),
+    final_up_to_ms: i64,
+    last_seen_ms: i64,
+    cadence_s: u32,
+) -> anyhow::Result<()> {
     client
         .query(&format!(
-            "INSERT INTO source_watermarks VALUES ('{committee}','{agency}','{agency} feed','{schema}',0,\
+            "INSERT INTO source_watermarks VALUES ('{committee}','{agency}','{system}','{schema}',0,\
              {final_up_to_ms},{last_seen_ms},{last_seen_ms},{cadence_s},1200,{last_seen_ms})"
         ))
         .execute()

@@ -18,7 +18,7 @@ mod sources;
 
 pub use evidence::{duration, evidence, number};
 pub use metrics::{MetricText, metric};
-pub use sources::{agency, feed, source_name};
+pub use sources::{agency, feed, source_name, sources_late, sources_on_time};
 
 use crate::{
     alert::{AlertState, Severity},

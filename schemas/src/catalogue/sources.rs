@@ -92,6 +92,28 @@ pub fn source_name(agency_id: &str, schema: &str, system: Option<&str>, lang: La
     }
 }
 
+/// The freshness strip's last resort when the late sources do not fit on
+/// one line by agency: "ล่าช้า 9 แหล่ง จาก 6 หน่วยงาน" / "9 sources of 6
+/// agencies late".
+pub fn sources_late(sources: usize, agencies: usize, lang: Lang) -> String {
+    match lang {
+        Lang::Th => format!("ล่าช้า {sources} แหล่ง จาก {agencies} หน่วยงาน"),
+        Lang::En => {
+            let s = if sources == 1 { "source" } else { "sources" };
+            let a = if agencies == 1 { "agency" } else { "agencies" };
+            format!("{sources} {s} of {agencies} {a} late")
+        }
+    }
+}
+
+/// Sources on time, as a count: "ตรงเวลา 4 แหล่ง" / "4 on time".
+pub fn sources_on_time(sources: usize, lang: Lang) -> String {
+    match lang {
+        Lang::Th => format!("ตรงเวลา {sources} แหล่ง"),
+        Lang::En => format!("{sources} on time"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -235,3 +235,41 @@ pub async fn seed_crowd(client: &clickhouse::Client, now_ms: i64) -> anyhow::Res
     seed::alerts(client, &crowd).await?;
     Ok(crowd.len())
 }
+
+/// The rest of the registered sources, as on a stack where many are late
+/// at once (seven late or silent, one feed from two systems): the
+/// freshness strip must still take one line, and the focus panel keep its
+/// room.
+pub async fn seed_late_sources(client: &clickhouse::Client, now_ms: i64) -> anyhow::Result<()> {
+    let min = 60_000;
+    for (source, silent_min, cadence_s) in [
+        (
+            ("population", "DOPA", "DOPA feed", "dopa.public_service"),
+            40,
+            300,
+        ),
+        (("water", "HII", "HII feed", "hii.rainfall"), 20, 600),
+        (("water", "HII", "thaiwater", "hii.water_level"), 95, 600),
+        (("water", "RID", "RID feed", "rid.dam_storage"), 300, 86_400),
+        (("water", "TMD", "TMD feed", "tmd.weather"), 200, 3_600),
+        (
+            ("resources", "GISTDA", "GISTDA feed", "gistda.hotspot"),
+            30,
+            21_600,
+        ),
+        (
+            ("resources", "CGD", "CGD feed", "cgd.budget_disbursement"),
+            4_400,
+            86_400,
+        ),
+        (
+            ("resources", "CGD", "CGD feed", "cgd.procurement_contract"),
+            150,
+            3_600,
+        ),
+    ] {
+        let last = now_ms - silent_min * min;
+        seed::watermark_of(client, source, last - last % (HOUR * 1000), last, cadence_s).await?;
+    }
+    Ok(())
+}

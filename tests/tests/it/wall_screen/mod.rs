@@ -28,7 +28,7 @@ pub(crate) mod data;
 mod readable;
 mod shared;
 
-use data::{HOUR, seed_all, seed_crowd};
+use data::{HOUR, seed_all, seed_crowd, seed_late_sources};
 
 async fn text(browser: &Browser, css: &str) -> anyhow::Result<String> {
     Ok(browser.client.find(Locator::Css(css)).await?.text().await?)
@@ -225,9 +225,25 @@ async fn wall_screen_drill_down_and_alert_actions() -> anyhow::Result<()> {
     browser.screenshot("wall_1920x1080").await?;
     assert_eq!(browser.viewport().await?, (1920, 1080), "a true 1080p page");
 
-    // Readable from the back of the room, in both languages, then the
-    // alert area: five listed, the rest counted and summarised.
+    // Readable from the back of the room, in both languages, with every
+    // registered source reporting and seven of them late; then the alert
+    // area: five listed, the rest counted and summarised.
+    seed_late_sources(&client, seeded_at).await?;
     readable::check_all(&browser, &base).await?;
+    // However little room, the strip accounts for every source: seven late
+    // (six of those just seeded, and security) and five on time.
+    let counted: (u64, u64) = serde_json::from_value(
+        browser
+            .client
+            .execute(
+                "const n = s => [...document.querySelectorAll('#freshness li' + s)]
+                   .reduce((a, li) => a + Number(li.dataset.sources), 0);
+                 return [n(':not([data-light=\"green\"])'), n('[data-light=\"green\"]')];",
+                vec![],
+            )
+            .await?,
+    )?;
+    assert_eq!(counted, (7, 5), "late and on-time sources on the strip");
     assert_eq!(
         text(&browser, "#alerts-shown").await?,
         format!("5 of {open_alerts} shown")

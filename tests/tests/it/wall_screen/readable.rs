@@ -1,8 +1,8 @@
-//! Readable from the back of the room: on the wall, no text is cut (an
-//! element whose content is wider than its box, or text outside a box that
-//! clips it) and no text is smaller than 1/60 of the screen height, nor a
-//! headline figure smaller than 1/20 (about five metres from a 65-inch
-//! screen). Checked in the page itself, on what the browser laid out.
+//! Readable from the back of the room: on the wall, nothing is cut (an
+//! element whose content is wider than its box, or text, a tile, a
+//! sparkline, a badge or a light outside a box that clips it) and no text
+//! is smaller than 1/60 of the screen height, nor a headline figure
+//! smaller than 1/20 (about five metres from a 65-inch screen). Checked in the page itself, on what the browser laid out.
 
 use std::time::Duration;
 
@@ -34,6 +34,17 @@ const shown = el => {
   const r = el.getBoundingClientRect();
   return (r.width > 0 || r.height > 0) && getComputedStyle(el).visibility !== 'hidden';
 };
+// The nearest ancestor that clips and that `el` lies outside of, if any.
+const clippedBy = el => {
+  const r = el.getBoundingClientRect();
+  for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+    const s = getComputedStyle(a);
+    if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+    const b = a.getBoundingClientRect();
+    if (r.right > b.right + 1 || r.bottom > b.bottom + 1 || r.left < b.left - 1 || r.top < b.top - 1) return a;
+  }
+  return null;
+};
 const out = { texts: 0, headlines: 0, smallest: 1e9, smallest_headline: 1e9, cut: [], small: [], small_headlines: [] };
 for (const el of wall.querySelectorAll('*')) {
   const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
@@ -49,16 +60,15 @@ for (const el of wall.querySelectorAll('*')) {
   }
   // Inline text has no box of its own: it is cut when it lies outside an
   // ancestor that clips.
-  const r = el.getBoundingClientRect();
-  for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
-    const s = getComputedStyle(a);
-    if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
-    const b = a.getBoundingClientRect();
-    if (r.right > b.right + 1 || r.bottom > b.bottom + 1 || r.left < b.left - 1 || r.top < b.top - 1) {
-      out.cut.push(name(el) + ' outside ' + name(a).slice(0, 60));
-      break;
-    }
-  }
+  const a = clippedBy(el);
+  if (a) out.cut.push(name(el) + ' outside ' + name(a).slice(0, 60));
+}
+// Not only text: a tile, its sparkline, a badge or a source's light cut
+// by its panel or strip is as lost to the room.
+for (const el of wall.querySelectorAll('.tile-m, .sparkline, .badge, .light')) {
+  if (!shown(el)) continue;
+  const a = clippedBy(el);
+  if (a) out.cut.push(name(el) + ' outside ' + name(a).slice(0, 60));
 }
 for (const el of wall.querySelectorAll('.headline')) {
   if (!shown(el)) continue;
@@ -70,8 +80,9 @@ for (const el of wall.querySelectorAll('.headline')) {
 return out;
 "#;
 
-/// Opens `path` (a wall URL), waits until it shows `ready` and its fonts,
-/// checks it and saves a screenshot named `shot`.
+/// Opens `path` (a wall URL), waits until it shows `ready`, its fonts and
+/// a freshness strip settled on one line, checks it and saves a screenshot
+/// named `shot`.
 pub async fn check_wall(
     browser: &Browser,
     url: &str,
@@ -84,11 +95,18 @@ pub async fn check_wall(
         Duration::from_secs(20),
         || async {
             let els = browser.client.find_all(Locator::Css(ready)).await?;
+            let settled = browser
+                .client
+                .find_all(Locator::Css("#freshness[data-fits='true']"))
+                .await?;
             let fonts = browser
                 .client
                 .execute("return document.fonts.status === 'loaded';", vec![])
                 .await?;
-            Ok((!els.is_empty() && fonts == serde_json::json!(true)).then_some(()))
+            Ok(
+                (!els.is_empty() && !settled.is_empty() && fonts == serde_json::json!(true))
+                    .then_some(()),
+            )
         },
     )
     .await?;
