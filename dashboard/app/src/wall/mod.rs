@@ -200,6 +200,17 @@ fn WallMap(focus: Memo<Focus>, lang: RwSignal<Lang>) -> impl IntoView {
     }
 }
 
+/// Most provinces a region table lists in one column: the focus area at
+/// 1080p holds a header and eleven rows, so a larger region is laid out as
+/// tables side by side (the north-east's twenty as two of ten).
+const REGION_ROWS: usize = 10;
+
+/// Rows a table of a region of `n` provinces: as few side-by-side tables as
+/// keep to [`REGION_ROWS`], their lengths as even as can be.
+fn region_rows(n: usize) -> usize {
+    n.div_ceil(n.div_ceil(REGION_ROWS).max(1)).max(1)
+}
+
 /// A region's provinces with each committee's map figure.
 #[component]
 fn RegionView(region: String) -> impl IntoView {
@@ -209,42 +220,72 @@ fn RegionView(region: String) -> impl IntoView {
         let Some(w) = wall.get() else {
             return ().into_any();
         };
-        let rows = provinces()
-            .iter()
-            .filter(|p| p.region4 == region)
-            .map(|p| {
-                let cells = w
-                    .maps
-                    .iter()
-                    .map(|l| {
-                        let v = l
-                            .provinces
-                            .iter()
-                            .find(|(c, _)| *c == p.code)
-                            .map(|(_, pt)| format::value(&l.metric, pt))
-                            .unwrap_or_else(|| "-".to_owned());
-                        view! { <td>{v}</td> }
-                    })
-                    .collect_view();
-                let name = if lang == Lang::Th {
-                    p.name_th.clone()
-                } else {
-                    p.name_en.clone()
-                };
-                view! { <tr data-province=p.code.clone()><td>{name}</td>{cells}</tr> }
+        let members: Vec<_> = provinces().iter().filter(|p| p.region4 == region).collect();
+        let row = |p: &pmoc_schemas::area::Province| {
+            let cells = w
+                .maps
+                .iter()
+                .map(|l| {
+                    let v = l
+                        .provinces
+                        .iter()
+                        .find(|(c, _)| *c == p.code)
+                        .map(|(_, pt)| format::value(&l.metric, pt))
+                        .unwrap_or_else(|| "-".to_owned());
+                    view! { <td>{v}</td> }
+                })
+                .collect_view();
+            let name = if lang == Lang::Th {
+                p.name_th.clone()
+            } else {
+                p.name_en.clone()
+            };
+            view! { <tr data-province=p.code.clone()><td>{name}</td>{cells}</tr> }
+        };
+        let rows_each = region_rows(members.len());
+        // Side by side, a table has no room for the long labels.
+        let side_by_side = rows_each < members.len();
+        let head = || {
+            let heads = w
+                .maps
+                .iter()
+                .map(|l| {
+                    let label = if side_by_side {
+                        format::metric_short(&l.metric, lang)
+                    } else {
+                        format::metric_label(&l.metric, lang)
+                    };
+                    view! { <th>{label}</th> }
+                })
+                .collect_view();
+            view! { <thead><tr><th>{tr(lang, "จังหวัด", "Province")}</th>{heads}</tr></thead> }
+        };
+        let tables = members
+            .chunks(rows_each)
+            .map(|chunk| {
+                let rows = chunk.iter().map(|p| row(p)).collect_view();
+                view! { <table class="region-table">{head()}<tbody>{rows}</tbody></table> }
             })
             .collect_view();
-        let heads = w
-            .maps
-            .iter()
-            .map(|l| view! { <th>{format::metric_label(&l.metric, lang)}</th> })
-            .collect_view();
-        view! {
-            <table class="region-table">
-                <thead><tr><th>{tr(lang, "จังหวัด", "Province")}</th>{heads}</tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        }
-        .into_any()
+        view! { <div class="region-tables">{tables}</div> }.into_any()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::region_rows;
+
+    #[test]
+    fn large_regions_split_into_even_tables() {
+        // Bangkok, the south (14), the north (17), the north-east (20),
+        // the centre (25).
+        let tables = |n: usize| (n.div_ceil(region_rows(n)), region_rows(n));
+        assert_eq!(tables(1), (1, 1));
+        assert_eq!(tables(10), (1, 10));
+        assert_eq!(tables(14), (2, 7));
+        assert_eq!(tables(17), (2, 9));
+        assert_eq!(tables(20), (2, 10));
+        assert_eq!(tables(25), (3, 9));
+        assert_eq!(region_rows(0), 1);
     }
 }

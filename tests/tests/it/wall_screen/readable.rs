@@ -162,13 +162,17 @@ pub async fn check_all(browser: &Browser, base: &str) -> anyhow::Result<()> {
                 "water",
                 "#panel-water-focus .tile-m[data-metric='water_level_m_msl'] .headline",
             ),
+            // Regions of 20 and 25 provinces: tables side by side.
+            ("region:NE", "#wall-focus .region-table tbody tr"),
+            ("region:C", "#wall-focus .region-table tbody tr"),
+            // Last: the caller goes on with the alert area.
             ("alerts", "#alerts-shown"),
         ] {
             check_wall(
                 browser,
                 &format!("{base}/wall?focus={focus}&lang={lang}"),
                 ready,
-                &format!("wall_{w}x{h}_{focus}_{lang}"),
+                &format!("wall_{w}x{h}_{}_{lang}", focus.replace(':', "-")),
             )
             .await?;
         }
