@@ -108,8 +108,14 @@ impl Drop for ChildGuard {
     }
 }
 
+/// Longest one check of [`wait_for`] may take before it is given up and
+/// tried again: a probe whose connection the server accepted but never
+/// answers (ZooKeeper asked too early) must not hang the test for ever.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Polls `check` until it returns `Ok(Some(v))`, failing after `timeout` with
-/// the last error or `what`.
+/// the last error or `what`. Each check is bounded too (by
+/// [`CHECK_TIMEOUT`] and what is left of `timeout`).
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
@@ -118,10 +124,18 @@ where
     let deadline = Instant::now() + timeout;
     let mut last_error = None;
     loop {
-        match check().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last_error = Some(e),
+        let bound = deadline
+            .saturating_duration_since(Instant::now())
+            .clamp(Duration::from_millis(100), CHECK_TIMEOUT);
+        match tokio::time::timeout(bound, check()).await {
+            Ok(Ok(Some(v))) => return Ok(v),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => last_error = Some(e),
+            Err(_) => {
+                last_error = Some(anyhow::anyhow!(
+                    "a check for {what} did not answer within {bound:?}"
+                ))
+            }
         }
         if Instant::now() >= deadline {
             return Err(match last_error {

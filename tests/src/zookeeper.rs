@@ -62,10 +62,15 @@ impl ZooKeeper {
 }
 
 /// ZooKeeper's own status: `Mode: standalone` once it serves requests.
+/// Bounded: asked while it starts, ZooKeeper can take the connection and
+/// never answer nor close it.
 async fn srvr(port: u16) -> anyhow::Result<String> {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    stream.write_all(b"srvr").await?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await?;
-    Ok(answer)
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.write_all(b"srvr").await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        anyhow::Ok(answer)
+    };
+    tokio::time::timeout(Duration::from_secs(2), ask).await?
 }
