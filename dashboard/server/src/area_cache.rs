@@ -13,17 +13,18 @@
 use std::{
     collections::HashMap,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, RwLock,
         atomic::{AtomicI64, Ordering},
     },
     time::Duration,
 };
 
+use axum::body::Bytes;
 use futures::StreamExt;
 use pmoc_schemas::{api::AreaDetail, committee::Committee};
 use tokio::sync::watch;
 
-use crate::{ServerError, live::now_ms, read::Reader};
+use crate::{ServerError, auth::scope::Access, live::now_ms, read::Reader};
 
 /// At most this many areas are read at once by a refresh: a crisis with
 /// hundreds of watched areas must not take every ClickHouse connection.
@@ -45,6 +46,51 @@ pub struct AreaKey {
 pub struct Versioned {
     pub version: u64,
     pub detail: Arc<AreaDetail>,
+    encoded: Arc<Encoded>,
+}
+
+/// Most cuts of one read kept encoded: a cut per distinct geographic scope
+/// among its viewers (everyone national shares one).
+const ENCODED_CUTS: usize = 8;
+
+/// A read as sent, encoded once per cut of its children (which of them the
+/// viewer's scope keeps): two hundred viewers of an area cost one clone and
+/// one JSON encoding a refresh, not two hundred.
+#[derive(Debug, Default)]
+struct Encoded(RwLock<Vec<(Vec<bool>, Bytes)>>);
+
+impl Versioned {
+    fn new(version: u64, detail: AreaDetail) -> Self {
+        Self {
+            version,
+            detail: Arc::new(detail),
+            encoded: Arc::default(),
+        }
+    }
+
+    /// The read as JSON, cut to `access`'s scope (`Access::area`, the one
+    /// rule every route cuts with); encoded on first use per cut.
+    pub fn json_for(&self, access: &Access) -> Result<Bytes, serde_json::Error> {
+        let kept: Vec<bool> = self
+            .detail
+            .children
+            .iter()
+            .map(|c| access.in_geo(&c.place.level, &c.place.code))
+            .collect();
+        {
+            let cuts = self.encoded.0.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, body)) = cuts.iter().find(|(k, _)| *k == kept) {
+                metrics::counter!("pmoc_dashboard_area_encoded_hits_total").increment(1);
+                return Ok(body.clone());
+            }
+        }
+        let body = Bytes::from(serde_json::to_vec(&access.area((*self.detail).clone()))?);
+        let mut cuts = self.encoded.0.write().unwrap_or_else(|p| p.into_inner());
+        if cuts.len() < ENCODED_CUTS && !cuts.iter().any(|(k, _)| *k == kept) {
+            cuts.push((kept, body.clone()));
+        }
+        Ok(body)
+    }
 }
 
 #[derive(Debug)]
@@ -115,10 +161,7 @@ impl AreaCache {
             metrics::counter!("pmoc_dashboard_area_cache_hits_total").increment(1);
             return Ok(v);
         }
-        let v = Versioned {
-            version: 1,
-            detail: Arc::new(self.read(key).await?),
-        };
+        let v = Versioned::new(1, self.read(key).await?);
         entry.current.send_replace(Some(v.clone()));
         Ok(v)
     }
@@ -170,10 +213,8 @@ impl AreaCache {
                             if old.is_some_and(|o| same_figures(&o.detail, &detail)) {
                                 return false;
                             }
-                            *current = Some(Versioned {
-                                version: old.map_or(1, |o| o.version + 1),
-                                detail: Arc::new(detail),
-                            });
+                            *current =
+                                Some(Versioned::new(old.map_or(1, |o| o.version + 1), detail));
                             true
                         });
                     }
@@ -208,4 +249,77 @@ fn same_figures(old: &AreaDetail, new: &AreaDetail) -> bool {
         generated_at_ms: new.generated_at_ms,
         ..old.clone()
     } == *new
+}
+
+#[cfg(test)]
+mod tests {
+    use pmoc_schemas::{
+        api::{AreaDetail, ChildRow, breadcrumbs, children},
+        auth::{RoleKind, RoleSettings},
+        committee::{Committee, security::Classification},
+    };
+
+    use super::*;
+
+    fn access(name: &str, role: RoleSettings) -> Access {
+        Access::from_settings(name, &role).expect("a valid role")
+    }
+
+    #[test]
+    fn each_scope_gets_its_cut_encoded_once() {
+        // The nation's four regions and Bangkok.
+        let v = Versioned::new(
+            3,
+            AreaDetail {
+                breadcrumbs: breadcrumbs("nation", "TH"),
+                committee: "water".to_owned(),
+                range: "1d".to_owned(),
+                window_seconds: 3600,
+                series: Vec::new(),
+                children: children("nation", "TH")
+                    .into_iter()
+                    .map(|place| ChildRow {
+                        place,
+                        values: Vec::new(),
+                    })
+                    .collect(),
+                complete_up_to_ms: None,
+                generated_at_ms: 0,
+            },
+        );
+        let national = access(
+            "executive",
+            RoleSettings::new(RoleKind::Executive, Classification::Secret),
+        );
+        let ne = access(
+            "ne",
+            RoleSettings {
+                committees: vec![Committee::Water],
+                region: "NE".to_owned(),
+                ..RoleSettings::new(RoleKind::Liaison, Classification::Restricted)
+            },
+        );
+        let codes = |body: &Bytes| {
+            let d: AreaDetail = serde_json::from_slice(body).expect("an area");
+            d.children
+                .into_iter()
+                .map(|c| c.place.code)
+                .collect::<Vec<_>>()
+        };
+        let all = v.json_for(&national).expect("encodes");
+        let mine = v.json_for(&ne).expect("encodes");
+        assert_eq!(codes(&all).len(), 5);
+        assert_eq!(codes(&mine), ["NE"], "cut by the one rule (Access::area)");
+        // Asked again (on a clone, as each request holds one): the same
+        // bytes, not a second encoding.
+        let again = v.clone();
+        assert_eq!(
+            again.json_for(&national).expect("encodes").as_ptr(),
+            all.as_ptr()
+        );
+        assert_eq!(
+            again.json_for(&ne).expect("encodes").as_ptr(),
+            mine.as_ptr()
+        );
+    }
 }

@@ -214,9 +214,18 @@ async fn area(
     Path((level, code)): Path<(String, String)>,
     Query(q): Query<AreaQuery>,
 ) -> Response {
-    match area_detail(&state, &p, &level, &code, &q).await {
-        Ok(detail) => Json(detail).into_response(),
-        Err(refused) => refused,
+    let key = match area_key(&p, &level, &code, &q) {
+        Ok(key) => key,
+        Err(refused) => return refused,
+    };
+    // Encoded once per refresh and scope (`Versioned::json_for`).
+    match state.areas.get(&key).await.map(|v| v.json_for(&p.access)) {
+        Ok(Ok(body)) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "encoding an area failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(error) => unavailable("api/area", &error),
     }
 }
 
