@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use pmoc_schemas::{
     api::Point,
     calendar::{Lang, format_datetime},
+    catalogue,
 };
 
 use crate::format::{self, tr};
@@ -77,6 +78,10 @@ pub fn LineChart(
     let meaning = format::meaning(&metric, points.last(), lang);
     let unit = format::unit(&metric, lang);
     let provisional = points.last().is_some_and(|p| !p.final_);
+    // Late values in the period: folded into its figures after they were
+    // final, and those too old to be, each said as on the wall.
+    let revised: u64 = points.iter().map(|p| p.revised).sum();
+    let late: u64 = points.iter().map(|p| p.late).sum();
     // A median hides the long waits people complain about: show the tail.
     let p95 = points.last().and_then(|p| p.p95).map(|v| {
         format!(
@@ -96,6 +101,16 @@ pub fn LineChart(
                 <span class="unit">{unit}</span>
                 <span class="p95">{p95.unwrap_or_default()}</span>
                 <span class="stale-mark" class:hidden=move || !stale.get()>{tr(lang, "ล่าช้า", "stale")}</span>
+                <span
+                    class="revised-mark"
+                    class:hidden=revised == 0
+                    data-revised=revised.to_string()
+                    title=catalogue::revised_by(revised, lang)
+                    aria-label=catalogue::revised_by(revised, lang)
+                >
+                    {catalogue::revised_mark(revised, lang)}
+                </span>
+                <span class="late-mark" class:hidden=late == 0>{catalogue::late_not_included(late, lang)}</span>
             </figcaption>
             <svg viewBox="-4 -4 308 88" preserveAspectRatio="none" aria-hidden="true">
                 <polyline points=line />

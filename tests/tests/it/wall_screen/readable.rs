@@ -166,7 +166,7 @@ pub async fn check_all(browser: &Browser, base: &str) -> anyhow::Result<()> {
             ("region:NE", "#wall-focus .region-table tbody tr"),
             ("region:C", "#wall-focus .region-table tbody tr"),
             // Last: the caller goes on with the alert area.
-            ("alerts", "#alerts-shown"),
+            ("alerts", "#alerts-shown[data-fits='true']"),
         ] {
             check_wall(
                 browser,
