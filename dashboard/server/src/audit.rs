@@ -19,10 +19,14 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use crate::{ServerError, read::Reader};
 
 /// Entries waiting at most; beyond, new ones are dropped and counted.
-const QUEUE: usize = 10_000;
+const QUEUE: usize = 50_000;
 /// Rows per insert at most.
-const BATCH: usize = 1_000;
-const FLUSH_EVERY: Duration = Duration::from_millis(250);
+const BATCH: usize = 20_000;
+/// About one insert a second whatever the request rate: every insert is a
+/// new part for ClickHouse to merge, and at 2,000 requests/s inserts every
+/// 250 ms took ClickHouse to 1.5 cores of a 2-core machine and the
+/// drill-down's p95 with it (BENCHMARKS.md).
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Longest `params` kept, characters.
 pub const MAX_PARAMS_CHARS: usize = 512;
 

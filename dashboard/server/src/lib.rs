@@ -113,7 +113,7 @@ pub async fn run(
         Duration::from_secs(u64::from(settings.dashboard.stall_after_seconds)),
         stop_rx.clone(),
     ));
-    let refresh = Duration::from_millis(settings.dashboard.refresh_ms);
+    let refresh = Duration::from_millis(settings.dashboard.area_refresh_ms);
     let areas = area_cache::AreaCache::new(reader.clone(), AREA_KEEP.max(refresh * 4));
     let area_refresher = tokio::spawn(areas.clone().run(refresh, stop_rx.clone()));
     let metrics = pmoc_telemetry::metrics_handle();

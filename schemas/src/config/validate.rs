@@ -219,6 +219,7 @@ impl Settings {
         }
         for (key, value) in [
             ("dashboard.refresh_ms", d.refresh_ms),
+            ("dashboard.area_refresh_ms", d.area_refresh_ms),
             ("dashboard.rotation_seconds", u64::from(d.rotation_seconds)),
         ] {
             if value == 0 {

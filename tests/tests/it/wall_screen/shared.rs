@@ -101,6 +101,7 @@ async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_
         ),
         ("PMOC_DASHBOARD__LISTEN", format!("127.0.0.1:{port}")),
         ("PMOC_DASHBOARD__REFRESH_MS", "200".to_owned()),
+        ("PMOC_DASHBOARD__AREA_REFRESH_MS", "200".to_owned()),
         (
             "PMOC_AUTH__ACCOUNTS_FILE",
             settings.auth.accounts_file.clone(),
