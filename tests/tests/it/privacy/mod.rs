@@ -378,6 +378,9 @@ async fn no_published_figure_recovers_a_small_count() -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.dashboard.assets_dir)?;
     std::fs::write(dir.path().join("dist/index.html"), "<!DOCTYPE html>")?;
     settings.dashboard.refresh_ms = 200;
+    // Drill-down areas re-read at the wall's pace: a round is read once the
+    // wall shows it, and an area older than that would contradict it.
+    settings.dashboard.area_refresh_ms = 200;
     // Day windows on the wall, so all three widths are published.
     settings.dashboard.wall_window_seconds = DAY;
     auth::stores_in(&mut settings, dir.path());
