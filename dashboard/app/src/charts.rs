@@ -101,15 +101,7 @@ pub fn LineChart(
                 <span class="unit">{unit}</span>
                 <span class="p95">{p95.unwrap_or_default()}</span>
                 <span class="stale-mark" class:hidden=move || !stale.get()>{tr(lang, "ล่าช้า", "stale")}</span>
-                <span
-                    class="revised-mark"
-                    class:hidden=revised == 0
-                    data-revised=revised.to_string()
-                    title=catalogue::revised_by(revised, lang)
-                    aria-label=catalogue::revised_by(revised, lang)
-                >
-                    {catalogue::revised_mark(revised, lang)}
-                </span>
+                <RevisedMark revised lang />
                 <span class="late-mark" class:hidden=late == 0>{catalogue::late_not_included(late, lang)}</span>
             </figcaption>
             <svg viewBox="-4 -4 308 88" preserveAspectRatio="none" aria-hidden="true">
@@ -123,5 +115,24 @@ pub fn LineChart(
                 <span>{last.unwrap_or_default()}</span>
             </div>
         </figure>
+    }
+}
+
+/// "ปรับแก้ +3": late values folded into a figure after it was final, with
+/// the sentence ("revised by 3 late values") as its accessible name; hidden
+/// when there are none. The wall's tiles and the drill-down's charts say it
+/// alike.
+#[component]
+pub fn RevisedMark(revised: u64, lang: Lang) -> impl IntoView {
+    view! {
+        <span
+            class="revised-mark"
+            class:hidden=revised == 0
+            data-revised=revised.to_string()
+            title=catalogue::revised_by(revised, lang)
+            aria-label=catalogue::revised_by(revised, lang)
+        >
+            {catalogue::revised_mark(revised, lang)}
+        </span>
     }
 }

@@ -11,7 +11,12 @@ use pmoc_schemas::{
     committee::Committee,
 };
 
-use crate::{Ctx, charts::Sparkline, ctx, format, format::tr};
+use crate::{
+    Ctx,
+    charts::{RevisedMark, Sparkline},
+    ctx, format,
+    format::tr,
+};
 
 /// How many tiles a committee's small panel shows; its focus view shows all.
 const SMALL_PANEL_TILES: usize = 4;
@@ -217,15 +222,7 @@ fn Tile(series: MetricSeries, lang: Lang, stale: Signal<bool>, long_labels: bool
             // the sentence is its accessible name.
             <span class="spark-row">
                 <Sparkline points=series.points />
-                <span
-                    class="revised-mark"
-                    class:hidden=revised == 0
-                    data-revised=revised.to_string()
-                    title=catalogue::revised_by(revised, lang)
-                    aria-label=catalogue::revised_by(revised, lang)
-                >
-                    {catalogue::revised_mark(revised, lang)}
-                </span>
+                <RevisedMark revised lang />
             </span>
         </div>
     }
