@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use pmoc_schemas::{alert::Severity, api::Alert, area::region4_of, calendar::Lang};
 
+use super::fit::Fit;
 use crate::{Ctx, ctx, format, format::tr};
 
 /// Alerts the area lists one per line when it has the room; the rest are
@@ -65,33 +66,24 @@ fn summary(rest: &[Alert]) -> Vec<(String, String, usize, Severity)> {
 #[component]
 pub fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
     let Ctx { wall, lang, .. } = ctx();
-    // How many to list: LISTED, one fewer each time the area is measured
-    // overflowing after a render (down to MIN_LISTED); `data-fits` once it
-    // has settled. A new count of alerts or language starts again.
-    let room = RwSignal::new(LISTED);
-    let fits = RwSignal::new(false);
+    // How many to list: LISTED, one fewer while the area overflows (down
+    // to MIN_LISTED). A new count of alerts or language starts again.
     let count = Memo::new(move |_| wall.with(|w| w.as_ref().map_or(0, |w| w.alerts.len())));
-    Effect::new(move |_| {
-        count.track();
-        lang.track();
-        held.track();
-        fits.set(false);
-        room.set(LISTED);
-    });
-    Effect::new(move |_| {
-        wall.track();
-        room.track();
-        request_animation_frame(move || {
-            let Some(area) = document().get_element_by_id("wall-focus") else {
-                return;
-            };
-            let over = area.scroll_height() > area.client_height();
-            match room.get_untracked() {
-                r if over && r > MIN_LISTED => room.set(r - 1),
-                _ => fits.set(!over),
-            }
-        });
-    });
+    let fit = Fit::new(
+        LISTED,
+        |r| (r > MIN_LISTED).then(|| r - 1),
+        || {
+            document()
+                .get_element_by_id("wall-focus")
+                .map(|area| area.scroll_height() > area.client_height())
+        },
+        move || {
+            count.track();
+            lang.track();
+            held.track();
+        },
+        move || wall.track(),
+    );
     move || {
         let lang = lang.get();
         let alerts = wall.get().map(|w| w.alerts).unwrap_or_default();
@@ -109,7 +101,7 @@ pub fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
             let h = ordered.remove(i);
             ordered.insert(0, h);
         }
-        let rest = ordered.split_off(room.get().min(ordered.len()));
+        let rest = ordered.split_off(fit.level.get().min(ordered.len()));
         let shown = ordered.len();
         let counted = match lang {
             Lang::Th => format!("แสดง {shown} จาก {total} รายการ"),
@@ -135,7 +127,7 @@ pub fn AlertList(held: Memo<Option<String>>) -> impl IntoView {
         view! {
             <header class="alerts-head">
                 <h2>{tr(lang, "การแจ้งเตือนที่เปิดอยู่", "Open alerts")}</h2>
-                <span id="alerts-shown" class="shown" data-shown=shown data-total=total data-fits=move || fits.get().to_string()>{counted}</span>
+                <span id="alerts-shown" class="shown" data-shown=shown data-total=total data-fits=move || fit.fits.get().to_string()>{counted}</span>
             </header>
             <ol class="alert-list">
                 {ordered

@@ -5,9 +5,8 @@
 //! One line whatever happens: when the broker is down every source goes
 //! late at once, and a strip that wrapped would take the focus panel's
 //! room (its second row of tiles was cut at 1080p with a dozen late
-//! sources). The strip says as much as fits (see [`Detail`]); the page
-//! measures, after each render, whether the line overflows and takes the
-//! next coarser form.
+//! sources). The strip says as much as fits (see [`Detail`]), measured in
+//! the page ([`super::fit`]).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +17,7 @@ use pmoc_schemas::{
     catalogue,
 };
 
+use super::fit::Fit;
 use crate::{Ctx, ctx, format, format::tr};
 
 /// How much the strip says, from the most to the least: who is late
@@ -187,7 +187,6 @@ pub fn Freshness() -> impl IntoView {
     let Ctx {
         wall, lang, now, ..
     } = ctx();
-    let detail = RwSignal::new(Detail::Full);
     let list = NodeRef::<leptos::html::Ul>::new();
     // Which sources are late, and how: when that changes, the strip starts
     // again from full detail (a source back on time may leave room).
@@ -203,40 +202,29 @@ pub fn Freshness() -> impl IntoView {
             })
         })
     });
-    // Whether the line, as last measured, fits (`data-fits`, for whoever
-    // needs the strip settled: a screenshot, a test).
-    let fits = RwSignal::new(false);
-    Effect::new(move |_| {
-        late.track();
-        lang.track();
-        fits.set(false);
-        detail.set(Detail::Full);
-    });
+    let fit = Fit::new(
+        Detail::Full,
+        Detail::coarser,
+        move || {
+            list.get_untracked()
+                .map(|ul| ul.scroll_width() > ul.client_width())
+        },
+        move || {
+            late.track();
+            lang.track();
+        },
+        move || {
+            now.track();
+            wall.track();
+        },
+    );
     // Text laid out in a fallback font, before the wall's fonts load, may
     // not fit where the real one does: start again once they have.
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
             if let Ok(ready) = document().fonts().ready() {
                 let _ = wasm_bindgen_futures::JsFuture::from(ready).await;
-                fits.set(false);
-                detail.set(Detail::Full);
-            }
-        });
-    });
-    // After each render (in the next frame, once the DOM is updated): a
-    // line wider than its box takes the next coarser form.
-    Effect::new(move |_| {
-        now.track();
-        wall.track();
-        detail.track();
-        request_animation_frame(move || {
-            let Some(ul) = list.get_untracked() else {
-                return;
-            };
-            let over = ul.scroll_width() > ul.client_width();
-            match detail.get_untracked().coarser() {
-                Some(coarser) if over => detail.set(coarser),
-                _ => fits.set(!over),
+                fit.restart();
             }
         });
     });
@@ -246,7 +234,7 @@ pub fn Freshness() -> impl IntoView {
         let Some(w) = wall.get() else {
             return ().into_any();
         };
-        let shown = detail.get();
+        let shown = fit.level.get();
         let lights = lamps(&w.freshness, t, shown, lang)
             .into_iter()
             .map(|l| {
@@ -269,7 +257,7 @@ pub fn Freshness() -> impl IntoView {
             .collect::<Vec<_>>()
             .join(", ");
         view! {
-            <section id="freshness" class="freshness" data-detail=format!("{shown:?}").to_lowercase() data-fits=move || fits.get().to_string()>
+            <section id="freshness" class="freshness" data-detail=format!("{shown:?}").to_lowercase() data-fits=move || fit.fits.get().to_string()>
                 <ul node_ref=list>{lights}</ul>
                 <p class="complete">
                     {tr(lang, "ครบถึง ", "Complete to ")}

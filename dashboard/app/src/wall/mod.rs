@@ -7,6 +7,7 @@
 //! of rotating.
 
 mod alerts;
+mod fit;
 mod freshness;
 mod panels;
 
