@@ -68,6 +68,7 @@ pub fn build(
         &config.alert_rules,
         config.privacy,
         config.open_alerts,
+        config.source.correction_horizon_ms,
     );
     sink(scope, outputs, writer, config.backlog).probe_with(&stored);
     stored

@@ -114,6 +114,7 @@ impl Silence {
                             "{committee} {agency} {system} {schema} quiet for {} s, expected every {cadence_s} s",
                             quiet_ms / 1000
                         ),
+                        revision: 0,
                     };
                     self.open.insert(key.clone(), event.clone());
                     events.push(event);

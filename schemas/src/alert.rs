@@ -277,12 +277,16 @@ pub enum AlertState {
     Open,
     Updated,
     Resolved,
+    /// Judged again with late values, the breach never happened: the alert
+    /// was raised on figures since corrected. Kept, not deleted, so the
+    /// record says what was shown and why it no longer is.
+    Withdrawn,
 }
 
 impl AlertState {
     /// The inverse of [`Self::as_str`].
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Open, Self::Updated, Self::Resolved]
+        [Self::Open, Self::Updated, Self::Resolved, Self::Withdrawn]
             .into_iter()
             .find(|s| s.as_str() == name)
     }
@@ -292,8 +296,17 @@ impl AlertState {
             Self::Open => "open",
             Self::Updated => "updated",
             Self::Resolved => "resolved",
+            Self::Withdrawn => "withdrawn",
         }
     }
+
+    /// Still breaching, as far as the pipeline knows.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Open | Self::Updated)
+    }
+
+    /// The SQL condition on a `state` column selecting open alerts.
+    pub const OPEN_SQL: &'static str = "state IN ('open', 'updated')";
 }
 
 /// One transition of one alert, as stored and published on the alerts topic.
@@ -323,6 +336,11 @@ pub struct AlertEvent {
     /// rule, in English with schema ids. People read
     /// [`crate::catalogue::evidence`], built from the fields above.
     pub evidence: String,
+    /// How many times late values made the pipeline judge this alert again
+    /// and rewrite its record (0: as first judged). Orders the stored rows
+    /// of one alert: a correction replaces rows of later event time.
+    #[serde(default)]
+    pub revision: u32,
 }
 
 /// Field by field, a withheld figure (NaN) equal to another withheld one:
@@ -345,6 +363,7 @@ impl PartialEq for AlertEvent {
             value,
             threshold,
             evidence,
+            revision,
         } = self;
         (
             alert_id, rule, severity, committee, metric, area_level, area_code, state,
@@ -357,14 +376,19 @@ impl PartialEq for AlertEvent {
             &other.area_level,
             &other.area_code,
             &other.state,
-        ) && (opened_at_ms, updated_at_ms, resolved_at_ms, evidence)
-            == (
-                &other.opened_at_ms,
-                &other.updated_at_ms,
-                &other.resolved_at_ms,
-                &other.evidence,
-            )
-            && same(*value, other.value)
+        ) && (
+            opened_at_ms,
+            updated_at_ms,
+            resolved_at_ms,
+            evidence,
+            revision,
+        ) == (
+            &other.opened_at_ms,
+            &other.updated_at_ms,
+            &other.resolved_at_ms,
+            &other.evidence,
+            &other.revision,
+        ) && same(*value, other.value)
             && same(*threshold, other.threshold)
     }
 }

@@ -2,10 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    alert::{AlertEvent, AlertState},
-    committee::Committee,
-};
+use crate::{alert::AlertEvent, committee::Committee};
 
 /// The newest closed window of one province.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -285,7 +282,7 @@ impl Alert {
     /// operators did: closing an alert does not make the breach go away, it
     /// only marks the alert as dealt with.
     pub fn is_open(&self) -> bool {
-        self.event.state != AlertState::Resolved
+        self.event.state.is_open()
     }
 }
 
@@ -469,6 +466,7 @@ pub fn children(level: &str, code: &str) -> Vec<Place> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::AlertState;
 
     #[test]
     fn breadcrumbs_run_from_the_nation_down() {
@@ -502,6 +500,7 @@ mod tests {
             value: 21.5,
             threshold: 30.0,
             evidence: "dam_storage_pct 21.50 vs 30.00".to_owned(),
+            revision: 0,
         };
         let alert = Alert::new(event, Vec::new(), &Default::default());
         assert_eq!(alert.area_en, "Chiang Mai");

@@ -338,6 +338,7 @@ mod tests {
             value: 3.0,
             threshold: 13.5,
             evidence: "incident_severity 3.00 vs 13.50 in the 3600 s window from 2026-12-01 10:00 (incident_spike)".to_owned(),
+            revision: 0,
         };
         p.alert(&mut event);
         assert!(event.value.is_nan());

@@ -9,7 +9,7 @@
 
 use leptos::{html, prelude::*, task::spawn_local};
 use pmoc_schemas::{
-    alert::Severity,
+    alert::{AlertState, Severity},
     api::{ActionRequest, Alert, AlertPage, AlertStateFilter, MAX_COMMENT_CHARS},
     area::{REGIONS4, provinces},
     auth::SessionInfo,
@@ -328,7 +328,26 @@ fn history(alert: &Alert, lang: Lang) -> Vec<(&'static str, String)> {
             format!("{verb} {} {}: {}", format_time(a.at_ms), a.actor, a.comment),
         ));
     }
-    if e.resolved_at_ms > 0 {
+    if e.revision > 0 && e.state != AlertState::Withdrawn {
+        // Judged again when late values revised its windows.
+        out.push((
+            "revised",
+            match lang {
+                Lang::Th => format!("ตัดสินใหม่ด้วยข้อมูลล่าช้า {} ครั้ง", e.revision),
+                Lang::En => format!("re-judged with late data ({}x)", e.revision),
+            },
+        ));
+    }
+    if e.state == AlertState::Withdrawn {
+        out.push((
+            "withdrawn",
+            format!(
+                "{} {}",
+                catalogue::alert_state(e.state).get(lang),
+                format_time(e.resolved_at_ms)
+            ),
+        ));
+    } else if e.resolved_at_ms > 0 {
         out.push((
             "resolved",
             format!(

@@ -113,6 +113,7 @@ mod tests {
             value: 0.0,
             threshold: 0.0,
             evidence: String::new(),
+            revision: 0,
         };
         Alert {
             event,

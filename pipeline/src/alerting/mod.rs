@@ -14,17 +14,23 @@
 //! the rule's `clear_margin` resolves it (hysteresis: a value hovering at
 //! the limit opens one alert, not one a minute). A rule with
 //! `averaging_seconds` judges each station's mean over that period (PM2.5's
-//! 24-hour standard), from the latest reading per station of each window. Alert ids and timestamps come from event
-//! time, not the wall clock, so a replay after a crash rewrites the same
-//! rows instead of adding new ones.
+//! 24-hour standard), from the latest reading per station of each window.
+//! Alert ids and timestamps come from event time, not the wall clock, so a
+//! replay after a crash rewrites the same rows instead of adding new ones.
+//! A window revised by late values is judged again with every window after
+//! it, and the alerts the corrected history changes are rewritten
+//! ([`journal`]).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+mod journal;
+mod judge;
+
+use std::collections::{BTreeMap, HashMap};
 
 use pmoc_schemas::{
     aggregate::AreaLevel,
-    alert::{AlertEvent, AlertRules, AlertState, Severity, Statistic, ThresholdRule},
+    alert::{AlertEvent, AlertRules, Severity, Statistic, ThresholdRule},
     metric::MetricId,
-    privacy::{PrivacySettings, is_people},
+    privacy::PrivacySettings,
 };
 use timely::{
     container::CapacityContainerBuilder,
@@ -35,9 +41,13 @@ use timely::{
     },
 };
 
+use self::{
+    journal::{Judgement, Key},
+    judge::{Input, Judging},
+};
 use crate::{
     record::{Output, WindowValue},
-    window::{Accumulator, Area},
+    window::Area,
 };
 
 /// A rule, resolved against the metric catalogue once.
@@ -67,15 +77,16 @@ enum Rule {
 
 impl Rule {
     fn applies_to(&self, w: &WindowValue) -> bool {
-        let (metric, width_ms) = match self {
-            Rule::Threshold {
-                metric, width_ms, ..
-            }
-            | Rule::Rate {
-                metric, width_ms, ..
-            } => (*metric, *width_ms),
+        let width_ms = match self {
+            Rule::Threshold { width_ms, .. } | Rule::Rate { width_ms, .. } => *width_ms,
         };
-        w.metric == metric && w.end_ms - w.start_ms == width_ms
+        w.metric == self.metric() && w.end_ms - w.start_ms == width_ms
+    }
+
+    fn metric(&self) -> MetricId {
+        match self {
+            Rule::Threshold { metric, .. } | Rule::Rate { metric, .. } => *metric,
+        }
     }
 
     fn name(&self) -> &str {
@@ -131,277 +142,98 @@ fn compile(rules: &AlertRules) -> Vec<Rule> {
     out
 }
 
-/// The rule's figure of a window: over each entity's latest report for the
-/// entity kinds (the province's dams together: total over capacity); `None`
-/// when it has none (no dam of known capacity), so no alert reads a NaN.
-fn statistic(acc: &Accumulator, s: Statistic) -> Option<f64> {
-    let t = acc.totals();
-    match s {
-        Statistic::Count => Some(t.count as f64),
-        Statistic::Sum => Some(t.sum),
-        Statistic::Mean => t.mean(),
-        Statistic::Min => Some(t.min),
-        Statistic::Max => Some(t.max),
-        Statistic::Last => Some(acc.last),
-    }
-}
-
-/// Each entity's values in the trailing windows of an averaging rule.
-type Trail = VecDeque<(i64, Vec<(u64, f64)>)>;
-
-/// The statistic over each entity's mean across `trail`: the worst
-/// station's 24-hour mean for `Max`. Only entities with values in at least
-/// three quarters of the period count (PCD's completeness rule for a
-/// 24-hour mean: 18 hours), so one spiking hour after a quiet start or a
-/// restart is not a day's mean.
-fn averaged(trail: &Trail, s: Statistic, periods: usize) -> Option<f64> {
-    let needed = (periods * 3).div_ceil(4) as u32;
-    let mut means: BTreeMap<u64, (f64, u32)> = BTreeMap::new();
-    for (_, values) in trail {
-        for &(entity, v) in values {
-            let m = means.entry(entity).or_default();
-            *m = (m.0 + v, m.1 + 1);
-        }
-    }
-    let means = means
-        .values()
-        .filter(|(_, n)| *n >= needed)
-        .map(|(sum, n)| sum / f64::from(*n));
-    match s {
-        Statistic::Count => Some(trail.back().map_or(0, |(_, v)| v.len()) as f64),
-        Statistic::Sum => Some(means.sum()),
-        Statistic::Mean => {
-            let (sum, n) = means.fold((0.0, 0u32), |(s, n), m| (s + m, n + 1));
-            (n > 0).then(|| sum / f64::from(n))
-        }
-        Statistic::Min => means.reduce(f64::min),
-        Statistic::Max | Statistic::Last => means.reduce(f64::max),
-    }
-}
-
-/// Consecutive breaching windows and the first one's start.
-type Streak = (u32, i64);
-
-/// What one worker knows per (rule index, area).
+/// What one worker knows of its (rule, area)s.
 #[derive(Default)]
 struct State {
     privacy: PrivacySettings,
-    open: HashMap<(usize, Area), AlertEvent>,
-    /// Counts of the trailing windows of rate rules: (window start, count).
-    history: HashMap<(usize, Area), VecDeque<(i64, u64)>>,
-    /// Trailing windows of averaging rules.
-    trails: HashMap<(usize, Area), Trail>,
-    /// Consecutive breaching windows not yet opened, with the first's start.
-    streaks: HashMap<(usize, Area), (u32, i64)>,
-    /// The start of the newest window judged, and the streak before it: a
-    /// revised window is judged again only while it is the newest (an
-    /// alert's history is not rewritten), replacing its first judgement.
-    judged: HashMap<(usize, Area), (i64, Option<Streak>)>,
+    /// How far back (event time) a revised window is judged again.
+    horizon_ms: i64,
+    keys: HashMap<(usize, Area), Key>,
 }
 
 impl State {
-    /// Evaluates `rule` on one final window; returns the transition, if any.
-    fn evaluate(&mut self, index: usize, rule: &Rule, w: &WindowValue) -> Option<AlertEvent> {
-        let people = is_people(w.metric.name());
-        let privacy = self.privacy;
-        // What the rule may see of a people count: the published figure.
-        let shown = |v: f64| if people { privacy.comparable(v) } else { v };
-        let key = (index, w.area);
-        match self.judged.get(&key).copied() {
-            // A later window was judged already: too old to judge again.
-            Some((start, _)) if w.start_ms < start => return None,
-            // Judged before late values revised it: undo that judgement's
-            // traces (trailing means, baseline, streak) and judge it again.
-            Some((start, streak)) if w.start_ms == start => {
-                let same = |s: Option<i64>| s == Some(start);
-                if let Some(trail) = self.trails.get_mut(&key)
-                    && same(trail.back().map(|(s, _)| *s))
-                {
-                    trail.pop_back();
-                }
-                if let Some(history) = self.history.get_mut(&key)
-                    && same(history.back().map(|(s, _)| *s))
-                {
-                    history.pop_back();
-                }
-                match streak {
-                    Some(s) => self.streaks.insert(key, s),
-                    None => self.streaks.remove(&key),
-                };
-            }
-            _ => {
-                let streak = self.streaks.get(&key).copied();
-                self.judged.insert(key, (w.start_ms, streak));
-            }
-        }
-        let (breach, value, limit, severity) = match rule {
-            Rule::Threshold {
-                statistic: s,
-                limit,
-                severity,
-                averaging_windows,
-                width_ms,
-                rule,
-                ..
-            } => {
-                let value = if *averaging_windows > 1 {
-                    let trail = self.trails.entry(key).or_default();
-                    let latest = w.acc.entities.as_ref().map_or_else(
-                        || vec![(0, statistic(&w.acc, *s).unwrap_or(f64::NAN))],
-                        |e| e.iter().map(|(&k, l)| (k, l.value)).collect(),
-                    );
-                    trail.push_back((w.start_ms, latest));
-                    let oldest = w.start_ms - (*averaging_windows as i64 - 1) * width_ms;
-                    while trail.front().is_some_and(|(start, _)| *start < oldest) {
-                        trail.pop_front();
-                    }
-                    averaged(trail, *s, *averaging_windows)
-                } else {
-                    statistic(&w.acc, *s)
-                };
-                let value = shown(value.filter(|v| v.is_finite())?);
-                let breach = if self.open.contains_key(&key) {
-                    !rule.cleared(value)
-                } else {
-                    let streak = self.streaks.entry(key).or_insert((0, w.start_ms));
-                    if rule.comparison.breached(value, *limit) {
-                        streak.0 += 1;
-                    } else {
-                        *streak = (0, w.start_ms);
-                    }
-                    if streak.0 == 1 {
-                        streak.1 = w.start_ms;
-                    }
-                    streak.0 >= rule.min_windows
-                };
-                (breach, value, *limit, *severity)
-            }
-            Rule::Rate {
-                width_ms,
-                baseline_windows,
-                factor,
-                min_count,
-                severity,
-                ..
-            } => {
-                let history = self.history.entry((index, w.area)).or_default();
-                // Windows without events are zeros of the baseline.
-                if let Some(&(last, _)) = history.back() {
-                    let mut start = last + width_ms;
-                    while start < w.start_ms && history.len() <= *baseline_windows {
-                        history.push_back((start, 0));
-                        start += width_ms;
-                    }
-                }
-                let baseline = if history.is_empty() {
-                    None
-                } else {
-                    Some(history.iter().map(|(_, c)| *c).sum::<u64>() as f64 / history.len() as f64)
-                };
-                let count = shown(w.acc.totals().count as f64) as u64;
-                let limit = baseline.map_or(f64::INFINITY, |b| (b * factor).max(*min_count as f64));
-                history.push_back((w.start_ms, count));
-                while history.len() > *baseline_windows {
-                    history.pop_front();
-                }
-                (count as f64 >= limit, count as f64, limit, *severity)
-            }
-        };
-        let averaging = match rule {
-            Rule::Threshold {
-                averaging_windows,
-                width_ms,
-                ..
-            } if *averaging_windows > 1 => format!(
-                ", each station's mean over {} h",
-                *averaging_windows as i64 * width_ms / 3_600_000
-            ),
-            _ => String::new(),
-        };
-        let evidence = |value: f64| {
-            // Rewritten with the published figures when about people
-            // (`PrivacySettings::alert`), keeping the window and the rule.
-            format!(
-                "{} {value:.2} vs {limit:.2} in the {} s window from {}{averaging} ({})",
-                w.metric.name(),
-                (w.end_ms - w.start_ms) / 1000,
-                crate::window::local_time(w.start_ms),
-                rule.name(),
-            )
-        };
-        match (breach, self.open.get_mut(&key)) {
-            (true, None) => {
-                // Opened when the breach began, not when it had lasted.
-                let opened_ms = self.streaks.remove(&key).map_or(w.start_ms, |(_, s)| s);
-                let def = w.metric.def();
-                let area = w.area.code_string();
-                let mut event = AlertEvent {
-                    alert_id: format!(
-                        "{}:{}:{area}:{}",
-                        rule.name(),
-                        w.area.level.as_str(),
-                        opened_ms
-                    ),
-                    rule: rule.name().to_owned(),
-                    severity,
-                    committee: def.committee,
-                    metric: def.name.to_owned(),
-                    area_level: w.area.level.as_str().to_owned(),
-                    area_code: area,
-                    state: AlertState::Open,
-                    opened_at_ms: opened_ms,
-                    updated_at_ms: w.end_ms,
-                    resolved_at_ms: 0,
-                    value,
-                    threshold: limit,
-                    evidence: evidence(value),
-                };
-                privacy.alert(&mut event);
-                self.open.insert(key, event.clone());
-                Some(event)
-            }
-            (true, Some(open)) if open.value != privacy_value(&privacy, people, value) => {
-                open.state = AlertState::Updated;
-                open.value = value;
-                open.threshold = limit;
-                open.updated_at_ms = w.end_ms;
-                open.evidence = evidence(value);
-                privacy.alert(open);
-                Some(open.clone())
-            }
-            (false, Some(_)) => {
-                let mut event = self.open.remove(&key)?;
-                event.state = AlertState::Resolved;
-                event.value = value;
-                event.updated_at_ms = w.end_ms;
-                event.resolved_at_ms = w.end_ms;
-                event.evidence = evidence(value);
-                privacy.alert(&mut event);
-                Some(event)
-            }
-            _ => None,
-        }
+    /// Judges a batch of final windows, in time order, by every rule that
+    /// reads them; returns the alerts' transitions and corrections.
+    fn judge(&mut self, rules: &[Rule], windows: &[WindowValue]) -> Vec<AlertEvent> {
+        self.judge_by(rules.iter().enumerate(), windows)
     }
-}
 
-/// A breaching value as its alert stores it (a breach over people is
-/// never suppressed: rules compare suppressed counts as 0).
-fn privacy_value(privacy: &PrivacySettings, people: bool, value: f64) -> f64 {
-    if people {
-        privacy.published(value)
-    } else {
-        value
+    /// [`Self::judge`] by `rules`, each with its index in the settings.
+    fn judge_by<'r>(
+        &mut self,
+        rules: impl Iterator<Item = (usize, &'r Rule)> + Clone,
+        windows: &[WindowValue],
+    ) -> Vec<AlertEvent> {
+        let mut out = Vec::new();
+        // Keys with revised windows, from the earliest journal position.
+        let mut replays: BTreeMap<(usize, Area), usize> = BTreeMap::new();
+        let judging = |rule, w: &WindowValue| Judging {
+            rule,
+            area: w.area,
+            privacy: self.privacy,
+            start_ms: w.start_ms,
+            end_ms: w.end_ms,
+        };
+        let by_index: HashMap<usize, &Rule> = rules.clone().collect();
+        for w in windows {
+            for (i, rule) in rules.clone() {
+                if !rule.applies_to(w) {
+                    continue;
+                }
+                let key = (i, w.area);
+                let input = Input::of(rule, w);
+                let deferred = replays.contains_key(&key);
+                let k = self.keys.entry(key).or_default();
+                match k.judge(&judging(rule, w), input, deferred, self.horizon_ms) {
+                    Judgement::Judged(e) => out.extend(e),
+                    Judgement::Revised { from } => {
+                        let at = replays.entry(key).or_insert(from);
+                        *at = (*at).min(from);
+                    }
+                    Judgement::Unchanged => {}
+                    Judgement::TooOld => {
+                        metrics::counter!("pmoc_pipeline_alert_revisions_too_old_total")
+                            .increment(1);
+                    }
+                }
+            }
+        }
+        for ((i, area), from) in replays {
+            if let Some(k) = self.keys.get_mut(&(i, area)) {
+                let j = Judging {
+                    rule: by_index[&i],
+                    area,
+                    privacy: self.privacy,
+                    start_ms: 0,
+                    end_ms: 0,
+                };
+                out.extend(k.replay(from, &j));
+            }
+        }
+        for w in windows {
+            for (i, rule) in rules.clone() {
+                if rule.applies_to(w)
+                    && let Some(k) = self.keys.get_mut(&(i, w.area))
+                {
+                    k.prune(&judging(rule, w), self.horizon_ms);
+                }
+            }
+        }
+        out
     }
 }
 
 /// Adds the alert transitions of the final province windows in `outputs`.
 /// `open` are the alerts open when the pipeline last stopped, so a restart
-/// updates or resolves them instead of opening duplicates.
+/// updates or resolves them instead of opening duplicates. A window revised
+/// by late values within `horizon_ms` of the newest is judged again with
+/// those after it ([`journal`]).
 pub fn alerts<'s>(
     outputs: Stream<'s, u64, Vec<Output>>,
     rules: &AlertRules,
     privacy: PrivacySettings,
     open: Vec<AlertEvent>,
+    horizon_ms: i64,
 ) -> Stream<'s, u64, Vec<Output>> {
     let rules = compile(rules);
     // Only final province windows some rule reads cross the exchange.
@@ -434,6 +266,7 @@ pub fn alerts<'s>(
         move |_, _| {
             let mut state = State {
                 privacy,
+                horizon_ms,
                 ..State::default()
             };
             for event in open {
@@ -447,7 +280,7 @@ pub fn alerts<'s>(
                         level: AreaLevel::Province,
                         code,
                     };
-                    state.open.insert((index, area), event);
+                    state.keys.insert((index, area), Key::with_open(event));
                 }
             }
             // Final windows, by time, evaluated in time order once complete.
@@ -475,14 +308,8 @@ pub fn alerts<'s>(
                     let (cap, mut windows) = entry.remove();
                     windows.sort_by_key(|w| (w.start_ms, w.metric, w.area));
                     let mut session = output.session(&cap);
-                    for w in &windows {
-                        for (i, rule) in rules.iter().enumerate() {
-                            if rule.applies_to(w)
-                                && let Some(event) = state.evaluate(i, rule, w)
-                            {
-                                session.give(Output::Alert(Box::new(event)));
-                            }
-                        }
+                    for event in state.judge(&rules, &windows) {
+                        session.give(Output::Alert(Box::new(event)));
                     }
                 }
             }

@@ -1,7 +1,28 @@
 //! The rules' state machine, judged window by window.
 
+use pmoc_schemas::alert::AlertState;
+
 use super::*;
-use crate::window::Observation;
+use crate::window::{Accumulator, Observation};
+
+/// A week's correction horizon, as by default.
+const WEEK_MS: i64 = 7 * 24 * 3_600_000;
+
+fn fresh_state() -> State {
+    State {
+        horizon_ms: WEEK_MS,
+        ..State::default()
+    }
+}
+
+impl State {
+    /// One window judged by rule `index` alone; at most one transition.
+    fn evaluate(&mut self, index: usize, rule: &Rule, w: &WindowValue) -> Option<AlertEvent> {
+        let mut out = self.judge_by(std::iter::once((index, rule)), std::slice::from_ref(w));
+        assert!(out.len() <= 1, "{out:?}");
+        out.pop()
+    }
+}
 
 fn window(metric: MetricId, start_ms: i64, width_ms: i64, values: &[f64]) -> WindowValue {
     let area = Area {
@@ -42,7 +63,7 @@ fn a_breach_opens_updates_and_resolves_one_alert() {
         .enumerate()
         .find(|(_, r)| r.name() == "water_over_bank")
         .expect("default rule");
-    let mut state = State::default();
+    let mut state = fresh_state();
     let m = MetricId::WaterFreeboard;
     let states: Vec<Option<(AlertState, String)>> = [
         vec![1.0, 0.5],
@@ -75,33 +96,136 @@ fn a_breach_opens_updates_and_resolves_one_alert() {
 }
 
 #[test]
-fn a_revised_window_is_judged_again_only_while_it_is_the_newest() {
+fn a_revised_window_rewrites_its_alert() {
     let rules = compile(&AlertRules::default());
     let i = rule_named(&rules, "water_over_bank");
-    let mut state = State::default();
+    let mut state = fresh_state();
     let m = MetricId::WaterFreeboard;
     let opened = state
         .evaluate(i, &rules[i], &window(m, 0, 60_000, &[-0.3]))
         .expect("opens");
-    assert_eq!(opened.state, AlertState::Open);
+    assert_eq!((opened.state, opened.revision), (AlertState::Open, 0));
     // A late report of another station above its bank: the window's
-    // lowest freeboard is now -0.6, the alert is updated.
+    // lowest freeboard is now -0.6; the alert as judged with every value
+    // opened at -0.6, a new revision of the same record.
     let mut revised = window(m, 0, 60_000, &[-0.3, -0.6]);
     // As `crate::revision` emits it: a final row with its late values.
     revised.acc.late_ids = Some(Box::new(["HII/late-1".to_owned()].into()));
-    let updated = state
+    let corrected = state
         .evaluate(i, &rules[i], &revised)
         .expect("judged again");
-    assert_eq!((updated.state, updated.value), (AlertState::Updated, -0.6));
-    // The next minute is judged; a revision of the first is not.
+    assert_eq!(
+        (corrected.state, corrected.value, corrected.revision),
+        (AlertState::Open, -0.6, 1)
+    );
+    assert_eq!(corrected.alert_id, opened.alert_id);
+    // The same revision again changes nothing.
+    assert!(state.evaluate(i, &rules[i], &revised).is_none());
+    // Later windows carry the revision, so their rows stay the newest.
+    let resolved = state
+        .evaluate(i, &rules[i], &window(m, 60_000, 60_000, &[0.5]))
+        .expect("resolves");
+    assert_eq!(
+        (resolved.state, resolved.revision),
+        (AlertState::Resolved, 1)
+    );
+}
+
+/// Freeboard windows, a minute each from 0.
+fn minutes(values: &[f64]) -> Vec<WindowValue> {
+    let m = MetricId::WaterFreeboard;
+    values
+        .iter()
+        .enumerate()
+        .map(|(k, v)| window(m, k as i64 * 60_000, 60_000, &[*v]))
+        .collect()
+}
+
+#[test]
+fn an_older_revised_window_opens_the_alert_it_missed() {
+    let rules = compile(&AlertRules::default());
+    let i = rule_named(&rules, "water_over_bank");
+    let mut state = fresh_state();
+    for w in minutes(&[0.5; 6]) {
+        assert!(state.evaluate(i, &rules[i], &w).is_none());
+    }
+    // Minute 2 was over the bank, a station's report shows three hours
+    // later: the alert it missed, opened and resolved as it happened.
+    let late = window(MetricId::WaterFreeboard, 120_000, 60_000, &[0.5, -0.3]);
+    let e = state.evaluate(i, &rules[i], &late).expect("judged again");
+    assert_eq!(
+        (
+            e.alert_id.as_str(),
+            e.state,
+            e.opened_at_ms,
+            e.resolved_at_ms
+        ),
+        (
+            "water_over_bank:province:34:120000",
+            AlertState::Resolved,
+            120_000,
+            240_000
+        )
+    );
+    assert_eq!(e.revision, 0, "first published: nothing to correct");
+}
+
+#[test]
+fn an_alert_whose_breach_is_corrected_away_is_withdrawn() {
+    let rules = compile(&AlertRules::default());
+    let i = rule_named(&rules, "water_over_bank");
+    let mut state = fresh_state();
+    let m = MetricId::WaterFreeboard;
+    let judged: Vec<AlertEvent> = minutes(&[-0.3, -0.3, 0.5, 0.5])
+        .iter()
+        .filter_map(|w| state.evaluate(i, &rules[i], w))
+        .collect();
+    assert_eq!(judged.len(), 2, "opened at 0, resolved at 2: {judged:?}");
+    // The station's corrected reading for minute 0 is inside the bank: the
+    // breach began at minute 1. The alert dated 0 never was.
+    let rows = state.judge_by(
+        std::iter::once((i, &rules[i])),
+        &[window(m, 0, 60_000, &[0.5])],
+    );
+    let by_id = |id: &str| rows.iter().find(|e| e.alert_id == id).cloned();
+    let gone = by_id("water_over_bank:province:34:0").expect("withdrawn");
+    assert_eq!((gone.state, gone.revision), (AlertState::Withdrawn, 1));
+    assert!(gone.evidence.contains("withdrawn"), "{}", gone.evidence);
+    assert!(!gone.state.is_open());
+    let real = by_id("water_over_bank:province:34:60000").expect("the real one");
+    assert_eq!(
+        (real.state, real.opened_at_ms, real.resolved_at_ms),
+        (AlertState::Resolved, 60_000, 180_000)
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+}
+
+#[test]
+fn a_window_older_than_the_horizon_is_not_judged_again() {
+    let rules = compile(&AlertRules::default());
+    let i = rule_named(&rules, "water_over_bank");
+    let mut state = State {
+        horizon_ms: 3_600_000,
+        ..State::default()
+    };
+    let m = MetricId::WaterFreeboard;
     assert!(
         state
-            .evaluate(i, &rules[i], &window(m, 60_000, 60_000, &[-0.6]))
+            .evaluate(i, &rules[i], &window(m, 0, 60_000, &[0.5]))
             .is_none()
     );
-    let mut older = window(m, 0, 60_000, &[0.9]);
-    older.acc.late_ids = revised.acc.late_ids.clone();
-    assert!(state.evaluate(i, &rules[i], &older).is_none());
+    let two_hours = 2 * 3_600_000;
+    assert!(
+        state
+            .evaluate(i, &rules[i], &window(m, two_hours, 60_000, &[0.5]))
+            .is_none()
+    );
+    assert!(
+        state
+            .evaluate(i, &rules[i], &window(m, 0, 60_000, &[-0.9]))
+            .is_none(),
+        "beyond the horizon: the late value stays a correction of the figure only"
+    );
 }
 
 #[test]
@@ -112,7 +236,7 @@ fn a_rate_spike_is_measured_against_the_trailing_baseline() {
         .enumerate()
         .find(|(_, r)| r.name() == "incident_spike")
         .expect("default rule");
-    let mut state = State::default();
+    let mut state = fresh_state();
     let hour = 3_600_000;
     let m = MetricId::IncidentSeverity;
     // Four quiet hours (one empty), then 12 incidents: 12 >= max(10, 3 x 1.5).
@@ -155,7 +279,7 @@ fn rule_named(rules: &[Rule], name: &str) -> usize {
 fn a_value_hovering_at_the_limit_opens_once() {
     let rules = compile(&AlertRules::default());
     let i = rule_named(&rules, "water_over_bank");
-    let mut state = State::default();
+    let mut state = fresh_state();
     let m = MetricId::WaterFreeboard;
     // Freeboard hovering around 0 (the bank), within the 5 cm margin.
     let hovering = [0.01, -0.01, 0.02, -0.02, 0.03, -0.01, 0.04, 0.0, -0.03];
@@ -192,7 +316,7 @@ fn a_breach_opens_only_after_its_minimum_duration() {
     settings.thresholds[0].min_windows = 3;
     let rules = compile(&settings);
     let i = rule_named(&rules, "water_over_bank");
-    let mut state = State::default();
+    let mut state = fresh_state();
     let m = MetricId::WaterFreeboard;
     let at = |k: i64, v: f64| window(m, k * 60_000, 60_000, &[v]);
     // Two breaching minutes, then a recovery: nothing opens.
@@ -210,7 +334,7 @@ fn a_breach_opens_only_after_its_minimum_duration() {
 fn pm25_is_judged_on_each_stations_24_hour_mean() {
     let rules = compile(&AlertRules::default());
     let i = rule_named(&rules, "pm25_over_standard");
-    let mut state = State::default();
+    let mut state = fresh_state();
     let hour = 3_600_000;
     let m = MetricId::Pm25;
     // Two stations: one at 20 all day, one at 20 with a 2-hour spike to
@@ -225,7 +349,7 @@ fn pm25_is_judged_on_each_stations_24_hour_mean() {
     // 30.8; before 18 hours there is no 24-hour mean to judge.
     assert!(transitions.is_empty(), "{transitions:?}");
     // A station at 45 all day is over 37.5: one alert.
-    let mut state = State::default();
+    let mut state = fresh_state();
     for k in 0..24 {
         let w = window(m, k * hour, hour, &[20.0, 45.0]);
         transitions.extend(state.evaluate(i, &rules[i], &w));
@@ -234,4 +358,135 @@ fn pm25_is_judged_on_each_stations_24_hour_mean() {
     assert_eq!(transitions[0].state, AlertState::Open);
     assert_eq!(transitions[0].opened_at_ms, 17 * hour, "the 18th hour");
     assert!(transitions[0].evidence.contains("mean over 24 h"));
+}
+
+mod replay {
+    //! Judged in arrival order, revisions included, the stored alerts are
+    //! those of judging the final figures in time order.
+
+    use std::collections::HashMap;
+
+    use pmoc_store::rows::AlertRow;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The alerts table after `events`: the highest version of each id.
+    fn stored(events: &[AlertEvent]) -> HashMap<String, AlertEvent> {
+        let mut table: HashMap<String, (u64, AlertEvent)> = HashMap::new();
+        for e in events {
+            let version = AlertRow::from(e).version;
+            if table.get(&e.alert_id).is_none_or(|(v, _)| version >= *v) {
+                table.insert(e.alert_id.clone(), (version, e.clone()));
+            }
+        }
+        table.into_iter().map(|(k, (_, e))| (k, e)).collect()
+    }
+
+    /// Runs `rule` over a series first seen as `first` (`None`: no window
+    /// yet) and finally `last`, window `k` revised to its final value in
+    /// the batch of window `at[k]`; compares with the final series judged
+    /// in order.
+    fn check(
+        rule: &str,
+        min_windows: u32,
+        first: &[Option<f64>],
+        last: &[f64],
+        at: &[usize],
+        make: impl Fn(usize, f64) -> WindowValue,
+    ) -> Result<(), TestCaseError> {
+        let mut settings = AlertRules::default();
+        for t in &mut settings.thresholds {
+            t.min_windows = min_windows;
+        }
+        let rules = compile(&settings);
+        let i = rule_named(&rules, rule);
+        let only = || std::iter::once((i, &rules[i]));
+        let n = last.len();
+        let mut state = fresh_state();
+        let mut events = Vec::new();
+        for t in 0..n {
+            let mut batch: Vec<WindowValue> = first[t].map(|v| make(t, v)).into_iter().collect();
+            for k in 0..=t {
+                let revised = first[k] != Some(last[k]);
+                if revised && at[k].clamp(k, n - 1) == t {
+                    batch.push(make(k, last[k]));
+                }
+            }
+            batch.sort_by_key(|w| w.start_ms);
+            events.extend(state.judge_by(only(), &batch));
+        }
+        let mut fresh = fresh_state();
+        let expected: Vec<AlertEvent> = (0..n)
+            .flat_map(|k| fresh.judge_by(only(), &[make(k, last[k])]))
+            .collect();
+        let (got, want) = (stored(&events), stored(&expected));
+        for (id, e) in &got {
+            match want.get(id) {
+                Some(w) => prop_assert_eq!(
+                    &AlertEvent {
+                        revision: 0,
+                        ..e.clone()
+                    },
+                    w
+                ),
+                None => prop_assert_eq!(e.state, AlertState::Withdrawn, "{}", id),
+            }
+        }
+        for id in want.keys() {
+            prop_assert!(got.contains_key(id), "{} missing", id);
+        }
+        Ok(())
+    }
+
+    fn series() -> impl Strategy<Value = (Vec<Option<f64>>, Vec<f64>, Vec<usize>)> {
+        let value = prop::sample::select(vec![-0.3, -0.02, 0.02, 0.5]);
+        prop::collection::vec(
+            (
+                prop::option::weighted(0.8, value.clone()),
+                value,
+                0..40usize,
+            ),
+            1..40,
+        )
+        .prop_map(|rows| {
+            let first = rows.iter().map(|r| r.0).collect();
+            let last = rows.iter().map(|r| r.1).collect();
+            let at = rows.iter().map(|r| r.2).collect();
+            (first, last, at)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn threshold_alerts_match_the_final_figures(
+            (first, last, at) in series(),
+            min_windows in 1u32..3,
+        ) {
+            let m = MetricId::WaterFreeboard;
+            check("water_over_bank", min_windows, &first, &last, &at, |k, v| {
+                window(m, k as i64 * 60_000, 60_000, &[v])
+            })?;
+        }
+
+        #[test]
+        fn averaged_alerts_match_the_final_figures((first, last, at) in series()) {
+            // Hourly PM2.5 of two stations, 20 to 100 µg/m³.
+            let pm = |v: f64| 20.0 + (v + 0.3) * 100.0;
+            let m = MetricId::Pm25;
+            check("pm25_over_standard", 1, &first, &last, &at, |k, v| {
+                window(m, k as i64 * 3_600_000, 3_600_000, &[pm(v), pm(-v)])
+            })?;
+        }
+
+        #[test]
+        fn rate_alerts_match_the_final_figures((first, last, at) in series()) {
+            // Counts of incidents an hour, from the same values.
+            let count = |v: f64| ((v + 0.3) * 30.0) as usize + 1;
+            let m = MetricId::IncidentSeverity;
+            check("incident_spike", 1, &first, &last, &at, |k, v| {
+                window(m, k as i64 * 3_600_000, 3_600_000, &vec![2.0; count(v)])
+            })?;
+        }
+    }
 }

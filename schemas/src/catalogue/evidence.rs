@@ -122,6 +122,7 @@ mod tests {
             value: 82.7,
             threshold: 75.0,
             evidence: "pm25_ugm3 82.70 vs 75.00 in the 60 s window".to_owned(),
+            revision: 0,
         }
     }
 

@@ -100,6 +100,10 @@ pub fn alert_state(s: AlertState) -> Text {
         AlertState::Open => t("เปิด", "open"),
         AlertState::Updated => t("ปรับค่า", "updated"),
         AlertState::Resolved => t("คลี่คลายแล้ว", "resolved"),
+        AlertState::Withdrawn => t(
+            "ถอนคืน: ข้อมูลล่าช้าแก้ไขแล้ว",
+            "withdrawn: corrected by late data",
+        ),
     }
 }
 

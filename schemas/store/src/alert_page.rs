@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use clickhouse::Row;
 use pmoc_schemas::{
-    alert::Severity,
+    alert::{AlertState, Severity},
     api::{AlertGroup, AlertPage, AlertStateFilter},
     area::{province, region4_of},
     committee::Committee,
@@ -60,15 +60,14 @@ impl AlertFilter<'_> {
             parts.push(format!("severity = '{}'", s.as_str()));
         }
         let acted = format!("alert_id IN (SELECT alert_id FROM {})", ActionRow::TABLE);
+        let open = AlertState::OPEN_SQL;
         match self.state {
-            AlertStateFilter::Open => parts.push("state != 'resolved'".to_owned()),
-            AlertStateFilter::Unacknowledged => {
-                parts.push(format!("state != 'resolved' AND NOT ({acted})"));
-            }
-            AlertStateFilter::Acknowledged => {
-                parts.push(format!("state != 'resolved' AND {acted}"))
-            }
-            AlertStateFilter::Resolved => parts.push("state = 'resolved'".to_owned()),
+            AlertStateFilter::Open => parts.push(open.to_owned()),
+            AlertStateFilter::Unacknowledged => parts.push(format!("{open} AND NOT ({acted})")),
+            AlertStateFilter::Acknowledged => parts.push(format!("{open} AND {acted}")),
+            // Ended either way: the breach passed, or corrected figures
+            // show it never was.
+            AlertStateFilter::Resolved => parts.push(format!("NOT ({open})")),
             AlertStateFilter::All => {}
         }
         if let Some(codes) = self.provinces {

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use clickhouse::{Client, Row, query::Query};
 use pmoc_schemas::{
     aggregate::AreaLevel,
-    alert::AlertEvent,
+    alert::{AlertEvent, AlertState},
     api::{Alert, AlertAction, Light, SourceFreshness},
     auth::AuditEntry,
     calendar::window_of,
@@ -386,9 +386,9 @@ impl Store {
     ) -> Result<Vec<Alert>> {
         let alerts = latest_alerts();
         let filter = if open_only {
-            "WHERE state != 'resolved'"
+            format!("WHERE {}", AlertState::OPEN_SQL)
         } else {
-            ""
+            String::new()
         };
         let mut out = self
             .alerts_with_history(

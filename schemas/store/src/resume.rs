@@ -4,7 +4,7 @@
 //! version per key (`LIMIT 1 BY` or `argMax`), like the dashboard's reads
 //! (see [`crate::read`]), rather than `FINAL`.
 
-use pmoc_schemas::alert::AlertEvent;
+use pmoc_schemas::alert::{AlertEvent, AlertState};
 
 use crate::{
     Result, Store,
@@ -57,8 +57,9 @@ impl Store {
             .servers
             .run(|c| {
                 c.query(&format!(
-                    "SELECT ?fields FROM {} WHERE state != 'resolved'",
-                    crate::read::latest_alerts()
+                    "SELECT ?fields FROM {} WHERE {}",
+                    crate::read::latest_alerts(),
+                    AlertState::OPEN_SQL
                 ))
                 .fetch_all()
             })

@@ -267,7 +267,7 @@ impl From<&AlertEvent> for AlertRow {
         let order = match a.state {
             AlertState::Open => 0,
             AlertState::Updated => 1,
-            AlertState::Resolved => 2,
+            AlertState::Resolved | AlertState::Withdrawn => 2,
         };
         Self {
             alert_id: a.alert_id.clone(),
@@ -284,8 +284,7 @@ impl From<&AlertEvent> for AlertRow {
             value: a.value,
             threshold: a.threshold,
             evidence: a.evidence.clone(),
-            // Event time, so a replayed transition rewrites its own row.
-            version: (a.updated_at_ms.max(0) as u64) * 4 + order,
+            version: alert_version(a.revision, a.updated_at_ms, order),
         }
     }
 }
@@ -312,9 +311,23 @@ impl TryFrom<AlertRow> for AlertEvent {
             resolved_at_ms: r.resolved_at_ms,
             value: r.value,
             threshold: r.threshold,
+            revision: (r.version >> REVISION_SHIFT) as u32,
             evidence: r.evidence,
         })
     }
+}
+
+/// Where an alert row's version keeps the alert's revision: above event
+/// time in ms x 4 (2^43 is the year 2248).
+const REVISION_SHIFT: u32 = 44;
+
+/// An alert row's version: its revision, then its event time, then its
+/// state's order. From event time, so a replayed transition rewrites its
+/// own row; revision first, so a correction by late values replaces rows
+/// of later event time that it contradicts.
+fn alert_version(revision: u32, updated_at_ms: i64, order: u64) -> u64 {
+    let time = (updated_at_ms.max(0) as u64) * 4 + order;
+    (u64::from(revision.min(0xF_FFFF)) << REVISION_SHIFT) | (time & ((1 << REVISION_SHIFT) - 1))
 }
 
 /// A row of `alert_actions`: append-only, the history of an alert.
@@ -570,6 +583,7 @@ mod tests {
             value: -0.3,
             threshold: 0.0,
             evidence: "water_freeboard_m -0.30 vs 0.00".to_owned(),
+            revision: 0,
         }
     }
 
@@ -586,6 +600,15 @@ mod tests {
         let updated = AlertRow::from(&alert(AlertState::Updated, 180_000));
         let resolved = AlertRow::from(&alert(AlertState::Resolved, 180_000));
         assert!(row.version < updated.version && updated.version < resolved.version);
+        // Judged again with late values: the correction, dated earlier,
+        // replaces the later resolution, and its revision comes back.
+        let corrected = AlertEvent {
+            revision: 1,
+            ..alert(AlertState::Withdrawn, 150_000)
+        };
+        let corrected_row = AlertRow::from(&corrected);
+        assert!(corrected_row.version > resolved.version);
+        assert_eq!(AlertEvent::try_from(corrected_row).ok(), Some(corrected));
 
         let mut bad = row;
         bad.severity = "apocalyptic".to_owned();

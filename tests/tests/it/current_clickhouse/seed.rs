@@ -217,6 +217,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<Seeded> {
                 value: -0.1 * (k as f64 + 1.0),
                 threshold: 0.0,
                 evidence: format!("freeboard {k}"),
+                revision: 0,
             };
             store.insert(&[AlertRow::from(&event)]).await?;
             if state == last {
