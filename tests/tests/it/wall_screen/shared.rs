@@ -81,7 +81,7 @@ fn headline(detail: &AreaDetail, metric: &str) -> Option<f64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_pushed()
+async fn viewers_share_reads_repeated_only_when_their_committee_moved_and_get_changes_pushed()
 -> anyhow::Result<()> {
     init_tracing();
     let dir = tempfile::tempdir()?;
