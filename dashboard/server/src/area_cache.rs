@@ -17,7 +17,7 @@ use crate::{
     auth::scope::Access,
     marks::{Marks, Schedule},
     read::Reader,
-    shared::{Names, SharedKey, SharedReads},
+    shared::{Names, SharedKey, SharedReads, names},
 };
 
 /// The drill-down's reads.
@@ -37,13 +37,7 @@ pub struct AreaKey {
 
 impl SharedKey for AreaKey {
     type Value = AreaDetail;
-    const NAMES: Names = Names {
-        queries: "pmoc_dashboard_area_queries_total",
-        hits: "pmoc_dashboard_area_cache_hits_total",
-        encoded_hits: "pmoc_dashboard_area_encoded_hits_total",
-        entries: "pmoc_dashboard_area_cache_entries",
-        skipped: "pmoc_dashboard_area_reads_skipped_total",
-    };
+    const NAMES: Names = names!("pmoc_dashboard_area");
 
     fn committee(&self) -> Committee {
         self.committee
@@ -91,13 +85,7 @@ pub struct DistrictMapKey {
 
 impl SharedKey for DistrictMapKey {
     type Value = MapLayer;
-    const NAMES: Names = Names {
-        queries: "pmoc_dashboard_district_map_queries_total",
-        hits: "pmoc_dashboard_district_map_cache_hits_total",
-        encoded_hits: "pmoc_dashboard_district_map_encoded_hits_total",
-        entries: "pmoc_dashboard_district_map_cache_entries",
-        skipped: "pmoc_dashboard_district_map_reads_skipped_total",
-    };
+    const NAMES: Names = names!("pmoc_dashboard_district_map");
 
     fn committee(&self) -> Committee {
         self.committee

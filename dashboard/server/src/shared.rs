@@ -60,6 +60,20 @@ pub struct Names {
     pub skipped: &'static str,
 }
 
+/// The metric names of a kind of shared read, all from one prefix.
+macro_rules! names {
+    ($prefix:literal) => {
+        $crate::shared::Names {
+            queries: concat!($prefix, "_queries_total"),
+            hits: concat!($prefix, "_cache_hits_total"),
+            encoded_hits: concat!($prefix, "_encoded_hits_total"),
+            entries: concat!($prefix, "_cache_entries"),
+            skipped: concat!($prefix, "_reads_skipped_total"),
+        }
+    };
+}
+pub(crate) use names;
+
 /// What one cached read is of, and how it is made and cut.
 pub trait SharedKey: std::fmt::Debug + Clone + Eq + Hash + Send + Sync + 'static {
     type Value: Serialize + Send + Sync + 'static;

@@ -71,6 +71,40 @@ async fn next_area(
     .context("no area event within 20 s")?
 }
 
+/// Twenty requests of `url`, ten at a time by each of two viewers: each
+/// answer's `ETag` and body.
+async fn twenty(
+    a: &Session,
+    b: &Session,
+    url: &str,
+) -> anyhow::Result<Vec<(Option<String>, Vec<u8>)>> {
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        for s in [a, b] {
+            let (cookie, url) = (s.cookie.clone(), url.to_owned());
+            requests.spawn(async move {
+                let r = http()
+                    .get(url)
+                    .header(reqwest::header::COOKIE, cookie)
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                let tag = r
+                    .headers()
+                    .get(reqwest::header::ETAG)
+                    .and_then(|t| t.to_str().ok())
+                    .map(str::to_owned);
+                anyhow::Ok((tag, r.bytes().await?.to_vec()))
+            });
+        }
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = requests.join_next().await {
+        answers.push(answer??);
+    }
+    Ok(answers)
+}
+
 fn headline(detail: &AreaDetail, metric: &str) -> Option<f64> {
     detail
         .series
@@ -142,23 +176,11 @@ async fn viewers_share_reads_repeated_only_when_their_committee_moved_and_get_ch
         counter(&base, &a, queries).await?,
         counter(&base, &a, refreshes).await?,
     );
-    let mut requests = tokio::task::JoinSet::new();
-    for _ in 0..10 {
-        for s in [&a, &b] {
-            let (cookie, url) = (s.cookie.clone(), format!("{base}{AREA}"));
-            requests.spawn(async move {
-                let r = http()
-                    .get(url)
-                    .header(reqwest::header::COOKIE, cookie)
-                    .send();
-                anyhow::Ok(r.await?.error_for_status()?.json::<AreaDetail>().await?)
-            });
-        }
-    }
-    let mut details = Vec::new();
-    while let Some(detail) = requests.join_next().await {
-        details.push(detail??);
-    }
+    let details = twenty(&a, &b, &format!("{base}{AREA}"))
+        .await?
+        .into_iter()
+        .map(|(_, body)| Ok(serde_json::from_slice::<AreaDetail>(&body)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (q1, r1) = (
         counter(&base, &a, queries).await?,
         counter(&base, &a, refreshes).await?,
@@ -232,30 +254,10 @@ async fn viewers_share_reads_repeated_only_when_their_committee_moved_and_get_ch
         counter(&base, &a, maps).await?,
         counter(&base, &a, refreshes).await?,
     );
-    let mut requests = tokio::task::JoinSet::new();
-    for _ in 0..10 {
-        for s in [&a, &b] {
-            let (cookie, url) = (s.cookie.clone(), map_url.clone());
-            requests.spawn(async move {
-                let r = http()
-                    .get(url)
-                    .header(reqwest::header::COOKIE, cookie)
-                    .send()
-                    .await?
-                    .error_for_status()?;
-                let tag = r
-                    .headers()
-                    .get(reqwest::header::ETAG)
-                    .context("a tagged district map")?
-                    .to_str()?
-                    .to_owned();
-                anyhow::Ok((tag, r.json::<MapLayer>().await?))
-            });
-        }
-    }
     let mut layers = Vec::new();
-    while let Some(layer) = requests.join_next().await {
-        layers.push(layer??);
+    for (tag, body) in twenty(&a, &b, &map_url).await? {
+        let tag = tag.context("a tagged district map")?;
+        layers.push((tag, serde_json::from_slice::<MapLayer>(&body)?));
     }
     let (m1, r5) = (
         counter(&base, &a, maps).await?,
