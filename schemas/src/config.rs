@@ -224,6 +224,13 @@ pub struct DashboardSettings {
     /// and reading each watched one twice a second kept ClickHouse near
     /// 1.5 cores of a 2-core machine under the drill-down benchmark.
     pub area_refresh_ms: u64,
+    /// The longest a watched area (and the national district map) goes
+    /// without being read again. Between those reads an area is read only
+    /// when its committee's stored figures moved (the wall's reads say so);
+    /// this one catches what they cannot show: ranges sliding with the
+    /// clock, revisions of windows older than the wall's sparklines, rows
+    /// written by anything but the pipeline.
+    pub area_max_age_ms: u64,
     /// How long the pipeline's stored frontier, or the server's reads of
     /// ClickHouse, may stand still before every page says the data is
     /// stalled (see `schemas::health`). The national feeds never pause
@@ -280,6 +287,7 @@ impl Default for DashboardSettings {
             assets_dir: "dist".to_owned(),
             refresh_ms: 500,
             area_refresh_ms: 2_000,
+            area_max_age_ms: 10_000,
             stall_after_seconds: 60,
             rotation: [
                 "water",

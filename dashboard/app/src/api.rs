@@ -34,6 +34,16 @@ pub async fn get(url: &str) -> Result<Response, gloo_net::Error> {
     Request::get(url).send().await.map(checked)
 }
 
+/// A GET of what the page holds a copy of, tagged `tag` (the server's
+/// `ETag`): the server answers 304 with no body while it is unchanged.
+pub async fn get_if_changed(url: &str, tag: Option<&str>) -> Result<Response, gloo_net::Error> {
+    let mut request = Request::get(url);
+    if let Some(tag) = tag {
+        request = request.header("If-None-Match", tag);
+    }
+    request.send().await.map(checked)
+}
+
 /// A JSON POST with the CSRF token.
 pub async fn post_json<T: serde::Serialize>(
     url: &str,

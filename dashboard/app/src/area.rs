@@ -56,6 +56,10 @@ impl Here {
     }
 }
 
+/// How often the national district map asks whether its figures changed
+/// when nothing else has told it (the server's safety re-read is 10 s).
+const MAP_RECHECK_MS: i64 = 10_000;
+
 fn href(level: &str, code: &str, range: &str, committee: &str) -> String {
     format!("/area/{level}/{code}?range={range}&committee={committee}")
 }
@@ -220,35 +224,55 @@ pub fn AreaPage() -> impl IntoView {
         });
     });
 
-    // All districts coloured by the committee's map metric, refetched with
-    // every live snapshot; only the bands change, in place.
-    Effect::new(move |_| {
+    // All districts coloured by the committee's map metric: asked again
+    // when the page's own figures are pushed (the server repeats its reads
+    // of a committee together, district map first, and only when the
+    // committee's stored figures moved) and, to catch what that push does
+    // not show, every `MAP_RECHECK_MS`; not on the wall's pushes (twice a
+    // second). The server answers 304 with no body while its read is
+    // unchanged; only the bands change, in place.
+    // The tag of the layer shown; forgotten on leaving the page's place,
+    // whose map another layer may have replaced meanwhile.
+    let map_tag = StoredValue::new(None::<String>);
+    let recheck = Memo::new(move |_| now.get() / MAP_RECHECK_MS);
+    Effect::new(move |was: Option<Here>| {
         let h = here.get();
-        wall.track();
+        detail.track();
+        recheck.track();
+        if was.as_ref() != Some(&h) {
+            map_tag.set_value(None);
+        }
         if !h.national_districts() {
-            return;
+            return h;
         }
         let lang = lang.get_untracked();
         let url = format!(
             "/api/map/districts?committee={}&range={}",
             h.committee, h.range
         );
+        let tag = map_tag.get_value();
+        let fetched_for = h.clone();
         spawn_local(async move {
             let got = async {
-                crate::api::get(&url)
-                    .await?
-                    .json::<pmoc_schemas::api::MapLayer>()
-                    .await
+                let r = crate::api::get_if_changed(&url, tag.as_deref()).await?;
+                if r.status() == 304 || !r.ok() {
+                    return Ok(None);
+                }
+                let tag = r.headers().get("ETag");
+                let layer = r.json::<pmoc_schemas::api::MapLayer>().await?;
+                Ok::<_, gloo_net::Error>(Some((layer, tag)))
             }
             .await;
             match got {
-                Ok(m) if here.get_untracked() == h => {
+                Ok(Some((m, tag))) if here.get_untracked() == fetched_for => {
+                    map_tag.set_value(tag);
                     district_layer.set(metric_layer(&m.metric, &m.provinces, lang));
                 }
                 Ok(_) => {}
                 Err(e) => leptos::logging::warn!("district map: {e}"),
             }
         });
+        h
     });
 
     // The map is rebuilt only when what it outlines changes, not when the

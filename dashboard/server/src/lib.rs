@@ -13,10 +13,12 @@ pub mod cli;
 pub mod export;
 pub mod geo;
 pub mod live;
+pub mod marks;
 pub mod push;
 pub mod read;
 pub mod routes;
 pub mod series;
+pub mod shared;
 pub mod wall;
 
 use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
@@ -60,6 +62,8 @@ pub struct AppState {
     pub health: watch::Receiver<Health>,
     /// The drill-down's reads, shared by every viewer of an area.
     pub areas: area_cache::AreaCache,
+    /// The national district maps, shared by every viewer of one.
+    pub district_maps: area_cache::DistrictMapCache,
     /// Pushes cut per scope, shared by the connections of each scope.
     pub cuts: Arc<push::Cuts>,
     pub metrics: pmoc_telemetry::PrometheusHandle,
@@ -103,19 +107,31 @@ pub async fn run(
     let (tx, rx) = watch::channel(Arc::new(WaterSnapshot::default()));
     let (wall_tx, wall_rx) = watch::channel(Arc::new(WallSnapshot::default()));
     let (health_tx, health_rx) = watch::channel(Health::default());
+    let (marks_tx, marks_rx) = watch::channel(marks::Marks::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let poller = tokio::spawn(live::poll(
         reader.clone(),
-        tx,
-        wall_tx,
-        health_tx,
+        live::Channels {
+            water: tx,
+            wall: wall_tx,
+            health: health_tx,
+            marks: marks_tx,
+        },
         Duration::from_millis(settings.dashboard.refresh_ms),
         Duration::from_secs(u64::from(settings.dashboard.stall_after_seconds)),
         stop_rx.clone(),
     ));
     let refresh = Duration::from_millis(settings.dashboard.area_refresh_ms);
-    let areas = area_cache::AreaCache::new(reader.clone(), AREA_KEEP.max(refresh * 4));
-    let area_refresher = tokio::spawn(areas.clone().run(refresh, stop_rx.clone()));
+    let max_age = Duration::from_millis(settings.dashboard.area_max_age_ms);
+    let keep = AREA_KEEP.max(refresh * 4);
+    let areas = area_cache::AreaCache::new(reader.clone(), keep, marks_rx.clone());
+    let district_maps = area_cache::DistrictMapCache::new(reader.clone(), keep, marks_rx.clone());
+    let area_refresher = tokio::spawn(area_cache::run(
+        (areas.clone(), district_maps.clone()),
+        (refresh, max_age),
+        marks_rx,
+        stop_rx.clone(),
+    ));
     let metrics = pmoc_telemetry::metrics_handle();
     let metrics_server = match settings.dashboard.metrics_listen.as_str() {
         "" => None,
@@ -139,6 +155,7 @@ pub async fn run(
         wall: wall_rx,
         health: health_rx,
         areas,
+        district_maps,
         cuts: Arc::default(),
         metrics,
         assets_dir: PathBuf::from(&settings.dashboard.assets_dir),

@@ -13,7 +13,7 @@ use pmoc_schemas::{
 };
 use tokio::sync::watch;
 
-use crate::read::Reader;
+use crate::{marks::Marks, read::Reader};
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -76,12 +76,21 @@ impl FlowWatch {
     }
 }
 
+/// Where the poller publishes what it reads.
+#[derive(Debug)]
+pub struct Channels {
+    pub water: watch::Sender<Arc<WaterSnapshot>>,
+    pub wall: watch::Sender<Arc<WallSnapshot>>,
+    pub health: watch::Sender<Health>,
+    /// Each committee's stored-figures mark, from the wall's reads, for
+    /// the shared reads' refresher (`marks`).
+    pub marks: watch::Sender<Marks>,
+}
+
 /// Polls until `stop` turns true.
 pub async fn poll(
     reader: Reader,
-    tx: watch::Sender<Arc<WaterSnapshot>>,
-    wall_tx: watch::Sender<Arc<WallSnapshot>>,
-    health_tx: watch::Sender<Health>,
+    out: Channels,
     every: Duration,
     stall_after: Duration,
     mut stop: watch::Receiver<bool>,
@@ -107,11 +116,11 @@ pub async fn poll(
         let read_at = now_ms();
         let (water, wall) = tokio::join!(
             within(read_timeout, reader.water_snapshot(read_at)),
-            within(read_timeout, reader.wall_snapshot(read_at)),
+            within(read_timeout, reader.wall_read(read_at)),
         );
         match water {
             Some(Ok(snapshot)) => {
-                tx.send_if_modified(|current| {
+                out.water.send_if_modified(|current| {
                     let changed = current.provinces != snapshot.provinces;
                     if changed {
                         metrics::counter!("pmoc_dashboard_snapshots_published_total").increment(1);
@@ -130,9 +139,16 @@ pub async fn poll(
             }
         }
         match wall {
-            Some(Ok(snapshot)) => {
+            Some(Ok((snapshot, marks))) => {
                 flow.read_ok(read_at, &snapshot);
-                wall_tx.send_if_modified(|current| {
+                out.marks.send_if_modified(|current| {
+                    let changed = *current != marks;
+                    if changed {
+                        *current = marks;
+                    }
+                    changed
+                });
+                out.wall.send_if_modified(|current| {
                     let changed = crate::wall::changed(current, &snapshot);
                     if changed {
                         metrics::counter!("pmoc_dashboard_wall_snapshots_published_total")
@@ -151,7 +167,7 @@ pub async fn poll(
                 tracing::warn!(timeout = ?read_timeout, "reading wall snapshot timed out");
             }
         }
-        flow.publish(now_ms(), &health_tx);
+        flow.publish(now_ms(), &out.health);
     }
 }
 

@@ -221,7 +221,7 @@ pub(crate) async fn area(
                 && let Ok(event) = Event::default()
                     .event("area")
                     .id(v.version.to_string())
-                    .json_data(access.area((*v.detail).clone()))
+                    .json_data(access.area((*v.value).clone()))
             {
                 yield Ok::<_, Infallible>(event);
             }

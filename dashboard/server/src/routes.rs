@@ -16,7 +16,7 @@
 //! | `POST /api/alerts/{id}/acknowledge` | operator, liaison in scope | `{"comment"}`; the actor is the signed-in user |
 //! | `POST /api/alerts/{id}/resolve` | operator | `{"comment"}`: the reason, required |
 //! | `GET /api/geo/districts[/{province}]` | person | district outlines |
-//! | `GET /api/map/districts?committee=water&range=1d` | person, own committee | every district's newest figure |
+//! | `GET /api/map/districts?committee=water&range=1d` | person, own committee | every district's newest figure, tagged (`ETag`; 304 to `If-None-Match` when unchanged) |
 //! | `GET /api/health` | signed in, kiosks too | whether data is flowing (`health::Health`) |
 //! | `GET /api/stream[?committee=water]` | signed in, kiosks too | SSE: `water` and `wall`, cut per connection; `health` each second |
 //! | `GET /api/audit?decision=deny&user=&reason=&route=&limit=` | operator | the audit log, newest first |
@@ -33,7 +33,7 @@ use axum::{
         DefaultBodyLimit, Path, Query, State,
         rejection::{JsonRejection, QueryRejection},
     },
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -53,7 +53,7 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::{
     AppState,
-    area_cache::AreaKey,
+    area_cache::{AreaKey, DistrictMapKey},
     audit::AuditQuery,
     auth::{self, Operator, Person, Principal, Reason, Refusal, scope::Geo, signin},
     live::now_ms,
@@ -219,8 +219,13 @@ async fn area(
         Err(refused) => return refused,
     };
     // Encoded once per refresh and scope (`Versioned::json_for`).
-    match state.areas.get(&key).await.map(|v| v.json_for(&p.access)) {
-        Ok(Ok(body)) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+    match state
+        .areas
+        .get(&key)
+        .await
+        .map(|v| v.json_for::<AreaKey>(&p.access))
+    {
+        Ok(Ok(body)) => ([(header::CONTENT_TYPE, "application/json")], body.json).into_response(),
         Ok(Err(error)) => {
             tracing::warn!(%error, "encoding an area failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -322,7 +327,7 @@ async fn area_detail(
 ) -> Result<pmoc_schemas::api::AreaDetail, Response> {
     let key = area_key(p, level, code, q)?;
     match state.areas.get(&key).await {
-        Ok(v) => Ok(p.access.area((*v.detail).clone())),
+        Ok(v) => Ok(p.access.area((*v.value).clone())),
         Err(error) => Err(unavailable("api/area", &error)),
     }
 }
@@ -486,11 +491,16 @@ async fn all_districts(_: Person) -> Response {
     Json(crate::geo::all_districts()).into_response()
 }
 
-/// Every district's newest figure of one committee's map metric.
+/// Every district's newest figure of one committee's map metric, from the
+/// shared read of the committee and range (`area_cache`): one query per
+/// refresh for every viewer, cut to each one's districts. Tagged with the
+/// read's version and cut, so a page asking again with `If-None-Match`
+/// after nothing changed is answered 304 with no body.
 async fn district_map(
     State(state): State<AppState>,
     Person(p): Person,
     Query(q): Query<AreaQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let (range, width) = match range_of(q.range.as_deref()) {
         Ok(r) => r,
@@ -509,14 +519,39 @@ async fn district_map(
     if p.access.detail_withheld(committee, "district", width) {
         return Refusal::new(Reason::NotCleared).into_response();
     }
-    match state
-        .reader
-        .district_layer(committee, Some(range), now_ms())
-        .await
-    {
-        Ok(layer) => Json(p.access.layer(&layer, "district")).into_response(),
-        Err(error) => unavailable("api/map/districts", &error),
+    let key = DistrictMapKey { committee, range };
+    let body = match state.district_maps.get(&key).await {
+        Ok(v) => v.json_for::<DistrictMapKey>(&p.access),
+        Err(error) => return unavailable("api/map/districts", &error),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::warn!(%error, "encoding a district map failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    // Per viewer (cut to their scope): no shared cache may keep it, and a
+    // browser's own must ask each time (the page does, with the tag).
+    let tagged = [
+        (header::ETAG, body.etag.clone()),
+        (header::CACHE_CONTROL, "private, no-cache".to_owned()),
+    ];
+    let unchanged = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == body.etag);
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, tagged).into_response();
     }
+    (
+        tagged,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.json,
+    )
+        .into_response()
 }
 
 /// The audit log for operators; refusals by default.

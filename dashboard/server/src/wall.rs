@@ -16,10 +16,16 @@ use pmoc_schemas::{
 };
 use pmoc_store::WindowRow;
 
-use crate::{ServerError, read::Reader, series};
+use crate::{ServerError, marks::Marks, read::Reader, series};
 
 impl Reader {
     pub async fn wall_snapshot(&self, now_ms: i64) -> Result<WallSnapshot, ServerError> {
+        Ok(self.wall_read(now_ms).await?.0)
+    }
+
+    /// The wall's snapshot and, from the same reads, each committee's
+    /// stored-figures mark (`marks`): what the shared reads are repeated on.
+    pub async fn wall_read(&self, now_ms: i64) -> Result<(WallSnapshot, Marks), ServerError> {
         let d = &self.dashboard;
         let width = i64::from(d.wall_window_seconds.max(60));
         let now_s = now_ms / 1000;
@@ -46,6 +52,7 @@ impl Reader {
             self.store.alerts(true, &self.privacy),
             self.store.late_counts(d.wall_window_seconds, from_s * 1000),
         )?;
+        let marks = Marks::of(&nation, &freshness);
         self.protect_freshness(&mut freshness);
 
         let keep = d.sparkline_windows.max(1) as usize;
@@ -105,7 +112,7 @@ impl Reader {
             *by_reason.entry((committee, r.reason_kind)).or_default() += r.count;
         }
 
-        Ok(WallSnapshot {
+        let snapshot = WallSnapshot {
             generated_at_ms: now_ms,
             panels,
             maps,
@@ -124,7 +131,8 @@ impl Reader {
                 rotation_seconds: d.rotation_seconds,
                 alert_hold_seconds: d.alert_hold_seconds,
             },
-        })
+        };
+        Ok((snapshot, marks))
     }
 }
 

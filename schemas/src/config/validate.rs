@@ -226,6 +226,15 @@ impl Settings {
                 return Err(invalid(key, "must be at least 1"));
             }
         }
+        if d.area_max_age_ms < d.area_refresh_ms {
+            return Err(invalid(
+                "dashboard.area_max_age_ms",
+                format!(
+                    "must be at least dashboard.area_refresh_ms ({})",
+                    d.area_refresh_ms
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -297,6 +306,17 @@ mod tests {
             key_of(|s| s.alerts.silence_factor = 0.0),
             "alerts.silence_factor"
         );
+    }
+
+    #[test]
+    fn an_area_max_age_shorter_than_its_refresh_is_an_error() {
+        let err = {
+            let mut s = Settings::default();
+            s.dashboard.area_max_age_ms = s.dashboard.area_refresh_ms - 1;
+            s.validate().expect_err("invalid")
+        };
+        assert_eq!(err.key, "dashboard.area_max_age_ms");
+        assert!(err.problem.contains("area_refresh_ms"), "{err}");
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! Viewers of one area share its reads: the dashboard reads an area once
-//! per refresh for everyone asking for it or subscribed to it, and pushes
-//! its changes to every subscriber. The dashboard runs as its own process
-//! here, so its `/metrics` counts its reads alone (the in-process servers
-//! of other tests share this process's recorder).
+//! per refresh for everyone asking for it or subscribed to it, reads it
+//! again only when its committee's stored figures moved (or it is older
+//! than `area_max_age_ms`), and pushes its changes to every subscriber.
+//! The national district map is shared the same way, tagged for
+//! conditional requests. The dashboard runs as its own process here, so
+//! its `/metrics` counts its reads alone (the in-process servers of other
+//! tests share this process's recorder).
 
 use std::time::Duration;
 
 use anyhow::Context;
-use pmoc_schemas::{api::AreaDetail, config::Settings};
+use pmoc_schemas::{
+    api::{AreaDetail, MapLayer},
+    config::Settings,
+};
 use pmoc_tests::{
     auth::{self, Session, add_account, http, sign_in},
     clickhouse::ClickHouse,
@@ -65,6 +71,40 @@ async fn next_area(
     .context("no area event within 20 s")?
 }
 
+/// Twenty requests of `url`, ten at a time by each of two viewers: each
+/// answer's `ETag` and body.
+async fn twenty(
+    a: &Session,
+    b: &Session,
+    url: &str,
+) -> anyhow::Result<Vec<(Option<String>, Vec<u8>)>> {
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        for s in [a, b] {
+            let (cookie, url) = (s.cookie.clone(), url.to_owned());
+            requests.spawn(async move {
+                let r = http()
+                    .get(url)
+                    .header(reqwest::header::COOKIE, cookie)
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                let tag = r
+                    .headers()
+                    .get(reqwest::header::ETAG)
+                    .and_then(|t| t.to_str().ok())
+                    .map(str::to_owned);
+                anyhow::Ok((tag, r.bytes().await?.to_vec()))
+            });
+        }
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = requests.join_next().await {
+        answers.push(answer??);
+    }
+    Ok(answers)
+}
+
 fn headline(detail: &AreaDetail, metric: &str) -> Option<f64> {
     detail
         .series
@@ -75,7 +115,7 @@ fn headline(detail: &AreaDetail, metric: &str) -> Option<f64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_pushed()
+async fn viewers_share_reads_repeated_only_when_their_committee_moved_and_get_changes_pushed()
 -> anyhow::Result<()> {
     init_tracing();
     let dir = tempfile::tempdir()?;
@@ -102,6 +142,9 @@ async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_
         ("PMOC_DASHBOARD__LISTEN", format!("127.0.0.1:{port}")),
         ("PMOC_DASHBOARD__REFRESH_MS", "200".to_owned()),
         ("PMOC_DASHBOARD__AREA_REFRESH_MS", "200".to_owned()),
+        // No safety re-read while the test runs: every read it sees was
+        // made because something moved.
+        ("PMOC_DASHBOARD__AREA_MAX_AGE_MS", "120000".to_owned()),
         (
             "PMOC_AUTH__ACCOUNTS_FILE",
             settings.auth.accounts_file.clone(),
@@ -133,23 +176,11 @@ async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_
         counter(&base, &a, queries).await?,
         counter(&base, &a, refreshes).await?,
     );
-    let mut requests = tokio::task::JoinSet::new();
-    for _ in 0..10 {
-        for s in [&a, &b] {
-            let (cookie, url) = (s.cookie.clone(), format!("{base}{AREA}"));
-            requests.spawn(async move {
-                let r = http()
-                    .get(url)
-                    .header(reqwest::header::COOKIE, cookie)
-                    .send();
-                anyhow::Ok(r.await?.error_for_status()?.json::<AreaDetail>().await?)
-            });
-        }
-    }
-    let mut details = Vec::new();
-    while let Some(detail) = requests.join_next().await {
-        details.push(detail??);
-    }
+    let details = twenty(&a, &b, &format!("{base}{AREA}"))
+        .await?
+        .into_iter()
+        .map(|(_, body)| Ok(serde_json::from_slice::<AreaDetail>(&body)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (q1, r1) = (
         counter(&base, &a, queries).await?,
         counter(&base, &a, refreshes).await?,
@@ -167,7 +198,9 @@ async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_
         r1 - r0
     );
 
-    // 2. Both subscribe; for as long as they do, one read per refresh.
+    // 2. Both subscribe. Nothing is stored meanwhile: the refreshes skip
+    // the area instead of reading it again (at most one read, should the
+    // clock cross an hour and a seeded window leave the wall's range).
     let mut streams = Vec::new();
     for s in [&a, &b] {
         let mut response = get(
@@ -185,36 +218,97 @@ async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_
         );
         streams.push((response, buffer));
     }
-    let (q2, r2) = (
+    let skipped = "pmoc_dashboard_area_reads_skipped_total";
+    let (q2, r2, s2) = (
         counter(&base, &a, queries).await?,
         counter(&base, &a, refreshes).await?,
+        counter(&base, &a, skipped).await?,
     );
-    wait_for("five refreshes", Duration::from_secs(20), || async {
-        Ok((counter(&base, &a, refreshes).await? >= r2 + 5.0).then_some(()))
+    wait_for("eight refreshes", Duration::from_secs(20), || async {
+        Ok((counter(&base, &a, refreshes).await? >= r2 + 8.0).then_some(()))
     })
     .await?;
-    let (q3, r3) = (
+    let (q3, r3, s3) = (
         counter(&base, &a, queries).await?,
         counter(&base, &a, refreshes).await?,
+        counter(&base, &a, skipped).await?,
     );
     assert!(
-        q3 - q2 <= r3 - r2 + 1.0,
-        "two subscribers made {} reads over {} refreshes",
+        q3 - q2 <= 1.0,
+        "nothing stored, yet {} reads over {} refreshes",
         q3 - q2,
         r3 - r2
     );
     assert!(
-        q3 - q2 >= r3 - r2 - 1.0,
-        "a watched area is read every refresh"
+        s3 - s2 >= r3 - r2 - 2.0,
+        "{} reads skipped over {} refreshes",
+        s3 - s2,
+        r3 - r2
     );
 
-    // 3. A newer running value for Ubon (its headline is the stations
-    // reporting): both subscribers are pushed it.
+    // 3. The national district map: twenty requests, at most one read plus
+    // one per refresh; asked again with its tag, 304 and no body.
+    let maps = "pmoc_dashboard_district_map_queries_total";
+    let map_url = format!("{base}/api/map/districts?committee=water&range=1d");
+    let (m0, r4) = (
+        counter(&base, &a, maps).await?,
+        counter(&base, &a, refreshes).await?,
+    );
+    let mut layers = Vec::new();
+    for (tag, body) in twenty(&a, &b, &map_url).await? {
+        let tag = tag.context("a tagged district map")?;
+        layers.push((tag, serde_json::from_slice::<MapLayer>(&body)?));
+    }
+    let (m1, r5) = (
+        counter(&base, &a, maps).await?,
+        counter(&base, &a, refreshes).await?,
+    );
+    assert!(
+        m1 - m0 <= 1.0 + (r5 - r4),
+        "20 requests made {} district map reads over {} refreshes",
+        m1 - m0,
+        r5 - r4
+    );
+    let (tag, layer) = layers.swap_remove(0);
+    assert_eq!(layer.metric, "water_freeboard_m");
+    let freeboard_3401 = |l: &MapLayer| {
+        l.provinces
+            .iter()
+            .find(|(code, _)| code == "3401")
+            .and_then(|(_, p)| p.value)
+    };
+    let conditional = |tag: String| {
+        http()
+            .get(&map_url)
+            .header(reqwest::header::COOKIE, &a.cookie)
+            .header(reqwest::header::IF_NONE_MATCH, tag)
+            .send()
+    };
+    let again = conditional(tag.clone()).await?;
+    assert_eq!(again.status(), reqwest::StatusCode::NOT_MODIFIED);
+    assert!(again.bytes().await?.is_empty(), "a 304 has no body");
+
+    // 4. A newer running value for Ubon (its headline is the stations
+    // reporting) and a freeboard for 3401, stored as the pipeline stores
+    // them: rows, then the source's watermark. Read again at once (not at
+    // the two-minute safety age): both subscribers are pushed the value,
+    // and the district map is re-read under a new tag.
     let hour = seeded_at / 1000 - (seeded_at / 1000) % HOUR;
     let mut newer = Window::new("water_level_m_msl", "province", "34", 3600, hour, 97.0);
     newer.is_final = false;
     newer.version = 9;
-    seed::windows(&client, &[newer]).await?;
+    let mut freeboard = Window::new("water_freeboard_m", "district", "3401", 3600, hour, 0.25);
+    freeboard.is_final = false;
+    seed::windows(&client, &[newer, freeboard]).await?;
+    let stored = pmoc_pipeline::clock::now_ms();
+    seed::watermark(
+        &client,
+        ("water", "HII", "hii.water_level"),
+        stored - stored % (HOUR * 1000),
+        stored,
+        600,
+    )
+    .await?;
     for (response, buffer) in &mut streams {
         loop {
             let pushed = next_area(response, buffer)
@@ -225,5 +319,19 @@ async fn two_viewers_of_one_area_cost_one_query_per_refresh_and_get_its_changes_
             }
         }
     }
+    let newer_map = wait_for(
+        "the district map re-read",
+        Duration::from_secs(20),
+        || async {
+            let r = conditional(tag.clone()).await?.error_for_status()?;
+            if r.status() == reqwest::StatusCode::NOT_MODIFIED {
+                return Ok(None);
+            }
+            Ok(Some(r.json::<MapLayer>().await?))
+        },
+    )
+    .await?;
+    assert_ne!(freeboard_3401(&layer), Some(0.25));
+    assert_eq!(freeboard_3401(&newer_map), Some(0.25));
     Ok(())
 }
