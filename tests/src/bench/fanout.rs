@@ -3,7 +3,8 @@
 //! gets, whole or as a delta (its id is the snapshot's `generated_at_ms`),
 //! when, and its size.
 //! From those: how far apart the same push arrives, bytes per push per
-//! client, and pushes a client never got; beside them the server's CPU and
+//! client in steady state (the full snapshot a connection starts with
+//! counted apart), and pushes a client never got; beside them the server's CPU and
 //! resident memory from `/proc`.
 
 use std::{
@@ -27,8 +28,14 @@ pub struct Fanout {
     pub spread_ms: Summary,
     /// Per push and client: arrival after the push's first arrival (ms).
     pub delay_after_first_ms: Summary,
-    /// Mean size of one `wall` or `wall-delta` event on the wire.
+    /// Mean size of one `wall` or `wall-delta` event on the wire in steady
+    /// state: every push but the full snapshot a connection starts with.
     pub wall_bytes_per_push_per_client: f64,
+    /// Mean size of the full snapshot a connection starts with.
+    pub first_snapshot_bytes: f64,
+    /// Full snapshots sent in steady state, per client (a delta would not
+    /// have been much smaller, or the client fell behind).
+    pub full_snapshots_per_client: f64,
     /// Every event (wall, water, health) per client per second.
     pub bytes_per_client_per_s: f64,
     /// Pushes some client got and another, listening all along, did not.
@@ -45,8 +52,12 @@ pub struct Fanout {
 struct Seen {
     /// Push id to arrival time (ms).
     walls: BTreeMap<i64, f64>,
+    /// Size of the full snapshot the connection started with.
+    first_bytes: usize,
+    /// Steady state: every push after that one.
     wall_bytes: usize,
     wall_events: usize,
+    full_snapshots: usize,
     all_bytes: usize,
     error: bool,
 }
@@ -106,8 +117,13 @@ pub async fn run(
                             && let Some(id) = push_id(&e.data)
                         {
                             seen.walls.entry(id).or_insert(e.at_ms);
-                            seen.wall_bytes += e.bytes;
-                            seen.wall_events += 1;
+                            if seen.first_bytes == 0 && e.name == "wall" {
+                                seen.first_bytes = e.bytes;
+                            } else {
+                                seen.wall_bytes += e.bytes;
+                                seen.wall_events += 1;
+                                seen.full_snapshots += usize::from(e.name == "wall");
+                            }
                         }
                     }
                     Ok(Ok(None)) | Ok(Err(_)) => {
@@ -161,6 +177,9 @@ pub async fn run(
     let wall_events: usize = listening.iter().map(|s| s.wall_events).sum();
     let wall_bytes: usize = listening.iter().map(|s| s.wall_bytes).sum();
     let all_bytes: usize = listening.iter().map(|s| s.all_bytes).sum();
+    let first_bytes: usize = listening.iter().map(|s| s.first_bytes).sum();
+    let full_snapshots: usize = listening.iter().map(|s| s.full_snapshots).sum();
+    let per_client = |n: usize| n as f64 / listening.len().max(1) as f64;
     let ticks_per_s = 100.0; // USER_HZ on Linux
     Ok(Fanout {
         clients,
@@ -170,6 +189,8 @@ pub async fn run(
         spread_ms: summarise(&spreads),
         delay_after_first_ms: summarise(&delays),
         wall_bytes_per_push_per_client: wall_bytes as f64 / wall_events.max(1) as f64,
+        first_snapshot_bytes: per_client(first_bytes),
+        full_snapshots_per_client: per_client(full_snapshots),
         bytes_per_client_per_s: all_bytes as f64
             / listening.len().max(1) as f64
             / (elapsed + 3.0).max(1e-9),

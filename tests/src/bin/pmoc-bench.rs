@@ -517,8 +517,10 @@ fn print_table(r: &Report, cli: &Cli) {
         rows.push((
             "  bytes per push per client".into(),
             format!(
-                "{:.1} KB (all events {:.1} KB/s per client)",
+                "{:.1} KB steady ({:.2} full resends per client; first snapshot {:.1} KB; all events {:.1} KB/s per client)",
                 f.wall_bytes_per_push_per_client / 1024.0,
+                f.full_snapshots_per_client,
+                f.first_snapshot_bytes / 1024.0,
                 f.bytes_per_client_per_s / 1024.0
             ),
             "<= 5 KB".into(),
