@@ -291,8 +291,29 @@ impl Alert {
 pub struct MapLayer {
     pub metric: String,
     /// `(area code, newest point)`: provinces on the wall, districts on the
-    /// national district map.
+    /// national district map. On the wall a point keeps the time its figure
+    /// last changed (`wall::settle` on the server): the pipeline recomputes
+    /// running windows every second, and pushing 77 unchanged figures for a
+    /// new time each was a third of every push.
     pub provinces: Vec<(String, Point)>,
+    /// When the newest of its figures was computed: the layer's as-of.
+    #[serde(default)]
+    pub computed_at_ms: i64,
+}
+
+impl MapLayer {
+    pub fn new(metric: String, provinces: Vec<(String, Point)>) -> Self {
+        let computed_at_ms = provinces
+            .iter()
+            .map(|(_, p)| p.computed_at_ms)
+            .max()
+            .unwrap_or(0);
+        Self {
+            metric,
+            provinces,
+            computed_at_ms,
+        }
+    }
 }
 
 /// The wall's rotation, as configured (see `config::DashboardSettings`).

@@ -135,12 +135,12 @@ impl Reader {
         // Ordered by window: the last row per district is the newest.
         let newest: BTreeMap<&str, &WindowRow> =
             rows.iter().map(|r| (r.area_code.as_str(), r)).collect();
-        Ok(MapLayer {
-            metric: metric.map_or("", MetricId::name).to_owned(),
-            provinces: newest
+        Ok(MapLayer::new(
+            metric.map_or("", MetricId::name).to_owned(),
+            newest
                 .into_iter()
                 .map(|(code, r)| (code.to_owned(), series::point(&self.privacy, r, 0)))
                 .collect(),
-        })
+        ))
     }
 }

@@ -236,13 +236,13 @@ mod tests {
         }))
         .expect("a point");
         // Ubon Ratchathani (NE) and Chiang Mai (N).
-        let v = Versioned::new(MapLayer {
-            metric: "water_freeboard_m".to_owned(),
-            provinces: vec![
+        let v = Versioned::new(MapLayer::new(
+            "water_freeboard_m".to_owned(),
+            vec![
                 ("3401".to_owned(), point.clone()),
                 ("5001".to_owned(), point),
             ],
-        });
+        ));
         let codes = |body: &Body| {
             let m: MapLayer = serde_json::from_slice(&body.json).expect("a layer");
             m.provinces.into_iter().map(|(c, _)| c).collect::<Vec<_>>()

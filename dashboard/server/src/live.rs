@@ -148,6 +148,8 @@ pub async fn poll(
                     }
                     changed
                 });
+                let mut snapshot = snapshot;
+                crate::wall::settle(&out.wall.borrow(), &mut snapshot);
                 out.wall.send_if_modified(|current| {
                     let changed = crate::wall::changed(current, &snapshot);
                     if changed {

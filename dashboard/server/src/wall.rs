@@ -4,12 +4,13 @@
 //! Read unrestricted once per refresh by the live poller; each connection
 //! then gets what its role may see (`role::Role::restrict`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use pmoc_schemas::{
     aggregate::AreaLevel,
     api::{
-        CommitteePanel, Light, MapLayer, RejectCount, SourceFreshness, WallSettings, WallSnapshot,
+        CommitteePanel, Light, MapLayer, Point, RejectCount, SourceFreshness, WallSettings,
+        WallSnapshot,
     },
     committee::Committee,
     metric::{self, MetricId},
@@ -92,13 +93,13 @@ impl Reader {
                     .filter(|r| r.metric == m.name())
                     .map(|r| (r.area_code.as_str(), r))
                     .collect();
-                MapLayer {
-                    metric: m.name().to_owned(),
-                    provinces: newest
+                MapLayer::new(
+                    m.name().to_owned(),
+                    newest
                         .into_iter()
                         .map(|(code, r)| (code.to_owned(), series::point(&self.privacy, r, 0)))
                         .collect(),
-                }
+                )
             })
             .collect();
 
@@ -136,10 +137,94 @@ impl Reader {
     }
 }
 
+/// Keeps, in `new`'s maps, the computation time `old` had for each
+/// province whose figure is otherwise the same: a recomputation that
+/// changes nothing moves only the layer's as-of, one field per push
+/// instead of one per province.
+pub fn settle(old: &WallSnapshot, new: &mut WallSnapshot) {
+    for layer in &mut new.maps {
+        let Some(before) = old.maps.iter().find(|l| l.metric == layer.metric) else {
+            continue;
+        };
+        let before: HashMap<&str, &Point> = before
+            .provinces
+            .iter()
+            .map(|(code, p)| (code.as_str(), p))
+            .collect();
+        for (code, point) in &mut layer.provinces {
+            let Some(was) = before.get(code.as_str()) else {
+                continue;
+            };
+            let mut same = (*was).clone();
+            same.computed_at_ms = point.computed_at_ms;
+            if was.computed_at_ms < point.computed_at_ms && same == *point {
+                point.computed_at_ms = was.computed_at_ms;
+            }
+        }
+    }
+}
+
 /// Whether two snapshots differ in anything but their read time: the
 /// poller pushes only real changes.
 pub fn changed(old: &WallSnapshot, new: &WallSnapshot) -> bool {
     let mut a = old.clone();
     a.generated_at_ms = new.generated_at_ms;
     a != *new
+}
+
+#[cfg(test)]
+mod tests {
+    use pmoc_schemas::delta;
+
+    use super::*;
+
+    fn point(value: f64, computed_at_ms: i64) -> Point {
+        serde_json::from_value(serde_json::json!({
+            "window_start_ms": 0, "window_end_ms": 3_600_000, "value": value,
+            "count": 10, "final_": false, "computed_at_ms": computed_at_ms
+        }))
+        .expect("a point")
+    }
+
+    fn wall(points: &[(&str, f64, i64)]) -> WallSnapshot {
+        WallSnapshot {
+            maps: vec![MapLayer::new(
+                "water_freeboard_m".to_owned(),
+                points
+                    .iter()
+                    .map(|(code, v, at)| ((*code).to_owned(), point(*v, *at)))
+                    .collect(),
+            )],
+            ..WallSnapshot::default()
+        }
+    }
+
+    #[test]
+    fn a_recomputation_that_changes_nothing_moves_only_the_layers_as_of() {
+        let old = wall(&[("34", 1.5, 1_000), ("50", -0.3, 1_000)]);
+        // A second later: Ubon's figure is the same, Chiang Mai's moved.
+        let mut new = wall(&[("34", 1.5, 2_000), ("50", -0.4, 2_000)]);
+        settle(&old, &mut new);
+        let layer = &new.maps[0];
+        assert_eq!(layer.computed_at_ms, 2_000, "the as-of is the newest");
+        assert_eq!(layer.provinces[0].1.computed_at_ms, 1_000, "unchanged");
+        assert_eq!(layer.provinces[1].1.computed_at_ms, 2_000, "changed");
+        // What a push carries: Chiang Mai's point and the layer's as-of.
+        let ops = delta::diff(
+            &serde_json::to_value(&old).expect("json"),
+            &serde_json::to_value(&new).expect("json"),
+        );
+        let paths: Vec<serde_json::Value> = ops
+            .iter()
+            .map(|op| serde_json::to_value(op).expect("json")["p"].clone())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                serde_json::json!(["maps", 0]),
+                serde_json::json!(["maps", 0, "provinces", 1, 1]),
+            ],
+            "Chiang Mai's point and the layer's as-of, nothing of Ubon"
+        );
+    }
 }

@@ -178,11 +178,9 @@ fn WallMap(focus: Memo<Focus>, lang: RwSignal<Lang>) -> impl IntoView {
         let m = metric.get()?;
         wall.with(|w| {
             let layer = w.as_ref()?.maps.iter().find(|l| l.metric == m)?;
-            let newest = layer
-                .provinces
-                .iter()
-                .map(|(_, p)| p.computed_at_ms)
-                .max()?;
+            // The layer's own as-of: a province's point keeps the time its
+            // figure last changed.
+            let newest = Some(layer.computed_at_ms).filter(|t| *t > 0)?;
             let lang = lang.get();
             let source = format::def(&m)
                 .and_then(|d| catalogue::agency(d.source))

@@ -230,6 +230,7 @@ impl Access {
         MapLayer {
             metric: layer.metric.clone(),
             provinces: keep(&layer.provinces, |(code, _)| self.in_geo(level, code)),
+            computed_at_ms: layer.computed_at_ms,
         }
     }
 
