@@ -15,9 +15,10 @@
 //! alert is a new row of the same alert, and an alert opened earlier or
 //! later by it is another one.
 //!
-//! Windows older than the journal (beyond the horizon, or judged before
-//! the pipeline last started) are not judged again; their late values stay
-//! in the revised figures and in `late_events`.
+//! Windows beyond the horizon, or before the first window this run judged
+//! for the (rule, area) (judged before the pipeline last started, or never
+//! judged), are not judged again; their late values stay in the revised
+//! figures and in `late_events`.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -46,8 +47,12 @@ pub(super) struct Key {
     journal: VecDeque<Judged>,
     /// Alerts rewritten by corrections, and how often (0 when absent).
     revisions: HashMap<String, u32>,
-    /// Began with an alert open when the pipeline last stopped.
-    restored: bool,
+    /// The first window this run judged: the state before it is not
+    /// known (judged before the pipeline last started, or never).
+    since_ms: Option<i64>,
+    /// With an alert open when the pipeline last stopped: the end of the
+    /// last window that run judged it on.
+    restored_until_ms: i64,
 }
 
 /// What became of a window given to [`Key::judge`].
@@ -71,48 +76,41 @@ impl Key {
         if event.revision > 0 {
             key.revisions.insert(event.alert_id.clone(), event.revision);
         }
-        key.restored = true;
+        key.restored_until_ms = event.updated_at_ms;
         key.base.open = Some(event.clone());
         key.now.open = Some(event);
         key
     }
 
+    /// Whether a window starting at `start_ms` is after the newest judged.
+    pub(super) fn is_new(&self, start_ms: i64) -> bool {
+        self.journal.back().is_none_or(|w| start_ms > w.start_ms)
+    }
+
     /// Takes window `j` with `input`. A window after the journal's newest is
-    /// judged now, unless `deferred` (a replay of this key is pending and
-    /// will judge it); an older one replaces its journal entry's input.
-    pub(super) fn judge(
-        &mut self,
-        j: &Judging<'_>,
-        input: Input,
-        deferred: bool,
-        horizon_ms: i64,
-    ) -> Judgement {
+    /// judged now; an older one replaces its journal entry's input, for
+    /// [`Key::replay`].
+    pub(super) fn judge(&mut self, j: &Judging<'_>, input: Input, horizon_ms: i64) -> Judgement {
         let newest = self.journal.back().map(|w| w.start_ms);
-        if newest.is_none_or(|n| j.start_ms > n) {
-            let emitted = if deferred {
-                None
-            } else {
-                self.now.step(j, &input).map(|e| self.published(e))
-            };
+        // Judged by the run before this one, with the alert it left open.
+        if self.journal.is_empty() && j.end_ms <= self.restored_until_ms {
+            return Judgement::TooOld;
+        }
+        if self.is_new(j.start_ms) {
+            let emitted = self.now.step(j, &input).map(|e| self.published(e));
             self.journal.push_back(Judged {
                 start_ms: j.start_ms,
                 end_ms: j.end_ms,
                 input,
                 emitted: emitted.clone().map(Box::new),
             });
-            return if deferred {
-                Judgement::Revised {
-                    from: self.journal.len() - 1,
-                }
-            } else {
-                Judgement::Judged(emitted)
-            };
+            self.since_ms.get_or_insert(j.start_ms);
+            return Judgement::Judged(emitted);
         }
-        // Beyond the horizon; or before this run judged anything, when it
-        // began with an alert open (its state before then is not known).
-        let front = self.journal.front().map_or(i64::MAX, |w| w.start_ms);
+        // Beyond the horizon, or before the first window this run judged
+        // (the state before it is not known).
         if newest.is_some_and(|n| j.start_ms < n - horizon_ms)
-            || (self.restored && j.start_ms < front)
+            || self.since_ms.is_some_and(|s| j.start_ms < s)
         {
             return Judgement::TooOld;
         }
@@ -261,7 +259,9 @@ impl Key {
             }
         }
         // Keep the revision of every alert a correction can still reach:
-        // open, with a transition in the journal, or opened within it.
+        // open, with a transition in the journal, or opened within a
+        // horizon of its start (a streak carried in the base state can
+        // reopen an alert dated before the journal).
         if let Some(front) = self.journal.front()
             && !self.revisions.is_empty()
         {
@@ -269,7 +269,7 @@ impl Key {
             let journal = &self.journal;
             self.revisions.retain(|id, _| {
                 Some(id.as_str()) == open
-                    || opened_ms(id) >= front.start_ms
+                    || opened_ms(id) >= front.start_ms - horizon_ms
                     || journal
                         .iter()
                         .any(|w| w.emitted.as_deref().is_some_and(|e| e.alert_id == *id))

@@ -182,9 +182,15 @@ impl State {
                 }
                 let key = (i, w.area);
                 let input = Input::of(rule, w);
-                let deferred = replays.contains_key(&key);
                 let k = self.keys.entry(key).or_default();
-                match k.judge(&judging(rule, w), input, deferred, self.horizon_ms) {
+                // Revisions of this key come first (by time): judge them
+                // before a newer window, so its transition is a plain one.
+                if k.is_new(w.start_ms)
+                    && let Some(from) = replays.remove(&key)
+                {
+                    out.extend(k.replay(from, &judging(rule, w)));
+                }
+                match k.judge(&judging(rule, w), input, self.horizon_ms) {
                     Judgement::Judged(e) => out.extend(e),
                     Judgement::Revised { from } => {
                         let at = replays.entry(key).or_insert(from);

@@ -318,7 +318,7 @@ impl TryFrom<AlertRow> for AlertEvent {
 }
 
 /// Where an alert row's version keeps the alert's revision: above event
-/// time in ms x 4 (2^43 is the year 2248).
+/// time in ms x 4 (2^42 ms is the year 2109).
 const REVISION_SHIFT: u32 = 44;
 
 /// An alert row's version: its revision, then its event time, then its
