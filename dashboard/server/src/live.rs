@@ -139,7 +139,7 @@ pub async fn poll(
             }
         }
         match wall {
-            Some(Ok((snapshot, marks))) => {
+            Some(Ok((mut snapshot, marks))) => {
                 flow.read_ok(read_at, &snapshot);
                 out.marks.send_if_modified(|current| {
                     let changed = *current != marks;
@@ -148,9 +148,8 @@ pub async fn poll(
                     }
                     changed
                 });
-                let mut snapshot = snapshot;
-                crate::wall::settle(&out.wall.borrow(), &mut snapshot);
                 out.wall.send_if_modified(|current| {
+                    crate::wall::settle(current, &mut snapshot);
                     let changed = crate::wall::changed(current, &snapshot);
                     if changed {
                         metrics::counter!("pmoc_dashboard_wall_snapshots_published_total")

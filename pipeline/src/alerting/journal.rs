@@ -158,44 +158,34 @@ impl Key {
             w.emitted = state.step(&at(w), &w.input).map(Box::new);
         }
         self.now = state;
+        let published = |range: std::ops::Range<usize>| -> Vec<&AlertEvent> {
+            (self.journal.range(range))
+                .filter_map(|w| w.emitted.as_deref())
+                .collect()
+        };
+        let earlier = published(0..from);
+        let new = published(from..self.journal.len());
         // Every alert the old or the corrected history touches from `from`.
-        let mut ids: Vec<String> = Vec::new();
-        let new = self
-            .journal
-            .range(from..)
-            .filter_map(|w| w.emitted.as_deref());
-        for e in old.iter().chain(new) {
-            if !ids.contains(&e.alert_id) {
-                ids.push(e.alert_id.clone());
+        let mut ids: Vec<&str> = Vec::new();
+        for e in old.iter().chain(new.iter().copied()) {
+            if !ids.contains(&e.alert_id.as_str()) {
+                ids.push(&e.alert_id);
             }
         }
         let newest_end = self.journal.back().map_or(0, |w| w.end_ms);
         let mut out = Vec::new();
         let mut corrected_total = 0;
         for id in ids {
-            let last = |events: &mut dyn DoubleEndedIterator<Item = &AlertEvent>| {
-                events.rev().find(|e| e.alert_id == id).cloned()
-            };
-            let before = last(&mut self.before(from)).or_else(|| {
-                self.base
-                    .open
-                    .as_ref()
-                    .filter(|e| e.alert_id == id)
-                    .cloned()
-            });
-            let stored = last(&mut old.iter()).or_else(|| before.clone());
-            let truth = last(
-                &mut self
-                    .journal
-                    .range(from..)
-                    .filter_map(|w| w.emitted.as_deref()),
-            )
-            .or(before);
+            // Its record before `from`: unchanged by this replay.
+            let before = last(earlier.iter().copied(), id)
+                .or_else(|| (self.base.open.as_ref()).filter(|e| e.alert_id == id));
+            let stored = last(old.iter(), id).or(before).cloned();
+            let truth = last(new.iter().copied(), id).or(before).cloned();
             let corrected = match (truth, stored) {
                 (Some(t), Some(s)) if same_record(&t, &s) => continue,
                 // First published now (a window judged in this replay),
                 // unless withdrawn before: then it replaces the withdrawal.
-                (Some(t), None) if !self.revisions.contains_key(&id) => {
+                (Some(t), None) if !self.revisions.contains_key(id) => {
                     out.push(self.published(t));
                     continue;
                 }
@@ -203,7 +193,7 @@ impl Key {
                 (None, Some(s)) => withdrawn(s, newest_end),
                 (None, None) => continue,
             };
-            let revision = self.revisions.entry(id).or_default();
+            let revision = self.revisions.entry(id.to_owned()).or_default();
             *revision += 1;
             corrected_total += 1;
             out.push(AlertEvent {
@@ -220,13 +210,6 @@ impl Key {
         }
         metrics::counter!("pmoc_pipeline_alerts_corrected_total").increment(corrected_total);
         out
-    }
-
-    /// The transitions published before journal position `from`.
-    fn before(&self, from: usize) -> impl DoubleEndedIterator<Item = &AlertEvent> {
-        self.journal
-            .range(..from)
-            .filter_map(|w| w.emitted.as_deref())
     }
 
     /// Forgets windows more than `horizon_ms` older than the newest,
@@ -282,6 +265,14 @@ impl Key {
         event.revision = self.revisions.get(&event.alert_id).copied().unwrap_or(0);
         event
     }
+}
+
+/// The last of `events` about alert `id`.
+fn last<'a>(
+    mut events: impl DoubleEndedIterator<Item = &'a AlertEvent>,
+    id: &str,
+) -> Option<&'a AlertEvent> {
+    events.rfind(|e| e.alert_id == id)
 }
 
 /// The opening window of an alert, from its id (`rule:level:code:ms`).

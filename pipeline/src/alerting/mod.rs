@@ -165,36 +165,37 @@ impl State {
         windows: &[WindowValue],
     ) -> Vec<AlertEvent> {
         let mut out = Vec::new();
-        // Keys with revised windows, from the earliest journal position.
-        let mut replays: BTreeMap<(usize, Area), usize> = BTreeMap::new();
-        let judging = |rule, w: &WindowValue| Judging {
+        // Each key this batch touched, with its rule and, when a window of
+        // it was revised, the earliest journal position to judge again.
+        let mut touched: BTreeMap<(usize, Area), (&Rule, Option<usize>)> = BTreeMap::new();
+        let privacy = self.privacy;
+        let judging = |rule, area, start_ms, end_ms| Judging {
             rule,
-            area: w.area,
-            privacy: self.privacy,
-            start_ms: w.start_ms,
-            end_ms: w.end_ms,
+            area,
+            privacy,
+            start_ms,
+            end_ms,
         };
-        let by_index: HashMap<usize, &Rule> = rules.clone().collect();
         for w in windows {
             for (i, rule) in rules.clone() {
                 if !rule.applies_to(w) {
                     continue;
                 }
                 let key = (i, w.area);
-                let input = Input::of(rule, w);
+                let j = judging(rule, w.area, w.start_ms, w.end_ms);
                 let k = self.keys.entry(key).or_default();
+                let replay = &mut touched.entry(key).or_insert((rule, None)).1;
                 // Revisions of this key come first (by time): judge them
                 // before a newer window, so its transition is a plain one.
                 if k.is_new(w.start_ms)
-                    && let Some(from) = replays.remove(&key)
+                    && let Some(from) = replay.take()
                 {
-                    out.extend(k.replay(from, &judging(rule, w)));
+                    out.extend(k.replay(from, &j));
                 }
-                match k.judge(&judging(rule, w), input, self.horizon_ms) {
+                match k.judge(&j, Input::of(rule, w), self.horizon_ms) {
                     Judgement::Judged(e) => out.extend(e),
                     Judgement::Revised { from } => {
-                        let at = replays.entry(key).or_insert(from);
-                        *at = (*at).min(from);
+                        *replay = Some(replay.map_or(from, |at| at.min(from)));
                     }
                     Judgement::Unchanged => {}
                     Judgement::TooOld => {
@@ -204,25 +205,14 @@ impl State {
                 }
             }
         }
-        for ((i, area), from) in replays {
+        for ((i, area), (rule, replay)) in touched {
             if let Some(k) = self.keys.get_mut(&(i, area)) {
-                let j = Judging {
-                    rule: by_index[&i],
-                    area,
-                    privacy: self.privacy,
-                    start_ms: 0,
-                    end_ms: 0,
-                };
-                out.extend(k.replay(from, &j));
-            }
-        }
-        for w in windows {
-            for (i, rule) in rules.clone() {
-                if rule.applies_to(w)
-                    && let Some(k) = self.keys.get_mut(&(i, w.area))
-                {
-                    k.prune(&judging(rule, w), self.horizon_ms);
+                // Replay and pruning read the rule, area and privacy only.
+                let j = judging(rule, area, 0, 0);
+                if let Some(from) = replay {
+                    out.extend(k.replay(from, &j));
                 }
+                k.prune(&j, self.horizon_ms);
             }
         }
         out

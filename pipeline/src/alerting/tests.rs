@@ -1,6 +1,7 @@
 //! The rules' state machine, judged window by window.
 
 use pmoc_schemas::alert::AlertState;
+use pmoc_store::rows::AlertRow;
 
 use super::*;
 use crate::window::{Accumulator, Observation};
@@ -131,14 +132,26 @@ fn a_revised_window_rewrites_its_alert() {
     );
 }
 
+/// The alerts table after `events`: the highest version of each id.
+fn stored(events: &[AlertEvent]) -> HashMap<String, AlertEvent> {
+    let mut table: HashMap<String, (u64, AlertEvent)> = HashMap::new();
+    for e in events {
+        let version = AlertRow::from(e).version;
+        if table.get(&e.alert_id).is_none_or(|(v, _)| version >= *v) {
+            table.insert(e.alert_id.clone(), (version, e.clone()));
+        }
+    }
+    table.into_iter().map(|(k, (_, e))| (k, e)).collect()
+}
+
+/// Ubon's freeboard window of minute `k`, one station at `v`.
+fn minute(k: i64, v: f64) -> WindowValue {
+    window(MetricId::WaterFreeboard, k * 60_000, 60_000, &[v])
+}
+
 /// Freeboard windows, a minute each from 0.
 fn minutes(values: &[f64]) -> Vec<WindowValue> {
-    let m = MetricId::WaterFreeboard;
-    values
-        .iter()
-        .enumerate()
-        .map(|(k, v)| window(m, k as i64 * 60_000, 60_000, &[*v]))
-        .collect()
+    (0..).zip(values).map(|(k, v)| minute(k, *v)).collect()
 }
 
 #[test]
@@ -317,16 +330,16 @@ fn a_breach_opens_only_after_its_minimum_duration() {
     let rules = compile(&settings);
     let i = rule_named(&rules, "water_over_bank");
     let mut state = fresh_state();
-    let m = MetricId::WaterFreeboard;
-    let at = |k: i64, v: f64| window(m, k * 60_000, 60_000, &[v]);
     // Two breaching minutes, then a recovery: nothing opens.
-    assert!(state.evaluate(i, &rules[i], &at(0, -0.2)).is_none());
-    assert!(state.evaluate(i, &rules[i], &at(1, -0.2)).is_none());
-    assert!(state.evaluate(i, &rules[i], &at(2, 0.3)).is_none());
+    assert!(state.evaluate(i, &rules[i], &minute(0, -0.2)).is_none());
+    assert!(state.evaluate(i, &rules[i], &minute(1, -0.2)).is_none());
+    assert!(state.evaluate(i, &rules[i], &minute(2, 0.3)).is_none());
     // Three in a row: opens, dated from the first of them.
-    assert!(state.evaluate(i, &rules[i], &at(3, -0.2)).is_none());
-    assert!(state.evaluate(i, &rules[i], &at(4, -0.3)).is_none());
-    let e = state.evaluate(i, &rules[i], &at(5, -0.3)).expect("opens");
+    assert!(state.evaluate(i, &rules[i], &minute(3, -0.2)).is_none());
+    assert!(state.evaluate(i, &rules[i], &minute(4, -0.3)).is_none());
+    let e = state
+        .evaluate(i, &rules[i], &minute(5, -0.3))
+        .expect("opens");
     assert_eq!((e.state, e.opened_at_ms), (AlertState::Open, 3 * 60_000));
 }
 
@@ -365,33 +378,33 @@ fn a_window_before_the_first_judged_is_not_judged_again() {
     let rules = compile(&AlertRules::default());
     let i = rule_named(&rules, "water_over_bank");
     let mut state = fresh_state();
-    let m = MetricId::WaterFreeboard;
-    let at = |k: i64, v: f64| window(m, k * 60_000, 60_000, &[v]);
     // After a restart, this run's first window of Ubon is minute 10; a
     // revision of minute 3 (judged by the last run, if at all) is not
     // judged again from a blank state.
-    assert!(state.evaluate(i, &rules[i], &at(10, 0.5)).is_none());
-    assert!(state.evaluate(i, &rules[i], &at(3, -0.9)).is_none());
+    assert!(state.evaluate(i, &rules[i], &minute(10, 0.5)).is_none());
+    assert!(state.evaluate(i, &rules[i], &minute(3, -0.9)).is_none());
 }
 
 #[test]
 fn a_restored_alert_is_not_judged_on_windows_the_last_run_judged() {
     let rules = compile(&AlertRules::default());
     let i = rule_named(&rules, "water_over_bank");
-    let m = MetricId::WaterFreeboard;
-    let at = |k: i64, v: f64| window(m, k * 60_000, 60_000, &[v]);
     let mut state = fresh_state();
-    let open = state.evaluate(i, &rules[i], &at(5, -0.3)).expect("opens");
+    let open = state
+        .evaluate(i, &rules[i], &minute(5, -0.3))
+        .expect("opens");
     // The pipeline restarts with that alert open (updated at 6 min).
     let mut state = fresh_state();
     state
         .keys
-        .insert((i, at(5, 0.0).area), Key::with_open(open));
+        .insert((i, minute(5, 0.0).area), Key::with_open(open));
     assert!(
-        state.evaluate(i, &rules[i], &at(3, 0.5)).is_none(),
+        state.evaluate(i, &rules[i], &minute(3, 0.5)).is_none(),
         "minute 3 was judged by the last run"
     );
-    let e = state.evaluate(i, &rules[i], &at(7, 0.5)).expect("resolves");
+    let e = state
+        .evaluate(i, &rules[i], &minute(7, 0.5))
+        .expect("resolves");
     assert_eq!(e.state, AlertState::Resolved);
 }
 
@@ -401,8 +414,6 @@ fn a_pruned_streak_reopening_a_withdrawn_alert_outranks_the_withdrawal() {
     settings.thresholds[0].min_windows = 2;
     let rules = compile(&settings);
     let i = rule_named(&rules, "water_over_bank");
-    let m = MetricId::WaterFreeboard;
-    let at = |k: i64, v: f64| window(m, k * 60_000, 60_000, &[v]);
     let mut state = State {
         horizon_ms: 100_000,
         ..State::default()
@@ -410,20 +421,16 @@ fn a_pruned_streak_reopening_a_withdrawn_alert_outranks_the_withdrawal() {
     let only = || std::iter::once((i, &rules[i]));
     let mut rows = Vec::new();
     // Minutes 0 and 1 breach: opened at 1, dated 0.
-    rows.extend(state.judge_by(only(), &[at(0, -0.3)]));
-    rows.extend(state.judge_by(only(), &[at(1, -0.3)]));
+    rows.extend(state.judge_by(only(), &[minute(0, -0.3)]));
+    rows.extend(state.judge_by(only(), &[minute(1, -0.3)]));
     // Minute 1 corrected inside the bank: withdrawn (revision 1).
-    rows.extend(state.judge_by(only(), &[at(1, 0.5)]));
+    rows.extend(state.judge_by(only(), &[minute(1, 0.5)]));
     // Minute 2 prunes minute 0; its streak stays in the base state.
-    rows.extend(state.judge_by(only(), &[at(2, 0.5)]));
+    rows.extend(state.judge_by(only(), &[minute(2, 0.5)]));
     // Minute 1 breaching after all: the same alert again, then resolved.
-    rows.extend(state.judge_by(only(), &[at(1, -0.3)]));
-    let id = "water_over_bank:province:34:0";
-    let newest = rows
-        .iter()
-        .filter(|e| e.alert_id == id)
-        .max_by_key(|e| pmoc_store::rows::AlertRow::from(*e).version)
-        .expect("rows of the alert");
+    rows.extend(state.judge_by(only(), &[minute(1, -0.3)]));
+    let table = stored(&rows);
+    let newest = &table["water_over_bank:province:34:0"];
     assert_eq!(newest.state, AlertState::Resolved, "{rows:#?}");
 }
 
@@ -431,14 +438,12 @@ fn a_pruned_streak_reopening_a_withdrawn_alert_outranks_the_withdrawal() {
 fn a_new_window_after_a_revision_in_its_batch_is_no_correction() {
     let rules = compile(&AlertRules::default());
     let i = rule_named(&rules, "water_over_bank");
-    let m = MetricId::WaterFreeboard;
-    let at = |k: i64, v: f64| window(m, k * 60_000, 60_000, &[v]);
     let mut state = fresh_state();
     let only = || std::iter::once((i, &rules[i]));
-    assert!(state.judge_by(only(), &[at(0, 0.5)]).is_empty());
-    assert_eq!(state.judge_by(only(), &[at(1, -0.3)]).len(), 1);
+    assert!(state.judge_by(only(), &[minute(0, 0.5)]).is_empty());
+    assert_eq!(state.judge_by(only(), &[minute(1, -0.3)]).len(), 1);
     // A revision that changes no alert, with the minute that resolves it.
-    let rows = state.judge_by(only(), &[at(0, 0.4), at(2, 0.5)]);
+    let rows = state.judge_by(only(), &[minute(0, 0.4), minute(2, 0.5)]);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!((rows[0].state, rows[0].revision), (AlertState::Resolved, 0));
 }
@@ -447,24 +452,9 @@ mod replay {
     //! Judged in arrival order, revisions included, the stored alerts are
     //! those of judging the final figures in time order.
 
-    use std::collections::HashMap;
-
-    use pmoc_store::rows::AlertRow;
     use proptest::prelude::*;
 
     use super::*;
-
-    /// The alerts table after `events`: the highest version of each id.
-    fn stored(events: &[AlertEvent]) -> HashMap<String, AlertEvent> {
-        let mut table: HashMap<String, (u64, AlertEvent)> = HashMap::new();
-        for e in events {
-            let version = AlertRow::from(e).version;
-            if table.get(&e.alert_id).is_none_or(|(v, _)| version >= *v) {
-                table.insert(e.alert_id.clone(), (version, e.clone()));
-            }
-        }
-        table.into_iter().map(|(k, (_, e))| (k, e)).collect()
-    }
 
     /// Runs `rule` over a series first seen as `first` (`None`: no window
     /// yet) and finally `last`, window `k` revised to its final value in
