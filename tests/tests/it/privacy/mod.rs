@@ -381,6 +381,9 @@ async fn no_published_figure_recovers_a_small_count() -> anyhow::Result<()> {
     // Drill-down areas re-read at the wall's pace: a round is read once the
     // wall shows it, and an area older than that would contradict it.
     settings.dashboard.area_refresh_ms = 200;
+    // Every tick, not only when the committee's figures moved: a round's
+    // marks can move before the last of its rows is read back.
+    settings.dashboard.area_max_age_ms = 200;
     // Day windows on the wall, so all three widths are published.
     settings.dashboard.wall_window_seconds = DAY;
     auth::stores_in(&mut settings, dir.path());
