@@ -8,7 +8,7 @@ use pmoc_ingest::{Publisher, kafka::ensure_topics};
 use pmoc_tests::{clickhouse::ClickHouse, init_tracing, kafka::Broker, process::wait_for};
 
 use crate::support::{
-    assert_equals_oracle, events, inserted, oracle, pipeline, publish, settings, wait_for_all,
+    assert_equals_oracle, events, last_write, oracle, pipeline, publish, settings, wait_for_all,
 };
 
 /// How long ClickHouse stays down (the issue asks for 30 s).
@@ -32,16 +32,16 @@ async fn broker_restart_and_clickhouse_outage_lose_nothing() -> anyhow::Result<(
     let publisher = Publisher::new(&settings.kafka.brokers)?;
     let mut delivered = publish(&publisher, &settings, first).await?;
     let mut running = pipeline(&settings, 3_600, &dir.path().join("pipeline-1.log"), &[])?;
-    let progress = |after: u64| {
+    let progress = |after: i64| {
         let client = &client;
-        move || async move { Ok((inserted(client, "window_aggregates").await? > after).then_some(())) }
+        move || async move { Ok((last_write(client).await? > after).then_some(())) }
     };
     wait_for("first windows", Duration::from_secs(60), progress(0)).await?;
 
     // The broker restarts under a running pipeline and producer.
     broker.restart().await?;
     delivered.extend(publish(&publisher, &settings, second).await?);
-    let before = inserted(&client, "window_aggregates").await?;
+    let before = last_write(&client).await?;
     wait_for(
         "windows after the broker restart",
         Duration::from_secs(60),
@@ -56,7 +56,7 @@ async fn broker_restart_and_clickhouse_outage_lose_nothing() -> anyhow::Result<(
     tokio::time::sleep(CLICKHOUSE_DOWN).await; // the outage itself, not a wait
     running.check_running()?;
     clickhouse.restart().await?;
-    let before = inserted(&client, "window_aggregates").await?;
+    let before = last_write(&client).await?;
     wait_for(
         "windows after the outage",
         Duration::from_secs(60),

@@ -271,10 +271,21 @@ pub fn shared_env(settings: &Settings) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Rows in `table`, replays included (no FINAL): grows with any insert.
+/// Rows in `table` not yet collapsed (no FINAL). Not a progress measure:
+/// background merges of the replacing tables shrink it (see [`last_write`]).
 pub async fn inserted(client: &clickhouse::Client, table: &str) -> anyhow::Result<u64> {
     Ok(client
         .query(&format!("SELECT count() FROM {table}"))
+        .fetch_one()
+        .await?)
+}
+
+/// When the newest row of `window_aggregates` was computed (0: none yet).
+/// Unlike a row count it never falls: a merge keeps each window's highest
+/// version, which is its newest computation.
+pub async fn last_write(client: &clickhouse::Client) -> anyhow::Result<i64> {
+    Ok(client
+        .query("SELECT max(computed_at_ms) FROM window_aggregates")
         .fetch_one()
         .await?)
 }
@@ -286,9 +297,11 @@ pub async fn wait_for_all(
     expected: &Expected,
     processes: &mut [&mut ChildGuard],
 ) -> anyhow::Result<(Vec<WindowRow>, Vec<LateRow>)> {
-    // Waits while the tables grow, however slowly a loaded CI machine
-    // replays; fails once they stop growing short of the oracle (or, as a
-    // last bound, after LIMIT).
+    // Waits while rows are written, however slowly a loaded CI machine
+    // replays; fails once none has been for STALL short of the oracle (or,
+    // as a last bound, after LIMIT). Progress is the newest row's time, not
+    // a row count: merges collapse replaced versions as fast as a replay of
+    // revisions writes new ones (a run failed so while revising).
     const STALL: Duration = Duration::from_secs(90);
     const LIMIT: Duration = Duration::from_secs(900);
     let want = expected.windows.len();
@@ -309,7 +322,7 @@ pub async fn wait_for_all(
         {
             return stored(client).await;
         }
-        let written = inserted(client, "window_aggregates").await?;
+        let written = last_write(client).await?;
         if written > best {
             (best, progressed) = (written, std::time::Instant::now());
         } else if progressed.elapsed() > STALL || started.elapsed() > LIMIT {
