@@ -157,7 +157,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::shared::{Body, Versioned};
+    use crate::{body::Body, shared::Versioned};
 
     fn access(name: &str, role: RoleSettings) -> Access {
         Access::from_settings(name, &role).expect("a valid role")

@@ -9,6 +9,7 @@ pub mod area;
 pub mod area_cache;
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod cli;
 pub mod export;
 pub mod geo;

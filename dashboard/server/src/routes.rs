@@ -213,19 +213,21 @@ async fn area(
     Person(p): Person,
     Path((level, code)): Path<(String, String)>,
     Query(q): Query<AreaQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let key = match area_key(&p, &level, &code, &q) {
         Ok(key) => key,
         Err(refused) => return refused,
     };
-    // Encoded once per refresh and scope (`Versioned::json_for`).
+    // Encoded (and gzipped) once per refresh and scope
+    // (`Versioned::json_for`).
     match state
         .areas
         .get(&key)
         .await
         .map(|v| v.json_for::<AreaKey>(&p.access))
     {
-        Ok(Ok(body)) => ([(header::CONTENT_TYPE, "application/json")], body.json).into_response(),
+        Ok(Ok(body)) => body.respond(&headers, None),
         Ok(Err(error)) => {
             tracing::warn!(%error, "encoding an area failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -533,25 +535,7 @@ async fn district_map(
     };
     // Per viewer (cut to their scope): no shared cache may keep it, and a
     // browser's own must ask each time (the page does, with the tag).
-    let tagged = [
-        (header::ETAG, body.etag.clone()),
-        (header::CACHE_CONTROL, "private, no-cache".to_owned()),
-    ];
-    let unchanged = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim() == body.etag);
-    if unchanged {
-        return (StatusCode::NOT_MODIFIED, tagged).into_response();
-    }
-    (
-        tagged,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.json,
-    )
-        .into_response()
+    body.respond(&headers, Some("private, no-cache"))
 }
 
 /// The audit log for operators; refusals by default.

@@ -23,7 +23,6 @@ use std::{
     time::Duration,
 };
 
-use axum::body::Bytes;
 use futures::StreamExt;
 use pmoc_schemas::committee::Committee;
 use serde::Serialize;
@@ -32,6 +31,7 @@ use tokio::sync::watch;
 use crate::{
     ServerError,
     auth::scope::Access,
+    body::Body,
     live::now_ms,
     marks::{Marks, Plan},
     read::Reader,
@@ -124,13 +124,6 @@ impl<V> Clone for Versioned<V> {
 #[derive(Debug, Default)]
 struct Encoded(RwLock<Vec<(Vec<bool>, Body)>>);
 
-/// One cut of a read, encoded, with its entity tag (quoted, for `ETag`).
-#[derive(Debug, Clone)]
-pub struct Body {
-    pub json: Bytes,
-    pub etag: String,
-}
-
 impl<V: Serialize> Versioned<V> {
     pub(crate) fn new(value: V) -> Self {
         Self {
@@ -142,10 +135,7 @@ impl<V: Serialize> Versioned<V> {
 
     /// The read as JSON, cut to `access`'s scope; encoded on first use per
     /// cut.
-    pub fn json_for<K: SharedKey<Value = V>>(
-        &self,
-        access: &Access,
-    ) -> Result<Body, serde_json::Error> {
+    pub fn json_for<K: SharedKey<Value = V>>(&self, access: &Access) -> std::io::Result<Body> {
         let kept = K::kept(&self.value, access);
         {
             let cuts = self.encoded.0.read().unwrap_or_else(|p| p.into_inner());
@@ -156,10 +146,10 @@ impl<V: Serialize> Versioned<V> {
         }
         let mut cut = DefaultHasher::new();
         kept.hash(&mut cut);
-        let body = Body {
-            json: Bytes::from(serde_json::to_vec(&K::cut(&self.value, access))?),
-            etag: format!("\"{:x}-{}-{:x}\"", *BOOT, self.version, cut.finish()),
-        };
+        let body = Body::new(
+            serde_json::to_vec(&K::cut(&self.value, access))?,
+            format!("\"{:x}-{}-{:x}\"", *BOOT, self.version, cut.finish()),
+        )?;
         let mut cuts = self.encoded.0.write().unwrap_or_else(|p| p.into_inner());
         if cuts.len() < ENCODED_CUTS && !cuts.iter().any(|(k, _)| *k == kept) {
             cuts.push((kept, body.clone()));

@@ -80,6 +80,9 @@ pub fn run(
             .args(["-c", &clients.to_string()])
             .args(["-d", &format!("{seconds}s"), "--timeout", "60s"])
             .args(["-H", &format!("Cookie: {cookie}")])
+            // What Chromium sends: a browser always takes gzip, and the
+            // server keeps each shared read gzipped.
+            .args(["-H", "Accept-Encoding: gzip, deflate, br, zstd"])
             .arg("-s")
             .arg(&script)
             .arg(format!("{base}{path}"))
@@ -132,6 +135,8 @@ pub struct Alone {
     /// Each request's time to the whole answer (ms); NaN: failed or over 120 s.
     pub ms: Vec<f64>,
     pub bytes: usize,
+    /// Sent gzipped to a client that accepts it (`None`: sent plain).
+    pub gzip_bytes: Option<usize>,
 }
 
 /// `n` requests to each path, one after another.
@@ -158,11 +163,26 @@ pub async fn alone(base: &str, cookie: &str, paths: &[&str], n: usize) -> Vec<Al
             );
             bytes = body.map_or(bytes, |b| b.len());
         }
-        eprintln!("  api alone: {path}: {ms:.0?} ms, {bytes} B");
+        // As a browser gets it (this client does not decode gzip).
+        let gzip_bytes = match http
+            .get(format!("{base}{path}"))
+            .header(reqwest::header::COOKIE, cookie)
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+            .timeout(std::time::Duration::from_secs(120))
+            .send()
+            .await
+        {
+            Ok(a) if a.status().is_success() && a.headers().contains_key("content-encoding") => {
+                a.bytes().await.ok().map(|b| b.len())
+            }
+            _ => None,
+        };
+        eprintln!("  api alone: {path}: {ms:.0?} ms, {bytes} B, gzip {gzip_bytes:?} B");
         out.push(Alone {
             path: (*path).to_owned(),
             ms,
             bytes,
+            gzip_bytes,
         });
     }
     out

@@ -174,3 +174,59 @@ pub async fn load(
         events_per_s: events as f64 / seconds,
     })
 }
+
+/// How the bulk load's merges ended before the drill-down was measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settled {
+    /// Waited for ClickHouse to finish merging the loaded parts.
+    pub seconds: f64,
+    /// Whether no merge of the table ran for three polls in a row
+    /// (`false`: the limit came first, and the phase ran during merges).
+    pub quiet: bool,
+    pub active_parts: u64,
+}
+
+/// Waits, up to `limit`, until ClickHouse runs no merge of
+/// `window_aggregates` three polls in a row. A bulk load lands in a few
+/// seconds what the pipeline stores over days, in hundreds of parts whose
+/// merges then take most of a core for minutes: measured during them, the
+/// drill-down would report the load's aftermath, not its steady state (the
+/// live feed's own small merges finish between polls).
+pub async fn settle(
+    client: &clickhouse::Client,
+    limit: std::time::Duration,
+) -> anyhow::Result<Settled> {
+    let started = Instant::now();
+    let mut quiet_polls = 0;
+    let mut said = Instant::now();
+    loop {
+        let merges: u64 = client
+            .query("SELECT count() FROM system.merges WHERE table = 'window_aggregates'")
+            .fetch_one()
+            .await?;
+        quiet_polls = if merges == 0 { quiet_polls + 1 } else { 0 };
+        let done = quiet_polls >= 3;
+        if done || started.elapsed() >= limit || said.elapsed().as_secs() >= 15 {
+            let active_parts: u64 = client
+                .query(
+                    "SELECT count() FROM system.parts \
+                     WHERE table = 'window_aggregates' AND active",
+                )
+                .fetch_one()
+                .await?;
+            if done || started.elapsed() >= limit {
+                return Ok(Settled {
+                    seconds: started.elapsed().as_secs_f64(),
+                    quiet: done,
+                    active_parts,
+                });
+            }
+            eprintln!(
+                "  merging the loaded parts: {merges} merges running, {active_parts} parts, {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+            said = Instant::now();
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}

@@ -79,6 +79,10 @@ struct Cli {
     stored_events: usize,
     #[arg(long, default_value_t = 7.0)]
     stored_days: f64,
+    /// API: longest wait, after loading, for ClickHouse to merge the loaded
+    /// parts (the phase then runs regardless, and says so).
+    #[arg(long, default_value_t = 600)]
+    merge_wait_s: u64,
     /// API: wrk runs of this many clients each, per path.
     #[arg(long, value_delimiter = ',', default_value = "200")]
     api_clients: Vec<u32>,
@@ -108,6 +112,8 @@ struct Report {
     /// At the sustained rate, and at 20,000 events/s if the stack held it.
     freshness: Vec<fresh::Freshness>,
     stored: Option<load::Loaded>,
+    /// The wait for the load's merges before the drill-down was measured.
+    merges_settled: Option<load::Settled>,
     window_aggregates_rows: Option<u64>,
     /// CPU (cores) over 10 s before any phase, with only the simulators
     /// feeding: the "ClickHouse under half a core".
@@ -323,6 +329,19 @@ async fn main() -> anyhow::Result<()> {
                     r.stored = Some(l);
                 }
                 Err(e) => r.errors.push(format!("load: {e:#}")),
+            }
+            let client = pmoc_store::client(&settings.clickhouse);
+            match load::settle(&client, Duration::from_secs(cli.merge_wait_s)).await {
+                Ok(s) => {
+                    eprintln!(
+                        "  merges {} after {:.0} s, {} parts",
+                        if s.quiet { "done" } else { "still running" },
+                        s.seconds,
+                        s.active_parts
+                    );
+                    r.merges_settled = Some(s);
+                }
+                Err(e) => r.errors.push(format!("waiting for merges: {e:#}")),
             }
         }
         r.window_aggregates_rows = table_rows(&settings).await.ok();

@@ -287,6 +287,39 @@ async fn viewers_share_reads_repeated_only_when_their_committee_moved_and_get_ch
     let again = conditional(tag.clone()).await?;
     assert_eq!(again.status(), reqwest::StatusCode::NOT_MODIFIED);
     assert!(again.bytes().await?.is_empty(), "a 304 has no body");
+    // As a browser asks: the same bytes gzipped (compressed once per read,
+    // not per request), under a tag of their own that validates only them.
+    let gz = |tag: Option<&str>| {
+        let mut r = http()
+            .get(&map_url)
+            .header(reqwest::header::COOKIE, &a.cookie)
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip, deflate, br, zstd");
+        if let Some(tag) = tag {
+            r = r.header(reqwest::header::IF_NONE_MATCH, tag);
+        }
+        r.send()
+    };
+    let zipped = gz(Some(&tag)).await?;
+    assert_eq!(
+        zipped.status(),
+        reqwest::StatusCode::OK,
+        "the plain tag is not the gzip one's"
+    );
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    let gz_tag = zipped.headers()["etag"].to_str()?.to_owned();
+    assert_ne!(gz_tag, tag);
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&zipped.bytes().await?[..]),
+        &mut unzipped,
+    )?;
+    let plain = conditional("\"none\"".to_owned()).await?.bytes().await?;
+    assert_eq!(unzipped, plain, "gzip carries the plain body");
+    assert_eq!(
+        gz(Some(&gz_tag)).await?.status(),
+        reqwest::StatusCode::NOT_MODIFIED
+    );
 
     // 4. A newer running value for Ubon (its headline is the stations
     // reporting) and a freeboard for 3401, stored as the pipeline stores
