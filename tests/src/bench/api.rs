@@ -34,6 +34,10 @@ pub struct Latency {
     pub path: String,
     #[serde(default)]
     pub clients: u32,
+    /// Whether the clients asked for gzip, as browsers do (runs before
+    /// 2026-12-02 did not: `false`).
+    #[serde(default)]
+    pub gzip: bool,
     pub requests: u64,
     pub duration_us: u64,
     pub bytes: u64,
@@ -57,14 +61,26 @@ pub struct Latency {
     pub clickhouse_cpu_cores: Option<f64>,
 }
 
-/// Runs wrk against `base` + each of `paths` for `seconds` with `clients`
-/// connections.
+/// How hard and how long wrk asks.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    /// Connections, each asking again as soon as answered.
+    pub clients: u32,
+    /// Accepting gzip, as a browser does.
+    pub gzip: bool,
+    pub seconds: u32,
+}
+
+/// Runs wrk against `base` + each of `paths` under `load`.
 pub fn run(
     base: &str,
     cookie: &str,
     paths: &[&str],
-    clients: u32,
-    seconds: u32,
+    Load {
+        clients,
+        gzip,
+        seconds,
+    }: Load,
     scratch: &Path,
     (server_pid, clickhouse_pid): (Option<u32>, Option<u32>),
 ) -> anyhow::Result<Vec<Latency>> {
@@ -73,16 +89,22 @@ pub fn run(
     std::fs::write(&script, REPORT_LUA)?;
     let mut out = Vec::new();
     for path in paths {
-        eprintln!("  api: {path}, {clients} clients, {seconds} s");
+        let coding = if gzip { "gzip" } else { "plain" };
+        eprintln!("  api: {path}, {clients} clients, {coding}, {seconds} s");
         let (s0, c0, t0) = (ticks(server_pid), ticks(clickhouse_pid), Instant::now());
+        // What Chromium sends: a browser always takes gzip, and the server
+        // keeps each shared read gzipped.
+        let accept = if gzip {
+            "Accept-Encoding: gzip, deflate, br, zstd"
+        } else {
+            "Accept-Encoding: identity"
+        };
         let output = Command::new("wrk")
             .args(["-t", &clients.clamp(1, 2).to_string()])
             .args(["-c", &clients.to_string()])
             .args(["-d", &format!("{seconds}s"), "--timeout", "60s"])
             .args(["-H", &format!("Cookie: {cookie}")])
-            // What Chromium sends: a browser always takes gzip, and the
-            // server keeps each shared read gzipped.
-            .args(["-H", "Accept-Encoding: gzip, deflate, br, zstd"])
+            .args(["-H", accept])
             .arg("-s")
             .arg(&script)
             .arg(format!("{base}{path}"))
@@ -109,6 +131,7 @@ pub fn run(
         let mut l: Latency = serde_json::from_str(line)?;
         l.path = (*path).to_owned();
         l.clients = clients;
+        l.gzip = gzip;
         l.requests_per_s = l.requests as f64 / (l.duration_us as f64 / 1e6).max(1e-9);
         (l.server_cpu_cores, l.clickhouse_cpu_cores) = (server_cpu, clickhouse_cpu);
         eprintln!(

@@ -348,17 +348,24 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("==> drill-down API");
         r.api_alone = api::alone(&cli.dashboard, &stack.cookie, api::PATHS, cli.api_alone).await;
         for &clients in &cli.api_clients {
-            match api::run(
-                &cli.dashboard,
-                &stack.cookie,
-                api::PATHS,
-                clients,
-                cli.api_seconds,
-                &cli.scratch,
-                (cli.server_pid, cli.clickhouse_pid),
-            ) {
-                Ok(a) => r.api.extend(a),
-                Err(e) => r.errors.push(format!("api: {e:#}")),
+            // Every path as browsers ask, then the first one plain: the
+            // baseline for what compression does to the same load.
+            for (paths, gzip) in [(api::PATHS, true), (&api::PATHS[..1], false)] {
+                match api::run(
+                    &cli.dashboard,
+                    &stack.cookie,
+                    paths,
+                    api::Load {
+                        clients,
+                        gzip,
+                        seconds: cli.api_seconds,
+                    },
+                    &cli.scratch,
+                    (cli.server_pid, cli.clickhouse_pid),
+                ) {
+                    Ok(a) => r.api.extend(a),
+                    Err(e) => r.errors.push(format!("api: {e:#}")),
+                }
             }
         }
     }
@@ -490,7 +497,12 @@ fn print_table(r: &Report, cli: &Cli) {
     }
     for a in r.api.iter().filter(|a| a.requests == 0) {
         rows.push((
-            format!("GET {} x{}", a.path, a.clients),
+            format!(
+                "GET {} x{}{}",
+                a.path,
+                a.clients,
+                if a.gzip { ", gzip" } else { ", plain" }
+            ),
             format!(
                 "none answered in {} s; CPU server {}, ClickHouse {}",
                 cli.api_seconds,
@@ -503,7 +515,12 @@ fn print_table(r: &Report, cli: &Cli) {
     }
     for a in r.api.iter().filter(|a| a.requests > 0) {
         rows.push((
-            format!("GET {} x{}", a.path, a.clients),
+            format!(
+                "GET {} x{}{}",
+                a.path,
+                a.clients,
+                if a.gzip { ", gzip" } else { ", plain" }
+            ),
             format!(
                 "{:.1} req/s, p50 {} / p95 {} / p99 {} ms, non-2xx {}, timeouts {}; CPU server {}, ClickHouse {}",
                 a.requests_per_s,
