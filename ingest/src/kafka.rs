@@ -49,6 +49,7 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), IngestError> 
         .create()
         .map_err(IngestError::Client)?;
     let names = topics(settings);
+    let retention = settings.retention_ms.to_string();
     let new: Vec<NewTopic<'_>> = names
         .iter()
         .map(|t| {
@@ -57,6 +58,7 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), IngestError> 
                 settings.partitions,
                 TopicReplication::Fixed(settings.replication_factor),
             )
+            .set("retention.ms", &retention)
         })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));

@@ -55,6 +55,35 @@ pub fn checkpoints(rows: Vec<CheckpointRow>, topics: &[String]) -> Checkpoints {
         .collect()
 }
 
+/// Where a partition resumes, and how many records expired unread.
+///
+/// Only the ClickHouse checkpoint says where to resume: it is written after
+/// the rows it covers and carries the watermark and stored frontier.
+/// Kafka's committed offset may run ahead of it (it is committed for lag
+/// monitoring), so a partition without a checkpoint starts from the
+/// beginning (`low`); writes are idempotent. A checkpoint below `low` means
+/// the broker deleted records (retention) this pipeline never read: it
+/// resumes at `low`, and the gap is reported, not skipped in silence.
+pub fn resume_point(checkpoint: Option<&CommitPoint>, low: i64) -> (CommitPoint, i64) {
+    match checkpoint {
+        Some(c) => (
+            CommitPoint {
+                offset: c.offset.max(low),
+                ..*c
+            },
+            (low - c.offset).max(0),
+        ),
+        None => (
+            CommitPoint {
+                offset: low,
+                max_seen_ms: None,
+                stored_below_ms: None,
+            },
+            0,
+        ),
+    }
+}
+
 /// How often librdkafka reports its statistics (for the lag gauge).
 const STATISTICS_INTERVAL: &str = "5000";
 
@@ -199,22 +228,19 @@ impl KafkaReader {
             let (low, high) = watermarks
                 .fetch_watermarks(topic, p, METADATA_TIMEOUT)
                 .map_err(PipelineError::Kafka)?;
-            // Only the ClickHouse checkpoint says where to resume: it is
-            // written after the rows it covers and carries the watermark and
-            // stored frontier. Kafka's committed offset may run ahead of it
-            // (it is committed for lag monitoring), so a partition without a
-            // checkpoint starts from the beginning; writes are idempotent.
-            let resume = checkpoints
-                .get(&(topic.clone(), p))
-                .map(|c| CommitPoint {
-                    offset: c.offset.max(low),
-                    ..*c
-                })
-                .unwrap_or(CommitPoint {
-                    offset: low,
-                    max_seen_ms: None,
-                    stored_below_ms: None,
-                });
+            let (resume, expired) = resume_point(checkpoints.get(&(topic.clone(), p)), low);
+            if expired > 0 {
+                tracing::error!(
+                    topic,
+                    partition = p,
+                    checkpoint = resume.offset - expired,
+                    low,
+                    expired,
+                    "records expired unread: the broker's retention deleted them while the \
+                     pipeline was down; the figures of their time lack them"
+                );
+                crate::telemetry::expired_unread(topic, expired);
+            }
             tracing::info!(
                 topic,
                 partition = p,
@@ -292,5 +318,27 @@ impl KafkaReader {
             self.consumer.commit(&tpl, CommitMode::Async)?;
         }
         Ok(points)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_below_the_low_watermark_resumes_there_and_counts_the_gap() {
+        let at = |offset| CommitPoint {
+            offset,
+            max_seen_ms: Some(5),
+            stored_below_ms: Some(3),
+        };
+        // Nothing expired: resume at the checkpoint, with its state.
+        assert_eq!(resume_point(Some(&at(40)), 0), (at(40), 0));
+        assert_eq!(resume_point(Some(&at(40)), 40), (at(40), 0));
+        // Retention deleted offsets 40..100 before they were read.
+        assert_eq!(resume_point(Some(&at(40)), 100), (at(100), 60));
+        // A new group starts at the beginning; nothing of it was missed.
+        let (fresh, expired) = resume_point(None, 100);
+        assert_eq!((fresh.offset, fresh.max_seen_ms, expired), (100, None, 0));
     }
 }

@@ -40,6 +40,13 @@ pub fn commit_error(error: &KafkaError) {
 }
 
 /// A source skipped a poll because ClickHouse is behind (backpressure).
+/// Records the broker deleted before this pipeline read them (see
+/// `kafka::resume_point`).
+pub fn expired_unread(topic: &str, records: i64) {
+    metrics::counter!("pmoc_pipeline_records_expired_unread_total", "topic" => topic.to_owned())
+        .increment(records.max(0) as u64);
+}
+
 pub fn paused() {
     metrics::counter!("pmoc_pipeline_source_paused_total").increment(1);
 }

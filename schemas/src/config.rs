@@ -57,6 +57,13 @@ pub struct KafkaSettings {
     /// Partitions created for each topic; more partitions, more parallelism.
     pub partitions: i32,
     pub replication_factor: i32,
+    /// `retention.ms` of the topics this stack creates (Kafka's default,
+    /// seven days): how long the broker keeps records. It bounds the
+    /// broker's storage on a stack left running, and is the longest the
+    /// pipeline can be down and still read everything it missed: records
+    /// that expire unread are counted and logged when it resumes. Topics
+    /// that already exist (the ministries' cluster) keep their own.
+    pub retention_ms: u64,
 }
 
 impl Default for KafkaSettings {
@@ -68,6 +75,7 @@ impl Default for KafkaSettings {
             alerts_topic: "pmoc.alerts.v1".to_owned(),
             partitions: 4,
             replication_factor: 1,
+            retention_ms: 7 * 24 * 3_600_000,
         }
     }
 }

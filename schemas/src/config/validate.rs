@@ -50,6 +50,13 @@ impl Settings {
                 ));
             }
         }
+        if self.kafka.retention_ms < 60_000 {
+            return Err(invalid(
+                "kafka.retention_ms",
+                "must be at least 60000 (a minute): the pipeline must be able to read a record \
+                 before the broker deletes it",
+            ));
+        }
         let sim = &self.simulator;
         if !(sim.speedup.is_finite() && sim.speedup > 0.0) {
             return Err(invalid("simulator.speedup", "must be a positive number"));
@@ -317,6 +324,14 @@ mod tests {
         };
         assert_eq!(err.key, "dashboard.area_max_age_ms");
         assert!(err.problem.contains("area_refresh_ms"), "{err}");
+    }
+
+    #[test]
+    fn a_retention_in_seconds_instead_of_ms_is_an_error() {
+        assert_eq!(
+            key_of(|s| s.kafka.retention_ms = 3_600),
+            "kafka.retention_ms"
+        );
     }
 
     #[test]

@@ -488,9 +488,13 @@ fn print_table(r: &Report, cli: &Cli) {
         rows.push((
             format!("GET {} alone", a.path),
             format!(
-                "{} ms ({:.0} KB)",
+                "{} ms ({:.0} KB{})",
                 shown.join(", "),
-                a.bytes as f64 / 1024.0
+                a.bytes as f64 / 1024.0,
+                a.gzip_bytes.map_or(String::new(), |g| format!(
+                    ", {:.1} KB gzip",
+                    g as f64 / 1024.0
+                ))
             ),
             "-".into(),
         ));

@@ -13,6 +13,7 @@ mod local_stack;
 mod outages;
 mod privacy;
 mod replicas;
+mod retention;
 mod scale_out;
 mod schema_version;
 mod staleness;
