@@ -55,31 +55,58 @@ pub fn checkpoints(rows: Vec<CheckpointRow>, topics: &[String]) -> Checkpoints {
         .collect()
 }
 
-/// Where a partition resumes, and how many records expired unread.
+/// What lies between a partition's checkpoint and what the broker holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gap {
+    None,
+    /// The broker deleted this many records (retention) before they were
+    /// stored: the figures of their time lack them.
+    Expired(i64),
+    /// The checkpoint lies past the partition's end: the topic was made
+    /// again, or the broker lost its storage while ClickHouse kept its own.
+    BeyondEnd {
+        checkpoint: i64,
+    },
+}
+
+/// Where a partition resumes, given its checkpoint and the broker's first
+/// (`low`) and next (`high`) offsets.
 ///
 /// Only the ClickHouse checkpoint says where to resume: it is written after
 /// the rows it covers and carries the watermark and stored frontier.
 /// Kafka's committed offset may run ahead of it (it is committed for lag
 /// monitoring), so a partition without a checkpoint starts from the
 /// beginning (`low`); writes are idempotent. A checkpoint below `low` means
-/// the broker deleted records (retention) this pipeline never read: it
-/// resumes at `low`, and the gap is reported, not skipped in silence.
-pub fn resume_point(checkpoint: Option<&CommitPoint>, low: i64) -> (CommitPoint, i64) {
+/// the broker deleted records this pipeline never stored: it resumes at
+/// `low`, and the gap is reported, not skipped in silence. One past `high`
+/// names offsets of another life of the topic: it resumes at `low` with no
+/// watermark of the old one (whose newest event time would make the new
+/// records late), keeping the stored frontier, which is a fact about
+/// ClickHouse, so windows already stored are not overwritten by parts.
+pub fn resume_point(checkpoint: Option<&CommitPoint>, low: i64, high: i64) -> (CommitPoint, Gap) {
     match checkpoint {
-        Some(c) => (
+        Some(c) if c.offset > high => (
             CommitPoint {
-                offset: c.offset.max(low),
+                offset: low,
+                max_seen_ms: None,
                 ..*c
             },
-            (low - c.offset).max(0),
+            Gap::BeyondEnd {
+                checkpoint: c.offset,
+            },
         ),
+        Some(c) if c.offset < low => (
+            CommitPoint { offset: low, ..*c },
+            Gap::Expired(low - c.offset),
+        ),
+        Some(c) => (*c, Gap::None),
         None => (
             CommitPoint {
                 offset: low,
                 max_seen_ms: None,
                 stored_below_ms: None,
             },
-            0,
+            Gap::None,
         ),
     }
 }
@@ -228,18 +255,29 @@ impl KafkaReader {
             let (low, high) = watermarks
                 .fetch_watermarks(topic, p, METADATA_TIMEOUT)
                 .map_err(PipelineError::Kafka)?;
-            let (resume, expired) = resume_point(checkpoints.get(&(topic.clone(), p)), low);
-            if expired > 0 {
-                tracing::error!(
+            let (resume, gap) = resume_point(checkpoints.get(&(topic.clone(), p)), low, high);
+            match gap {
+                Gap::None => {}
+                Gap::Expired(expired) => {
+                    tracing::error!(
+                        topic,
+                        partition = p,
+                        checkpoint = low - expired,
+                        low,
+                        expired,
+                        "records expired unread: the broker's retention deleted them before \
+                         they were stored; the figures of their time lack them"
+                    );
+                    crate::telemetry::expired_unread(topic, expired);
+                }
+                Gap::BeyondEnd { checkpoint } => tracing::error!(
                     topic,
                     partition = p,
-                    checkpoint = resume.offset - expired,
-                    low,
-                    expired,
-                    "records expired unread: the broker's retention deleted them while the \
-                     pipeline was down; the figures of their time lack them"
-                );
-                crate::telemetry::expired_unread(topic, expired);
+                    checkpoint,
+                    high,
+                    "checkpoint past the partition's end: the topic was made again or the \
+                     broker lost its storage; reading it from its start"
+                ),
             }
             tracing::info!(
                 topic,
@@ -333,12 +371,39 @@ mod tests {
             stored_below_ms: Some(3),
         };
         // Nothing expired: resume at the checkpoint, with its state.
-        assert_eq!(resume_point(Some(&at(40)), 0), (at(40), 0));
-        assert_eq!(resume_point(Some(&at(40)), 40), (at(40), 0));
-        // Retention deleted offsets 40..100 before they were read.
-        assert_eq!(resume_point(Some(&at(40)), 100), (at(100), 60));
+        assert_eq!(resume_point(Some(&at(40)), 0, 90), (at(40), Gap::None));
+        assert_eq!(resume_point(Some(&at(40)), 40, 40), (at(40), Gap::None));
+        // Retention deleted offsets 40..100 before they were stored.
+        assert_eq!(
+            resume_point(Some(&at(40)), 100, 120),
+            (at(100), Gap::Expired(60))
+        );
         // A new group starts at the beginning; nothing of it was missed.
-        let (fresh, expired) = resume_point(None, 100);
-        assert_eq!((fresh.offset, fresh.max_seen_ms, expired), (100, None, 0));
+        let (fresh, gap) = resume_point(None, 100, 120);
+        assert_eq!(
+            (fresh.offset, fresh.max_seen_ms, gap),
+            (100, None, Gap::None)
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_past_the_end_reads_the_new_topic_from_its_start() {
+        let old = CommitPoint {
+            offset: 5_000,
+            max_seen_ms: Some(1_000_000),
+            stored_below_ms: Some(900_000),
+        };
+        let (point, gap) = resume_point(Some(&old), 0, 300);
+        assert_eq!(gap, Gap::BeyondEnd { checkpoint: 5_000 });
+        assert_eq!(point.offset, 0);
+        assert_eq!(
+            point.max_seen_ms, None,
+            "the old life's watermark is not this one's"
+        );
+        assert_eq!(
+            point.stored_below_ms,
+            Some(900_000),
+            "stored windows stay stored"
+        );
     }
 }

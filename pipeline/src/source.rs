@@ -198,6 +198,14 @@ pub fn kafka_source<'s>(
                         else {
                             continue;
                         };
+                        if offset > state.next_offset() {
+                            telemetry::offsets_skipped(
+                                &config.topics[t].0,
+                                p,
+                                state.next_offset(),
+                                offset,
+                            );
+                        }
                         let payload = message.payload().unwrap_or_default();
                         let committee = config.topics[t].1;
                         let envelope = match decode(payload, poll_ms, &config, committee) {

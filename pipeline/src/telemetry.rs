@@ -39,14 +39,35 @@ pub fn commit_error(error: &KafkaError) {
     metrics::counter!("pmoc_pipeline_kafka_errors_total", "op" => "commit").increment(1);
 }
 
-/// A source skipped a poll because ClickHouse is behind (backpressure).
-/// Records the broker deleted before this pipeline read them (see
-/// `kafka::resume_point`).
+/// Records the broker no longer holds that this pipeline never stored:
+/// found at a start (`kafka::resume_point`). Counted by each process, so a
+/// second restart before a new checkpoint counts the same gap again.
 pub fn expired_unread(topic: &str, records: i64) {
     metrics::counter!("pmoc_pipeline_records_expired_unread_total", "topic" => topic.to_owned())
         .increment(records.max(0) as u64);
 }
 
+/// Offsets the broker skipped while this pipeline read a partition: records
+/// that expired (retention) while it lagged, which the consumer steps over
+/// to the first one left, or a transactional producer's commit markers and
+/// aborted records, which it never delivers.
+pub fn offsets_skipped(topic: &str, partition: i32, from: i64, to: i64) {
+    let skipped = to - from;
+    if skipped > 1 {
+        tracing::warn!(
+            topic,
+            partition,
+            from,
+            to,
+            skipped,
+            "offsets skipped: records expired before they were read, or aborted transactions"
+        );
+    }
+    metrics::counter!("pmoc_pipeline_offsets_skipped_total", "topic" => topic.to_owned())
+        .increment(skipped.max(0) as u64);
+}
+
+/// A source skipped a poll because ClickHouse is behind (backpressure).
 pub fn paused() {
     metrics::counter!("pmoc_pipeline_source_paused_total").increment(1);
 }

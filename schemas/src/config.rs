@@ -59,10 +59,11 @@ pub struct KafkaSettings {
     pub replication_factor: i32,
     /// `retention.ms` of the topics this stack creates (Kafka's default,
     /// seven days): how long the broker keeps records. It bounds the
-    /// broker's storage on a stack left running, and is the longest the
-    /// pipeline can be down and still read everything it missed: records
-    /// that expire unread are counted and logged when it resumes. Topics
-    /// that already exist (the ministries' cluster) keep their own.
+    /// broker's storage on a stack left running; less the widest window and
+    /// the lateness, it is the longest the pipeline can be down or behind
+    /// without loss (a restart resumes at the oldest window not yet stored),
+    /// so a shorter one is refused. Records lost anyway are counted and
+    /// logged. Topics that already exist (the ministries') keep their own.
     pub retention_ms: u64,
 }
 

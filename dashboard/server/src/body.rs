@@ -80,19 +80,21 @@ impl Body {
     }
 }
 
-/// Whether `If-None-Match` names `etag` (or `*`).
+/// Whether `If-None-Match` names `etag` (or `*`), compared weakly as RFC
+/// 9110 13.1.2 asks: a proxy that marked the tag weak (`W/`) still gets 304.
 fn matches_tag(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(str::trim)
+        .map(|t| t.trim().trim_start_matches("W/"))
         .any(|t| t == etag || t == "*")
 }
 
 /// Whether `Accept-Encoding` allows gzip: named (or `*`) with a weight
-/// above zero, and not refused by name when `*` allows it.
+/// above zero, and not refused by name when `*` allows it. A weight that
+/// does not parse refuses: the plain body is never wrong.
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     let mut gzip = None;
     let mut any = None;
@@ -106,7 +108,8 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         let name = parts.next().unwrap_or_default().to_ascii_lowercase();
         let weight = parts
             .filter_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
-            .find_map(|q| q.trim().parse::<f32>().ok())
+            .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
+            .next()
             .unwrap_or(1.0);
         match name.as_str() {
             "gzip" | "x-gzip" => gzip = Some(weight > 0.0),
@@ -140,6 +143,7 @@ mod tests {
         assert!(!accepts("gzip;q=0"));
         assert!(!accepts("*, gzip;q=0"));
         assert!(!accepts("br, identity"));
+        assert!(!accepts("gzip;q=high"), "an unreadable weight refuses");
         assert!(!accepts_gzip(&HeaderMap::new()), "no header: identity");
     }
 

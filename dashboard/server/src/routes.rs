@@ -227,7 +227,8 @@ async fn area(
         .await
         .map(|v| v.json_for::<AreaKey>(&p.access))
     {
-        Ok(Ok(body)) => body.respond(&headers, None),
+        // Cut per viewer: no shared cache may keep it.
+        Ok(Ok(body)) => body.respond(&headers, Some("private, no-cache")),
         Ok(Err(error)) => {
             tracing::warn!(%error, "encoding an area failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

@@ -144,16 +144,28 @@ impl<V: Serialize> Versioned<V> {
                 return Ok(body.clone());
             }
         }
-        let mut cut = DefaultHasher::new();
-        kept.hash(&mut cut);
-        let body = Body::new(
-            serde_json::to_vec(&K::cut(&self.value, access))?,
-            format!("\"{:x}-{}-{:x}\"", *BOOT, self.version, cut.finish()),
-        )?;
+        let encode = || {
+            let mut cut = DefaultHasher::new();
+            kept.hash(&mut cut);
+            Body::new(
+                serde_json::to_vec(&K::cut(&self.value, access))?,
+                format!("\"{:x}-{}-{:x}\"", *BOOT, self.version, cut.finish()),
+            )
+        };
+        // Encoded under the lock while there is room to keep the cut: two
+        // hundred viewers arriving with a new version wait a few ms for one
+        // encoding (and gzip) instead of each making their own.
         let mut cuts = self.encoded.0.write().unwrap_or_else(|p| p.into_inner());
-        if cuts.len() < ENCODED_CUTS && !cuts.iter().any(|(k, _)| *k == kept) {
-            cuts.push((kept, body.clone()));
+        if let Some((_, body)) = cuts.iter().find(|(k, _)| *k == kept) {
+            metrics::counter!(K::NAMES.encoded_hits).increment(1);
+            return Ok(body.clone());
         }
+        if cuts.len() >= ENCODED_CUTS {
+            drop(cuts);
+            return encode();
+        }
+        let body = encode()?;
+        cuts.push((kept, body.clone()));
         Ok(body)
     }
 }

@@ -50,11 +50,28 @@ impl Settings {
                 ));
             }
         }
-        if self.kafka.retention_ms < 60_000 {
+        // A partition's checkpoint is the first record of its oldest window
+        // not yet stored: it trails what was read by up to the widest window
+        // and the lateness. A retention shorter than that loses windows at
+        // every restart, whatever the downtime.
+        let widest_ms = u64::from(
+            self.pipeline
+                .windows_seconds
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(0),
+        ) * 1000
+            + u64::from(self.pipeline.allowed_lateness_seconds) * 1000;
+        if self.kafka.retention_ms <= widest_ms.max(60_000) {
             return Err(invalid(
                 "kafka.retention_ms",
-                "must be at least 60000 (a minute): the pipeline must be able to read a record \
-                 before the broker deletes it",
+                format!(
+                    "must exceed the widest window plus the allowed lateness ({} ms, at least a \
+                     minute): a restart resumes from the oldest window not yet stored, and the \
+                     longest the pipeline can be down without loss is the retention less that",
+                    widest_ms.max(60_000)
+                ),
             ));
         }
         let sim = &self.simulator;
@@ -327,11 +344,21 @@ mod tests {
     }
 
     #[test]
-    fn a_retention_in_seconds_instead_of_ms_is_an_error() {
+    fn a_retention_shorter_than_the_widest_window_is_an_error() {
+        // Seconds written for milliseconds.
         assert_eq!(
-            key_of(|s| s.kafka.retention_ms = 3_600),
+            key_of(|s| s.kafka.retention_ms = 604_800),
             "kafka.retention_ms"
         );
+        // An hour, with day windows: every restart would lose part of a day.
+        assert_eq!(
+            key_of(|s| s.kafka.retention_ms = 3_600_000),
+            "kafka.retention_ms"
+        );
+        let mut hourly = Settings::default();
+        hourly.pipeline.windows_seconds = vec![60, 3_600];
+        hourly.kafka.retention_ms = 2 * 3_600_000;
+        assert_eq!(hourly.validate(), Ok(()));
     }
 
     #[test]

@@ -201,7 +201,10 @@ pub async fn settle(
     let mut said = Instant::now();
     loop {
         let merges: u64 = client
-            .query("SELECT count() FROM system.merges WHERE table = 'window_aggregates'")
+            .query(
+                "SELECT count() FROM system.merges \
+                 WHERE database = currentDatabase() AND table = 'window_aggregates'",
+            )
             .fetch_one()
             .await?;
         quiet_polls = if merges == 0 { quiet_polls + 1 } else { 0 };
@@ -209,8 +212,8 @@ pub async fn settle(
         if done || started.elapsed() >= limit || said.elapsed().as_secs() >= 15 {
             let active_parts: u64 = client
                 .query(
-                    "SELECT count() FROM system.parts \
-                     WHERE table = 'window_aggregates' AND active",
+                    "SELECT count() FROM system.parts WHERE database = currentDatabase() \
+                     AND table = 'window_aggregates' AND active",
                 )
                 .fetch_one()
                 .await?;

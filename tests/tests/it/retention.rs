@@ -12,10 +12,10 @@ use pmoc_tests::{
 
 use crate::support::{events, pipeline, publish, settings};
 
-/// Long enough for a running pipeline to read a record, short enough to
-/// wait out. Below what the settings accept (a minute): set here on the
-/// topics' creation only.
-const RETENTION_MS: u64 = 3_000;
+/// Long enough for a running pipeline on a loaded CI machine to read a
+/// record, short enough to wait out. Below what the settings accept (more
+/// than the widest window): set here on the topics' creation only.
+const RETENTION_MS: u64 = 15_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_expired_while_the_pipeline_was_down_are_counted() -> anyhow::Result<()> {
