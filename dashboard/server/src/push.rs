@@ -19,6 +19,7 @@
 use std::{
     collections::HashMap,
     convert::Infallible,
+    hash::{DefaultHasher, Hash, Hasher},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -40,7 +41,8 @@ use tokio::sync::watch;
 
 use crate::{
     AppState,
-    auth::{Person, Principal, Reason, Refusal},
+    auth::{Person, Principal, Reason, Refusal, scope::Access},
+    body::Body,
     routes::{AreaQuery, area_key, bad_request, committee_of, unavailable},
 };
 
@@ -62,6 +64,9 @@ type CutMap<S> = Mutex<HashMap<String, (Arc<S>, Arc<Encoded>)>>;
 pub struct Cuts {
     wall: CutMap<pmoc_schemas::api::WallSnapshot>,
     water: CutMap<pmoc_schemas::api::WaterSnapshot>,
+    /// `/api/wall`'s answers: a scope's wall cut as sent whole, gzipped
+    /// beside it, with the cut it was made from.
+    wall_bodies: Mutex<HashMap<String, (Arc<Encoded>, Body)>>,
 }
 
 impl std::fmt::Debug for Cuts {
@@ -90,6 +95,42 @@ fn cut<S, T: Serialize>(
         }
         Err(error) => {
             tracing::warn!(%error, "encoding a push failed");
+            None
+        }
+    }
+}
+
+/// The scope key of a connection or request: everything the cut depends on.
+fn scope_of(access: &Access, only: Option<Committee>) -> String {
+    format!("{access:?}|{only:?}")
+}
+
+/// `/api/wall`'s answer for `access`: the same cut of `snapshot` the
+/// stream sends that scope (shared with its connections), kept encoded and
+/// gzipped until the next snapshot, so a request costs a reference count.
+pub(crate) fn wall_body(
+    cuts: &Cuts,
+    access: &Access,
+    snapshot: &Arc<pmoc_schemas::api::WallSnapshot>,
+) -> Option<Body> {
+    let scope = scope_of(access, None);
+    let encoded = cut(&cuts.wall, &scope, snapshot, |s| access.restrict(s))?;
+    let mut bodies = cuts.wall_bodies.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((from, body)) = bodies.get(&scope)
+        && Arc::ptr_eq(from, &encoded)
+    {
+        return Some(body.clone());
+    }
+    let mut hash = DefaultHasher::new();
+    scope.hash(&mut hash);
+    let etag = format!("\"w{}-{:x}\"", snapshot.generated_at_ms, hash.finish());
+    match Body::new(encoded.json.clone().into_bytes(), etag) {
+        Ok(body) => {
+            bodies.insert(scope, (encoded, body.clone()));
+            Some(body)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "compressing the wall failed");
             None
         }
     }
@@ -132,7 +173,7 @@ pub(crate) async fn stream(
         && access.sees(Committee::Water)
         && only.is_none_or(|c| c == Committee::Water);
     // Everything the cut depends on: the same scope, the same cut.
-    let scope = format!("{access:?}|{only:?}");
+    let scope = scope_of(&access, only);
     let events = async_stream::stream! {
         let (mut water_changed, mut wall_changed, mut health_changed) = (true, true, true);
         let (mut water_sent, mut wall_sent) = (Sent::default(), Sent::default());
@@ -238,4 +279,51 @@ fn sse(
     events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
+}
+
+#[cfg(test)]
+mod tests {
+    use pmoc_schemas::{
+        api::WallSnapshot,
+        auth::{RoleKind, RoleSettings},
+        committee::security::Classification,
+    };
+
+    use super::*;
+
+    fn access(name: &str, kind: RoleKind) -> Access {
+        let role = RoleSettings {
+            committees: vec![Committee::Water],
+            ..RoleSettings::new(kind, Classification::Restricted)
+        };
+        Access::from_settings(name, &role).expect("a valid role")
+    }
+
+    #[test]
+    fn the_wall_is_encoded_once_per_snapshot_and_scope() {
+        let cuts = Cuts::default();
+        let (executive, liaison) = (
+            access("executive", RoleKind::Executive),
+            access("liaison", RoleKind::Liaison),
+        );
+        let first = Arc::new(WallSnapshot {
+            generated_at_ms: 1_000,
+            ..WallSnapshot::default()
+        });
+        let a = wall_body(&cuts, &executive, &first).expect("encodes");
+        let again = wall_body(&cuts, &executive, &first).expect("encodes");
+        assert_eq!(again.json.as_ptr(), a.json.as_ptr(), "the same bytes");
+        assert_eq!(again.gzip.as_ptr(), a.gzip.as_ptr(), "gzipped once");
+        let other = wall_body(&cuts, &liaison, &first).expect("encodes");
+        assert_ne!(other.etag, a.etag, "another scope, another tag");
+
+        let next = Arc::new(WallSnapshot {
+            generated_at_ms: 1_500,
+            ..WallSnapshot::default()
+        });
+        let b = wall_body(&cuts, &executive, &next).expect("encodes");
+        assert_ne!(b.etag, a.etag, "a new snapshot, a new tag");
+        let decoded: WallSnapshot = serde_json::from_slice(&b.json).expect("a wall");
+        assert_eq!(decoded.generated_at_ms, 1_500);
+    }
 }

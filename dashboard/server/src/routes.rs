@@ -169,11 +169,15 @@ async fn water(State(state): State<AppState>, Person(p): Person) -> Response {
     }
 }
 
-async fn wall(State(state): State<AppState>, p: Principal) -> Response {
-    // From the poller's snapshot, as `water` above.
+async fn wall(State(state): State<AppState>, p: Principal, headers: HeaderMap) -> Response {
+    // From the poller's snapshot, as `water` above, cut, encoded and
+    // gzipped once per snapshot and scope (the stream's cut, shared).
     let polled = state.wall.borrow().clone();
     if polled.generated_at_ms > 0 {
-        return Json(p.access.restrict(&polled)).into_response();
+        return match push::wall_body(&state.cuts, &p.access, &polled) {
+            Some(body) => body.respond(&headers, Some("private, no-cache")),
+            None => Json(p.access.restrict(&polled)).into_response(),
+        };
     }
     match state.reader.wall_snapshot(now_ms()).await {
         Ok(snapshot) => Json(p.access.restrict(&snapshot)).into_response(),

@@ -320,6 +320,24 @@ async fn viewers_share_reads_repeated_only_when_their_committee_moved_and_get_ch
         gz(Some(&gz_tag)).await?.status(),
         reqwest::StatusCode::NOT_MODIFIED
     );
+    // The wall too: the stream's cut for this scope, kept gzipped.
+    let wall = http()
+        .get(format!("{base}/api/wall"))
+        .header(reqwest::header::COOKIE, &a.cookie)
+        .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await?;
+    assert_eq!(wall.headers()["content-encoding"], "gzip");
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&wall.bytes().await?[..]),
+        &mut unzipped,
+    )?;
+    let wall: pmoc_schemas::api::WallSnapshot = serde_json::from_slice(&unzipped)?;
+    assert!(
+        wall.generated_at_ms > 0,
+        "the polled snapshot, not an empty one"
+    );
 
     // 4. A newer running value for Ubon (its headline is the stations
     // reporting) and a freeboard for 3401, stored as the pipeline stores
