@@ -40,10 +40,14 @@ pub enum TelemetryError {
 }
 
 /// Logs to stderr at `PMOC_LOG`, else `default_filter` (e.g. `"info"`).
+/// Coloured only on a terminal: redirected to a file or a journal, colour
+/// codes are noise in every line an operator or a test greps.
 /// A second call (a test calling it again) changes nothing.
 pub fn init_logs(default_filter: &str) {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter(default_filter))
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

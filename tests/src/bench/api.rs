@@ -167,15 +167,15 @@ pub async fn alone(base: &str, cookie: &str, paths: &[&str], n: usize) -> Vec<Al
     let http = reqwest::Client::new();
     let mut out = Vec::new();
     for path in paths {
+        let get = || {
+            http.get(format!("{base}{path}"))
+                .header(reqwest::header::COOKIE, cookie)
+                .timeout(std::time::Duration::from_secs(120))
+        };
         let (mut ms, mut bytes) = (Vec::new(), 0);
         for _ in 0..n {
             let started = Instant::now();
-            let answer = http
-                .get(format!("{base}{path}"))
-                .header(reqwest::header::COOKIE, cookie)
-                .timeout(std::time::Duration::from_secs(120))
-                .send()
-                .await;
+            let answer = get().send().await;
             let body = match answer {
                 Ok(a) if a.status().is_success() => a.bytes().await.ok(),
                 _ => None,
@@ -187,11 +187,8 @@ pub async fn alone(base: &str, cookie: &str, paths: &[&str], n: usize) -> Vec<Al
             bytes = body.map_or(bytes, |b| b.len());
         }
         // As a browser gets it (this client does not decode gzip).
-        let gzip_bytes = match http
-            .get(format!("{base}{path}"))
-            .header(reqwest::header::COOKIE, cookie)
+        let gzip_bytes = match get()
             .header(reqwest::header::ACCEPT_ENCODING, "gzip")
-            .timeout(std::time::Duration::from_secs(120))
             .send()
             .await
         {

@@ -140,11 +140,9 @@ async fn checkpoints(client: &clickhouse::Client) -> anyhow::Result<BTreeMap<(St
 }
 
 /// `(topic, partition) -> expired` from the pipeline's "records expired
-/// unread" lines (colours stripped).
+/// unread" lines.
 fn expired_reports(log: &str) -> BTreeMap<(String, i32), i64> {
-    let plain = strip_ansi(log);
-    plain
-        .lines()
+    log.lines()
         .filter(|l| l.contains("records expired unread"))
         .filter_map(|l| {
             let field = |name: &str| {
@@ -158,22 +156,4 @@ fn expired_reports(log: &str) -> BTreeMap<(String, i32), i64> {
             ))
         })
         .collect()
-}
-
-/// `s` without terminal colour sequences (ESC `[` ... `m`).
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
